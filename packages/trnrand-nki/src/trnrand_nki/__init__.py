@@ -1,0 +1,2 @@
+"""trnrand_nki."""
+__version__ = "0.2.0"

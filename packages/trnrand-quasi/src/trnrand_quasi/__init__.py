@@ -1,0 +1,2 @@
+"""trnrand_quasi."""
+__version__ = "0.2.0"
