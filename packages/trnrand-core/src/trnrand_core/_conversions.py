@@ -1,0 +1,67 @@
+"""Word -> float conversions of STREAM.md section 6, in numba (CPU kernels) and torch
+(portable path). Both are exact integer-to-float steps, so they agree bit for bit."""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+import torch
+
+_S5, _S6, _S8, _S9 = np.uint64(5), np.uint64(6), np.uint64(8), np.uint64(9)
+_TWO_M24 = np.float32(2.0**-24)
+_TWO_M23 = np.float32(2.0**-23)
+_HALF32 = np.float32(0.5)
+_TWO26 = np.uint64(1 << 26)
+_TWO_M53 = 2.0**-53
+
+
+@nb.njit(inline="always", cache=True)
+def u24(x):
+    """[0, 1) float32 from one word."""
+    return np.float32(x >> _S8) * _TWO_M24
+
+
+@nb.njit(inline="always", cache=True)
+def u53(a, b):
+    """[0, 1) float64 from two words."""
+    return np.float64((a >> _S5) * _TWO26 + (b >> _S6)) * _TWO_M53
+
+
+@nb.njit(inline="always", cache=True)
+def open_u23(x):
+    """(0, 1) float32 from one word, for logarithms."""
+    return (np.float32(x >> _S9) + _HALF32) * _TWO_M23
+
+
+@nb.njit(inline="always", cache=True)
+def open_u53(a, b):
+    """(0, 1) float64 from two words, for logarithms."""
+    return (np.float64((a >> _S5) * _TWO26 + (b >> _S6)) + 0.5) * _TWO_M53
+
+
+# -- portable (torch) versions: int64 word tensors in, float tensors out ---------------
+_NARROW_SHIFT = {torch.float16: (21, 2.0**-11), torch.bfloat16: (24, 2.0**-8)}
+
+
+def torch_u24(x: torch.Tensor) -> torch.Tensor:
+    return x.bitwise_right_shift(8).to(torch.float32).mul_(2.0**-24)
+
+
+def torch_narrow(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """[0, 1) in float32 with the resolution of float16 / bfloat16 (exact in both)."""
+    shift, scale = _NARROW_SHIFT[dtype]
+    return x.bitwise_right_shift(shift).to(torch.float32).mul_(scale)
+
+
+def torch_u53(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    merged = a.bitwise_right_shift(5).mul_(1 << 26).add_(b.bitwise_right_shift(6))
+    return merged.to(torch.float64).mul_(2.0**-53)
+
+
+def torch_open_u23(x: torch.Tensor) -> torch.Tensor:
+    return x.bitwise_right_shift(9).to(torch.float32).add_(0.5).mul_(2.0**-23)
+
+
+def torch_open_u53(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    merged = a.bitwise_right_shift(5).mul_(1 << 26).add_(b.bitwise_right_shift(6))
+    return merged.to(torch.float64).add_(0.5).mul_(2.0**-53)

@@ -1,0 +1,251 @@
+"""The stateful bridge to the stream: key + block position + partition."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import torch
+
+from ._constants import MASK32, SPAWN_TAG, STREAM_VERSION, TORCH_GENERATOR_TAG, TWO64
+from ._draw import Draw
+from ._philox_torch import philox_rounds
+from ._validation import check_device, check_int, check_seed, check_size
+
+_STATE_MAGIC = b"TRNR"
+_STATE_FORMAT = 1
+_STATE_BYTES = 64
+
+
+def _philox_host(c0: int, c1: int, c2: int, c3: int, k0: int, k1: int) -> tuple[int, ...]:
+    """One Philox block on the host, as Python ints."""
+    t = [torch.tensor(v, dtype=torch.int64) for v in (c0, c1, c2, c3, k0, k1)]
+    return tuple(int(x) for x in philox_rounds(*t))
+
+
+class Generator:
+    """A reproducible source of random numbers: Philox4x32-10 keyed by ``seed``.
+
+    Every value is a function of ``(key, position, element index)`` only
+    (shared/STREAM.md), so results are identical on every backend, for every chunking
+    and thread count, and under any partition of the work across ranks.
+
+    Parameters
+    ----------
+    seed : int in ``[0, 2**64)``, optional
+        ``None`` draws a seed from ``os.urandom``; read it back from ``seed``.
+    device : torch device, default ``"cpu"``
+        Where samplers place results unless their ``device=`` says otherwise.
+    partition_rank, partition_size : int
+        This process is rank ``r`` of ``S``: a call for ``n`` elements returns elements
+        ``[r*n, (r+1)*n)`` of the logical draw of ``S*n`` elements, and every rank
+        advances by the whole logical draw.
+
+    Examples
+    --------
+    >>> import trnrand_core as tr
+    >>> g = tr.Generator(seed=42)
+    >>> tr.uniform(3, generator=g).shape
+    torch.Size([3])
+    """
+
+    def __init__(self, seed=None, device="cpu", partition_rank=0, partition_size=1):
+        size = check_int(partition_size, "partition_size", minimum=1)
+        rank = check_int(partition_rank, "partition_rank", minimum=0)
+        if rank >= size:
+            raise ValueError(f"partition_rank must be < partition_size={size}, got {rank}")
+        self._device = check_device(device)
+        self._rank = rank
+        self._size = size
+        self._lock = threading.Lock()
+        self._torch_generator: torch.Generator | None = None
+        self.manual_seed(seed)
+
+    # -- seeding -------------------------------------------------------------------
+    def manual_seed(self, seed) -> Generator:
+        """Re-key from ``seed`` (``None``: fresh entropy) and rewind to position 0."""
+        value = int.from_bytes(os.urandom(8), "little") if seed is None else check_seed(seed)
+        with self._lock:
+            self._seed = value
+            self._position = 0
+            self._spawned = 0
+            self._torch_generator = None
+        return self
+
+    @property
+    def seed(self) -> int:
+        """The 64-bit seed: ``key = (seed & 0xFFFFFFFF, seed >> 32)``."""
+        return self._seed
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return self._seed & MASK32, self._seed >> 32
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    @property
+    def partition_rank(self) -> int:
+        return self._rank
+
+    @property
+    def partition_size(self) -> int:
+        return self._size
+
+    # -- position ------------------------------------------------------------------
+    @property
+    def position(self) -> int:
+        """First-pass blocks consumed so far (the next call starts at this block)."""
+        return self._position
+
+    def advance(self, blocks) -> Generator:
+        """Skip ``blocks`` first-pass blocks, as if they had been drawn."""
+        blocks = check_int(blocks, "blocks", minimum=0)
+        with self._lock:
+            self._position = self._checked_position(self._position + blocks)
+        return self
+
+    def advance_to(self, position) -> Generator:
+        """Jump to an absolute block ``position`` in ``[0, 2**64]`` (backwards too)."""
+        position = check_int(position, "position", minimum=0, maximum=TWO64)
+        with self._lock:
+            self._position = position
+        return self
+
+    @staticmethod
+    def _checked_position(position: int) -> int:
+        if position > TWO64:
+            raise OverflowError(
+                f"counter exhausted: this call would move the position to {position}, "
+                "past the 2**64 blocks of the stream; re-seed or spawn a new Generator"
+            )
+        return position
+
+    def _reserve(self, count: int, words: int) -> Draw:
+        """Reserve the blocks of a logical call of ``partition_size * count`` elements of
+        ``words`` words each, atomically, and describe this rank's share."""
+        total = self._size * count
+        blocks = -(-total * words // 4)
+        with self._lock:
+            start = self._position
+            self._position = self._checked_position(start + blocks)
+        k0, k1 = self.key
+        return Draw(k0, k1, start, self._rank * count, count, words, total)
+
+    # -- spawning ------------------------------------------------------------------
+    def spawn(self, k) -> list[Generator]:
+        """``k`` independent child Generators (STREAM.md section 7).
+
+        Child ``j`` gets the key made of words ``x0, x1`` of the reserved block
+        ``(j + t, 0, 0, SPWN)`` under this key, where ``t`` counts earlier children.
+        Children start at position 0 and inherit the partition and device; this
+        Generator's position does not move.
+        """
+        k = check_int(k, "k", minimum=0)
+        with self._lock:
+            first = self._spawned
+            self._spawned += k
+        k0, k1 = self.key
+        children = []
+        for j in range(first, first + k):
+            x0, x1, _, _ = _philox_host(j & MASK32, (j >> 32) & MASK32, 0, SPAWN_TAG, k0, k1)
+            children.append(
+                Generator(x0 | (x1 << 32), self._device, self._rank, self._size)
+            )
+        return children
+
+    # -- state ---------------------------------------------------------------------
+    def get_state(self) -> torch.Tensor:
+        """The full state as a versioned ``torch.uint8`` tensor (key, position, spawn
+        counter, partition); restore it with ``set_state``."""
+        with self._lock:
+            fields = (self._seed, self._position, self._spawned, self._rank, self._size)
+        raw = bytearray(_STATE_MAGIC)
+        raw += bytes((_STATE_FORMAT, STREAM_VERSION, 0, 0))
+        raw += fields[0].to_bytes(8, "little")
+        raw += fields[1].to_bytes(16, "little")
+        for value in fields[2:]:
+            raw += value.to_bytes(8, "little")
+        raw += bytes(_STATE_BYTES - len(raw))
+        return torch.frombuffer(raw, dtype=torch.uint8).clone()
+
+    def set_state(self, state) -> Generator:
+        """Restore a state from ``get_state``; a malformed or foreign state raises
+        ``ValueError`` and leaves this Generator unchanged."""
+        if not isinstance(state, torch.Tensor) or state.dtype != torch.uint8:
+            raise TypeError(f"state must be a torch.uint8 tensor from get_state(), got {state!r}")
+        raw = bytes(state.detach().cpu().reshape(-1).tolist())
+        if len(raw) != _STATE_BYTES or raw[:4] != _STATE_MAGIC:
+            raise ValueError("state is not a trnrand Generator state (bad length or magic)")
+        if raw[4] != _STATE_FORMAT or raw[5] != STREAM_VERSION:
+            raise ValueError(
+                f"state has format {raw[4]} / stream version {raw[5]}; this trnrand reads "
+                f"format {_STATE_FORMAT} / stream version {STREAM_VERSION}"
+            )
+        if any(raw[6:8]) or any(raw[56:]):
+            raise ValueError("state has non-zero reserved bytes; it is corrupt")
+        seed = int.from_bytes(raw[8:16], "little")
+        position = int.from_bytes(raw[16:32], "little")
+        spawned, rank, size = (int.from_bytes(raw[i : i + 8], "little") for i in (32, 40, 48))
+        if position > TWO64 or size < 1 or rank >= size:
+            raise ValueError(
+                f"state is corrupt: position={position}, partition_rank={rank}, "
+                f"partition_size={size}"
+            )
+        with self._lock:
+            self._seed, self._position, self._spawned = seed, position, spawned
+            self._rank, self._size = rank, size
+            self._torch_generator = None
+        return self
+
+    # -- bridges ---------------------------------------------------------------------
+    @property
+    def torch_generator(self) -> torch.Generator:
+        """A ``torch.Generator`` on this device, seeded deterministically from the key.
+
+        For torch functions that need one (e.g. ``torch.multinomial``). Its stream is
+        torch's own, not the trnrand stream, and it is not partition-aware; it is
+        re-seeded by ``manual_seed``/``set_state``.
+        """
+        with self._lock:
+            if self._torch_generator is None:
+                k0, k1 = self.key
+                x0, x1, _, _ = _philox_host(0, 0, 0, TORCH_GENERATOR_TAG, k0, k1)
+                gen = torch.Generator(device=self._device)
+                gen.manual_seed(x0 | ((x1 & 0x7FFFFFFF) << 32))
+                self._torch_generator = gen
+            return self._torch_generator
+
+    def random_raw(self, *size) -> torch.Tensor:
+        """Raw stream words (uint32 values in int64) of the given shape: one word per element."""
+        from ._samplers.words import random_words
+
+        shape = check_size(size)
+        return random_words(self, shape)
+
+    def __repr__(self) -> str:
+        part = f", partition_rank={self._rank}, partition_size={self._size}" if self._size > 1 else ""
+        return (
+            f"trnrand.Generator(seed={self._seed}, device='{self._device}', "
+            f"position={self._position}{part})"
+        )
+
+
+_default_lock = threading.Lock()
+_default_generator: Generator | None = None
+
+
+def get_default_generator() -> Generator:
+    """The module-level Generator used when ``generator=None`` (entropy-seeded until
+    ``manual_seed``)."""
+    global _default_generator
+    with _default_lock:
+        if _default_generator is None:
+            _default_generator = Generator()
+        return _default_generator
+
+
+def manual_seed(seed) -> Generator:
+    """Seed the default Generator (and rewind it); returns it."""
+    return get_default_generator().manual_seed(seed)

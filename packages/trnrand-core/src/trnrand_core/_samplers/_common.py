@@ -1,0 +1,124 @@
+"""Plumbing shared by the public sampling functions: resolve generator / device /
+output, reserve the call's blocks, route to a backend, and hand the portable path its
+words."""
+
+from __future__ import annotations
+
+import math
+import os
+from contextlib import contextmanager
+
+import torch
+
+from .. import _backends
+from .._draw import Draw
+from .._generator import Generator, get_default_generator
+from .._philox_torch import block_words
+from .._validation import check_device
+
+_PORTABLE_ON_CPU = os.environ.get("TRNRAND_CPU_KERNELS", "numba") == "portable"
+
+
+@contextmanager
+def portable_on_cpu(enabled: bool = True):
+    """Run CPU tensors through the portable torch path instead of the compiled kernels
+    (for testing that the two agree; also ``TRNRAND_CPU_KERNELS=portable``)."""
+    global _PORTABLE_ON_CPU
+    previous, _PORTABLE_ON_CPU = _PORTABLE_ON_CPU, enabled
+    try:
+        yield
+    finally:
+        _PORTABLE_ON_CPU = previous
+
+
+def use_cpu_kernels(device: torch.device) -> bool:
+    return device.type == "cpu" and not _PORTABLE_ON_CPU
+
+
+def resolve_generator(generator) -> Generator:
+    if generator is None:
+        return get_default_generator()
+    if not isinstance(generator, Generator):
+        raise TypeError(
+            f"generator must be a trnrand Generator or None, got {type(generator).__name__}"
+        )
+    return generator
+
+
+def resolve_device(device, generator: Generator, out: torch.Tensor | None) -> torch.device:
+    if out is not None:
+        return out.device
+    return generator.device if device is None else check_device(device)
+
+
+def check_out(out, shape: tuple[int, ...], dtype: torch.dtype, name: str = "out") -> None:
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(out).__name__}")
+    if tuple(out.shape) != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {tuple(out.shape)}")
+    if out.dtype != dtype:
+        raise ValueError(f"{name} must have dtype {dtype}, got {out.dtype}")
+    if out.requires_grad:
+        raise ValueError(f"{name} must not require grad")
+
+
+def numel(shape: tuple[int, ...]) -> int:
+    return math.prod(shape)
+
+
+def element_words(draw: Draw, device) -> torch.Tensor:
+    """Portable path: this rank's words as an int64 tensor of shape ``(count, words)``.
+
+    Element ``e`` of the call owns words ``[e*w, (e+1)*w)``; the blocks covering the
+    rank's range are generated and the range sliced out.
+    """
+    start = draw.word_offset
+    stop = start + draw.count * draw.words
+    first_block = start // 4
+    n_blocks = -(-stop // 4) - first_block
+    flat = block_words(draw.k0, draw.k1, draw.block + first_block, n_blocks, device)
+    return flat[start - 4 * first_block : stop - 4 * first_block].reshape(draw.count, draw.words)
+
+
+def sample(
+    name: str,
+    draw: Draw,
+    dtype: torch.dtype,
+    device: torch.device,
+    params: dict,
+    cpu_kernel,
+    portable,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Produce ``draw.count`` values as a flat tensor (written into ``out`` when given).
+
+    A plugin backend (nki) is tried first when active; otherwise CPU tensors go to
+    ``cpu_kernel(draw, flat_out, **params)`` and other devices to
+    ``portable(draw, dtype, device, **params) -> Tensor``.
+    """
+    plugin = _backends.active_plugin()
+    if plugin is not None and draw.count:
+        result = plugin.sample(name, draw, dtype, device, params)
+        if result is not None:
+            return _deliver(result, out)
+    if use_cpu_kernels(device):
+        if out is not None and out.is_contiguous():
+            flat = out.view(-1)
+            if draw.count:
+                cpu_kernel(draw, flat, **params)
+            return out
+        flat = torch.empty(draw.count, dtype=dtype)
+        if draw.count:
+            cpu_kernel(draw, flat, **params)
+        return _deliver(flat, out)
+    result = portable(draw, dtype, device, **params) if draw.count else torch.empty(
+        0, dtype=dtype, device=device
+    )
+    return _deliver(result, out)
+
+
+def _deliver(flat: torch.Tensor, out: torch.Tensor | None) -> torch.Tensor:
+    if out is None:
+        return flat
+    out.copy_(flat.view(out.shape))
+    return out

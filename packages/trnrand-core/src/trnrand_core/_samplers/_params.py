@@ -1,0 +1,103 @@
+"""Distribution parameters: a Python number or a tensor broadcastable to the output.
+
+``parameter(...)`` validates at the public boundary (tensor parameters are checked
+element-wise too) and returns either a Python ``float`` or a contiguous float64 tensor
+of shape ``(numel,)`` on the requested device, so kernels see one flat value per element.
+"""
+
+from __future__ import annotations
+
+
+import torch
+
+from .._validation import check_float
+
+
+def _describe(bad) -> str:
+    return repr(bad.item()) if isinstance(bad, torch.Tensor) else repr(bad)
+
+
+def parameter(
+    value,
+    name: str,
+    shape: tuple[int, ...],
+    device: torch.device,
+    *,
+    rule: str = "finite",
+    minimum: float | None = None,
+    maximum: float | None = None,
+    allow_inf: bool = False,
+) -> float | torch.Tensor:
+    """Validate ``value`` and return it as a float or a flat float64 tensor.
+
+    ``minimum``/``maximum`` are strict bounds unless ``rule`` says otherwise: the rule
+    text is what the error message states (e.g. ``"> 0"``, ``"in [0, 1]"``), and
+    ``check(v)`` below is its executable form.
+    """
+    check = _RULES[rule]
+    if isinstance(value, torch.Tensor) and value.numel() != 1 or isinstance(
+        value, torch.Tensor
+    ) and value.ndim > 0:
+        if value.dtype == torch.bool or value.dtype.is_complex:
+            raise TypeError(f"{name} must be a real tensor, got dtype {value.dtype}")
+        flat = value.detach().to(torch.float64)
+        try:
+            flat = torch.broadcast_to(flat, shape)
+        except RuntimeError:
+            raise ValueError(
+                f"{name} of shape {tuple(value.shape)} does not broadcast to the output "
+                f"shape {tuple(shape)}"
+            ) from None
+        ok = check(flat, minimum, maximum, allow_inf)
+        if not bool(ok.all()):
+            bad = flat[~ok].reshape(-1)[0]
+            raise ValueError(f"{name} must be {_text(rule, minimum, maximum)}, got {_describe(bad)}")
+        return flat.reshape(-1).contiguous().to(device)
+    number = check_float(value, name)
+    if not bool(check(torch.tensor(number, dtype=torch.float64), minimum, maximum, allow_inf)):
+        raise ValueError(f"{name} must be {_text(rule, minimum, maximum)}, got {number!r}")
+    return number
+
+
+def _finite(t, lo, hi, allow_inf):
+    ok = ~torch.isnan(t)
+    return ok if allow_inf else ok & torch.isfinite(t)
+
+
+def _greater(t, lo, hi, allow_inf):
+    return _finite(t, lo, hi, allow_inf) & (t > lo)
+
+
+def _at_least(t, lo, hi, allow_inf):
+    return _finite(t, lo, hi, allow_inf) & (t >= lo)
+
+
+def _closed(t, lo, hi, allow_inf):
+    return _finite(t, lo, hi, allow_inf) & (t >= lo) & (t <= hi)
+
+
+_RULES = {"finite": _finite, "greater": _greater, "at_least": _at_least, "closed": _closed}
+
+
+def _text(rule: str, lo, hi) -> str:
+    if rule == "finite":
+        return "finite"
+    if rule == "greater":
+        return f"finite and > {lo:g}"
+    if rule == "at_least":
+        return f"finite and >= {lo:g}"
+    return f"in [{lo:g}, {hi:g}]"
+
+
+def is_scalar(value) -> bool:
+    return not isinstance(value, torch.Tensor)
+
+
+def as_column(value: float | torch.Tensor, count: int) -> torch.Tensor:
+    """A flat float64 CPU tensor of ``count`` values (scalar parameters broadcast)."""
+    if isinstance(value, torch.Tensor):
+        return value.cpu()
+    return torch.full((max(count, 0),), value, dtype=torch.float64)
+
+
+__all__ = ["as_column", "is_scalar", "parameter"]

@@ -1,0 +1,28 @@
+"""Raw stream words (one word per element), as int64 tensors of uint32 values."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .._philox_cpu import fill_words
+from . import _common
+
+WORDS = 1
+
+
+def _cpu(draw, flat: torch.Tensor) -> None:
+    words = np.empty(draw.count, dtype=np.uint32)
+    fill_words(np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block), draw.word_offset, words)
+    flat.copy_(torch.from_numpy(words))
+
+
+def _portable(draw, dtype, device) -> torch.Tensor:
+    return _common.element_words(draw, device).reshape(-1)
+
+
+def random_words(generator, shape: tuple[int, ...]) -> torch.Tensor:
+    """Words of the next call of ``numel(shape)`` elements, shaped, on the generator's device."""
+    draw = generator._reserve(_common.numel(shape), WORDS)
+    flat = _common.sample("words", draw, torch.int64, generator.device, {}, _cpu, _portable)
+    return flat.view(shape)
