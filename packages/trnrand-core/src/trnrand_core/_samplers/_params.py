@@ -35,9 +35,7 @@ def parameter(
     ``check(v)`` below is its executable form.
     """
     check = _RULES[rule]
-    if isinstance(value, torch.Tensor) and value.numel() != 1 or isinstance(
-        value, torch.Tensor
-    ) and value.ndim > 0:
+    if isinstance(value, torch.Tensor) and value.ndim > 0:
         if value.dtype == torch.bool or value.dtype.is_complex:
             raise TypeError(f"{name} must be a real tensor, got dtype {value.dtype}")
         flat = value.detach().to(torch.float64)

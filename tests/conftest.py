@@ -1,0 +1,55 @@
+"""Shared test fixtures: golden-value files (tests/golden/<area>.json)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+GOLDEN_DIR = Path(__file__).parent / "golden"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--regen-golden",
+        action="store_true",
+        help="rewrite tests/golden/*.json from the current code (only after a stream "
+        "version bump, STREAM.md section 8)",
+    )
+
+
+class Golden:
+    """Compare tensors with the values stored in one golden file, or record them."""
+
+    def __init__(self, path: Path, regenerate: bool):
+        self.path = path
+        self.regenerate = regenerate
+        self.values = json.loads(path.read_text()) if path.exists() else {}
+
+    def check(self, name: str, tensor: torch.Tensor) -> None:
+        data = {"dtype": str(tensor.dtype).replace("torch.", ""), "values": _as_list(tensor)}
+        if self.regenerate:
+            self.values[name] = data
+            self.path.write_text(json.dumps(self.values, indent=1, sort_keys=True) + "\n")
+            return
+        assert name in self.values, f"no golden value {name!r} in {self.path.name}"
+        stored = self.values[name]
+        assert stored["dtype"] == data["dtype"], name
+        assert stored["values"] == data["values"], f"{name} differs from {self.path.name}"
+
+
+def _as_list(tensor: torch.Tensor) -> list:
+    """Exact JSON form: ints stay ints, floats are stored as their float64 hex strings."""
+    flat = tensor.detach().cpu().reshape(-1)
+    if flat.dtype.is_floating_point:
+        return [float(v).hex() for v in flat.to(torch.float64).tolist()]
+    return [int(v) for v in flat.tolist()]
+
+
+@pytest.fixture
+def golden(request):
+    """``golden("area").check("name", tensor)`` pins values in tests/golden/area.json."""
+    regenerate = request.config.getoption("--regen-golden")
+    return lambda area: Golden(GOLDEN_DIR / f"{area}.json", regenerate)
