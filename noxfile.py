@@ -1,0 +1,127 @@
+"""Every check a contributor or CI runs, as nox sessions (uv-backed environments).
+
+Default: lint, tests, core_only, docs. On request: minimums, neuron, bench, build.
+Each session installs exactly what ``uv.lock`` pins into its own environment.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import nox
+
+nox.options.default_venv_backend = "uv"
+nox.options.sessions = ["lint", "tests", "core_only", "docs"]
+# A Python version that is not on this machine is skipped, not an error (also on CI),
+# and never downloaded.
+nox.options.error_on_missing_interpreters = False
+os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+CORE_TESTS = "tests/core"
+NEURON_MODULES = ("nki", "neuronxcc", "torch_neuronx")
+
+
+def _sync(session: nox.Session, *args: str) -> None:
+    """``uv sync`` the locked workspace into the session's own environment."""
+    session.run_install(
+        "uv",
+        "sync",
+        "--locked",
+        *args,
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+        external=True,
+    )
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole repository."""
+    _sync(session, "--only-group", "lint")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """The whole workspace's tests on every supported Python present here."""
+    _sync(session, "--all-packages", "--group", "test")
+    session.run("pytest", *(session.posargs or ["tests"]))
+
+
+@nox.session
+def core_only(session: nox.Session) -> None:
+    """trnrand-core alone: its tests pass and the other distributions are absent."""
+    _sync(session, "--package", "trnrand-core", "--no-dev", "--group", "test")
+    session.run(
+        "python",
+        "-c",
+        "import importlib.util as u, sys; "
+        "present = [m for m in ('trnrand', 'trnrand_quasi', 'trnrand_nki') if u.find_spec(m)]; "
+        "sys.exit(f'not a core-only environment: {present}' if present else 0)",
+    )
+    session.run("pytest", CORE_TESTS, *session.posargs)
+
+
+@nox.session
+def minimums(session: nox.Session) -> None:
+    """The core tests against the lowest torch / numpy / numba that trnrand-core declares."""
+    session.install("--resolution", "lowest-direct", "-e", "packages/trnrand-core")
+    session.install("pytest", "hypothesis", "scipy")
+    session.run(
+        "python",
+        "-c",
+        "import torch, numpy, numba; print('torch', torch.__version__, 'numpy', "
+        "numpy.__version__, 'numba', numba.__version__)",
+    )
+    session.run("pytest", CORE_TESTS, *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with warnings as errors."""
+    _sync(session, "--only-group", "docs")
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site")
+
+
+def _missing_neuron_modules(python: str) -> list[str]:
+    probe = "import importlib.util as u; print(' '.join(m for m in %r if not u.find_spec(m)))"
+    result = subprocess.run(
+        [python, "-c", probe % (NEURON_MODULES,)], capture_output=True, text=True, check=True
+    )
+    return result.stdout.split()
+
+
+@nox.session(venv_backend="none")
+def neuron(session: nox.Session) -> None:
+    """Tests marked ``neuron`` / ``nki_simulator``, in the current (Neuron SDK) environment.
+
+    Skips with the list of missing modules where the SDK is not importable; with
+    ``TRNRAND_REQUIRE_NEURON=1`` that is a failure instead.
+    """
+    missing = _missing_neuron_modules("python")
+    if missing:
+        message = f"Neuron SDK not importable here (missing: {', '.join(missing)})"
+        if os.environ.get("TRNRAND_REQUIRE_NEURON") == "1":
+            session.error(message + " and TRNRAND_REQUIRE_NEURON=1")
+        session.skip(message)
+    session.run(
+        "python", "-m", "pip", "install", "-e", "packages/trnrand-core", "-e",
+        "packages/trnrand-quasi", "-e", "packages/trnrand-nki", "-e", "packages/trnrand",
+        "pytest", "hypothesis", "scipy",
+    )
+    session.run("pytest", "-m", "neuron or nki_simulator", "tests", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Throughput side by side with torch, numpy and scipy (prints ratios)."""
+    _sync(session, "--all-packages", "--group", "bench")
+    session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Build every workspace member's sdist and wheel on its own."""
+    session.run("uv", "build", "--all-packages", "--out-dir", "dist", external=True)
