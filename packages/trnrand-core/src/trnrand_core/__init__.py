@@ -4,21 +4,20 @@ One Philox4x32-10 stream (shared/STREAM.md): the same seed and call sequence giv
 same bits on every backend and under any partition of the work across ranks.
 """
 
+import sys as _sys
+
 from ._backends import get_backend, set_backend
 from ._constants import STREAM_VERSION
 from ._generator import Generator, get_default_generator, manual_seed
+from ._module import ReadOnlyHasNki as _ReadOnlyHasNki
 from ._philox_torch import philox4x32
 from ._samplers.uniform import uniform, uniform_into
 
 __version__ = "0.2.0"
 
 
-def __getattr__(name: str):
-    if name == "HAS_NKI":
-        from ._backends import has_nki
-
-        return has_nki()
-    raise AttributeError(f"module 'trnrand_core' has no attribute {name!r}")
+# HAS_NKI is probed on access (the SDK check is not free) and cannot be assigned.
+_sys.modules[__name__].__class__ = _ReadOnlyHasNki
 
 
 __all__ = [
