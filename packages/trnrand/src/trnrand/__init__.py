@@ -1,2 +1,97 @@
-"""trnrand."""
+"""trnrand: reproducible random numbers for scientific computing on PyTorch.
+
+One counter-based Philox4x32-10 stream, bit-identical on every backend and under any
+partition of the work across ranks. This umbrella package re-exports the stable
+surface of ``trnrand-core`` and ``trnrand-quasi``; ``trnrand.nki`` holds the
+experimental NeuronCore wiring.
+
+>>> import trnrand
+>>> g = trnrand.Generator(seed=1)
+>>> trnrand.normal(2, 3, generator=g).shape
+torch.Size([2, 3])
+"""
+
+import sys as _sys
+
+from trnrand_core import (
+    STREAM_VERSION,
+    Generator,
+    get_backend,
+    get_default_generator,
+    manual_seed,
+    philox4x32,
+    set_backend,
+)
+from trnrand_core._module import ReadOnlyHasNki
+
+from . import distributions, quasi
+from .distributions import (
+    bernoulli,
+    beta,
+    chi_squared,
+    exponential,
+    exponential_into,
+    gamma,
+    normal,
+    normal_into,
+    poisson,
+    randint,
+    randperm,
+    standard_normal,
+    truncated_normal,
+    uniform,
+    uniform_into,
+)
+from .quasi import (
+    Halton,
+    LatinHypercube,
+    Sobol,
+    discrepancy,
+    halton,
+    latin_hypercube,
+    sobol,
+    to_normal,
+)
+
 __version__ = "0.2.0"
+
+
+# HAS_NKI is probed on access (the SDK check is not free) and cannot be assigned.
+_sys.modules[__name__].__class__ = ReadOnlyHasNki
+
+__all__ = [
+    "HAS_NKI",
+    "STREAM_VERSION",
+    "Generator",
+    "Halton",
+    "LatinHypercube",
+    "Sobol",
+    "__version__",
+    "bernoulli",
+    "beta",
+    "chi_squared",
+    "discrepancy",
+    "distributions",
+    "exponential",
+    "exponential_into",
+    "gamma",
+    "get_backend",
+    "get_default_generator",
+    "halton",
+    "latin_hypercube",
+    "manual_seed",
+    "normal",
+    "normal_into",
+    "philox4x32",
+    "poisson",
+    "quasi",
+    "randint",
+    "randperm",
+    "set_backend",
+    "sobol",
+    "standard_normal",
+    "to_normal",
+    "truncated_normal",
+    "uniform",
+    "uniform_into",
+]
