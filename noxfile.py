@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 import nox
 
@@ -17,6 +18,19 @@ nox.options.sessions = ["lint", "tests", "core_only", "docs"]
 # and never downloaded.
 nox.options.error_on_missing_interpreters = False
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+
+
+def _expose_installed_pythons() -> None:
+    """Put interpreters installed side by side (pyenv's versions/*/bin) on PATH so the
+    ``tests`` session finds every Python present on the machine, not only the active one."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    if root.is_dir():
+        extra = [str(p / "bin") for p in sorted(root.iterdir()) if (p / "bin").is_dir()]
+        os.environ["PATH"] = os.pathsep.join([os.environ.get("PATH", ""), *extra])
+
+
+_expose_installed_pythons()
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 CORE_TESTS = "tests/core"
@@ -46,7 +60,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """The whole workspace's tests on every supported Python present here."""
-    _sync(session, "--all-packages", "--group", "test")
+    _sync(session, "--all-packages", "--no-default-groups", "--group", "test")
     session.run("pytest", *(session.posargs or ["tests"]))
 
 
@@ -107,9 +121,21 @@ def neuron(session: nox.Session) -> None:
             session.error(message + " and TRNRAND_REQUIRE_NEURON=1")
         session.skip(message)
     session.run(
-        "python", "-m", "pip", "install", "-e", "packages/trnrand-core", "-e",
-        "packages/trnrand-quasi", "-e", "packages/trnrand-nki", "-e", "packages/trnrand",
-        "pytest", "hypothesis", "scipy",
+        "python",
+        "-m",
+        "pip",
+        "install",
+        "-e",
+        "packages/trnrand-core",
+        "-e",
+        "packages/trnrand-quasi",
+        "-e",
+        "packages/trnrand-nki",
+        "-e",
+        "packages/trnrand",
+        "pytest",
+        "hypothesis",
+        "scipy",
     )
     session.run("pytest", "-m", "neuron or nki_simulator", "tests", *session.posargs)
 
@@ -117,7 +143,7 @@ def neuron(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Throughput side by side with torch, numpy and scipy (prints ratios)."""
-    _sync(session, "--all-packages", "--group", "bench")
+    _sync(session, "--all-packages", "--no-default-groups", "--group", "bench")
     session.run("python", "benchmarks/run.py", *session.posargs)
 
 
