@@ -1,0 +1,94 @@
+"""Host-side preparation of the kernels' runtime operands, shared by the NKI launches and
+their emulation: round keys, per-tile first blocks, sampler parameters, launch plans.
+
+Everything a seed or a stream position changes is computed here exactly (Python ints) and
+passed as HBM tensors, so one compiled kernel serves every seed and position.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from trnrand_core._constants import MASK32, PHILOX_ROUNDS, PHILOX_W0, PHILOX_W1, TWO64
+
+from . import _program
+
+MAX_TILES = 64
+"""Tiles per launch at most (64 x 65536 blocks = 16 Mi words); launches are bucketed to
+powers of two so only a handful of shapes is ever compiled."""
+
+DTYPE_NAMES = {torch.float32: "float32", torch.float16: "float16", torch.bfloat16: "bfloat16"}
+
+
+def check_words(array, name: str, width: int) -> np.ndarray:
+    """``array`` as a uint32 NumPy array of shape ``(..., width)``."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(array).__name__}")
+    if array.dtype != np.uint32:
+        raise TypeError(f"{name} must have dtype uint32, got {array.dtype}")
+    if array.ndim == 0 or array.shape[-1] != width:
+        raise ValueError(f"{name} must have shape (..., {width}), got {array.shape}")
+    return array
+
+
+def round_keys(k0: int, k1: int, partitions: int = _program.P) -> np.ndarray:
+    """``(partitions, 20)`` uint32: ``k0`` of rounds 0..9, then ``k1`` of rounds 0..9."""
+    row = [(k0 + r * PHILOX_W0) & MASK32 for r in range(PHILOX_ROUNDS)]
+    row += [(k1 + r * PHILOX_W1) & MASK32 for r in range(PHILOX_ROUNDS)]
+    return np.tile(np.array(row, dtype=np.uint32), (partitions, 1))
+
+
+def tile_bases(first_block: int, n_tiles: int, free: int = _program.F) -> np.ndarray:
+    """``(n_tiles, P, 4)`` uint32: the 16-bit limbs of each tile's first block (mod 2**64)."""
+    out = np.empty((n_tiles, _program.P, 4), dtype=np.uint32)
+    for t in range(n_tiles):
+        block = (first_block + t * _program.P * free) % TWO64
+        out[t] = [(block >> shift) & 0xFFFF for shift in (0, 16, 32, 48)]
+    return out
+
+
+def _below(high: float, dtype: torch.dtype) -> float:
+    top = torch.tensor(high, dtype=torch.float64).to(dtype)
+    return float(torch.nextafter(top, torch.tensor(-math.inf, dtype=dtype)))
+
+
+def sampler_params(kind: str, dtype: torch.dtype, params: dict) -> np.ndarray:
+    """``(P, 4)`` float32 parameter columns for ``_program`` (see its sampler functions)."""
+    row = [0.0, 0.0, _program.HALF_PI32, _program.TWO_M24]
+    if kind == "uniform":
+        low32 = np.float32(params["low"])
+        row[0] = float(low32)
+        row[1] = float(np.float32(np.float32(params["high"]) - low32))
+        row[2] = _below(params["high"], dtype)
+    elif kind == "normal":
+        row[0], row[1] = float(params.get("mean", 0.0)), float(params.get("std", 1.0))
+    elif kind == "exponential":
+        row[0] = float(params.get("rate", 1.0))
+    return np.tile(np.array(row, dtype=np.float32), (_program.P, 1))
+
+
+@dataclass(frozen=True)
+class Launch:
+    """One kernel launch: ``n_tiles`` tiles starting at absolute first-pass block ``block``."""
+
+    block: int
+    n_tiles: int
+
+
+def plan(first_block: int, n_blocks: int, free: int = _program.F) -> list[Launch]:
+    """Launches covering blocks ``[first_block, first_block + n_blocks)``; tile counts are
+    powers of two up to ``MAX_TILES`` (the last launch may compute past the end)."""
+    per_tile = _program.P * free
+    tiles = -(-n_blocks // per_tile)
+    launches = []
+    block = first_block
+    while tiles > 0:
+        n = min(MAX_TILES, 1 << (tiles - 1).bit_length())
+        launches.append(Launch(block % TWO64, n))
+        block += n * per_tile
+        tiles -= n
+    return launches

@@ -1,0 +1,296 @@
+"""Host dispatch of trnrand's NKI kernels: the ``"nki"`` backend and experimental entry points.
+
+``NkiBackend`` is registered under the entry-point group ``trnrand.backends``; core finds
+it there and calls ``sample`` for each sampling call while the backend is active. It
+handles raw words and float16/bfloat16/float32 ``uniform``, ``normal`` and
+``exponential`` with scalar parameters, for CPU and torch-xla (NeuronCore) targets; for
+everything else it returns ``None`` and core runs the call. Work runs on the torch-xla
+device and stays there unless the caller asked for CPU tensors.
+
+A kernel path that fails falls back to pytorch with ``NkiFallbackWarning``;
+``TRNRAND_REQUIRE_NKI=1`` turns every fallback, including an unusable SDK, into
+``NkiUnavailableError``.
+
+Experimental (not covered by semver): ``philox4x32_kernel`` / ``philox4x32_reference``,
+``box_muller_kernel`` / ``box_muller_cpu``, ``sobol_kernel`` / ``sobol_reference`` and the
+Philox constants. ``*_kernel`` run on a NeuronCore; ``*_reference``/``*_cpu`` run the exact
+emulation of the same op program (``trnrand_nki.mirror``).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import warnings
+
+import numpy as np
+import torch
+
+from trnrand_core._constants import MASK32, PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1, TWO64
+
+from . import _host, _kernels, _nki_ops, _program, mirror
+from ._errors import NkiFallbackWarning, NkiUnavailableError
+
+REQUIRE_ENV = "TRNRAND_REQUIRE_NKI"
+INSTALL_HINT = (
+    "install the Neuron SDK (nki, neuronx-cc, torch-neuronx with torch-xla) from the Neuron "
+    "package repository: pip install 'trnrand-nki[neuron]' --extra-index-url "
+    "https://pip.repos.neuron.amazonaws.com, on a Trainium or Inferentia2 instance"
+)
+
+# sampler name -> kernel kind; word budget 1 in every handled dtype
+_KINDS = {
+    "words": "words",
+    "uniform": "uniform",
+    "normal": "normal",
+    "standard_normal": "normal",
+    "exponential": "exponential",
+}
+_PARAMS = {
+    "words": (),
+    "uniform": ("low", "high"),
+    "normal": ("mean", "std"),
+    "exponential": ("rate",),
+}
+
+
+def require_nki() -> bool:
+    """Whether ``TRNRAND_REQUIRE_NKI=1`` forbids falling back to pytorch."""
+    return os.environ.get(REQUIRE_ENV, "") == "1"
+
+
+@functools.cache
+def sdk_problem() -> str | None:
+    """Why the NKI path cannot run here, or ``None`` when the SDK is importable."""
+    if _nki_ops.IMPORT_ERROR is not None:
+        return _nki_ops.IMPORT_ERROR
+    missing = [m for m in ("torch_xla", "torch_neuronx") if importlib.util.find_spec(m) is None]
+    if missing:
+        return f"{', '.join(missing)} not importable"
+    return None
+
+
+def _require_sdk() -> None:
+    problem = sdk_problem()
+    if problem is not None:
+        raise NkiUnavailableError(f"the NKI kernels cannot run here: {problem}; {INSTALL_HINT}")
+
+
+# -- launchers: one kernel launch -> flat CPU/xla tensor ----------------------------------
+def _to_torch(values: np.ndarray, kind: str, dtype: torch.dtype) -> torch.Tensor:
+    flat = torch.from_numpy(np.ascontiguousarray(values).reshape(-1))
+    return _finish(flat, kind, dtype)
+
+
+def _finish(flat: torch.Tensor, kind: str, dtype: torch.dtype) -> torch.Tensor:
+    """Words: int32 bits -> int64 values in [0, 2**32); floats: exact cast to ``dtype``."""
+    if kind == "words":
+        return flat.to(torch.int64).bitwise_and_(MASK32)
+    return flat.to(dtype)
+
+
+def mirror_launch(kind, dtype, keys, bases, params) -> torch.Tensor:
+    """One launch, emulated (``trnrand_nki.mirror``) on the CPU."""
+    name = _host.DTYPE_NAMES.get(dtype, "float32")
+    return _to_torch(mirror.run_stream(kind, name, keys, bases, params), kind, dtype)
+
+
+def nki_launch(kind, dtype, keys, bases, params) -> torch.Tensor:
+    """One launch of ``stream_kernel`` on the torch-xla device (results stay there)."""
+    _require_sdk()
+    import torch_xla
+
+    device = torch_xla.device()
+    out = _kernels.stream_kernel(
+        torch.from_numpy(keys.view(np.int32)).to(device),
+        torch.from_numpy(bases.view(np.int32)).to(device),
+        torch.from_numpy(params).to(device),
+        kind=kind,
+        dtype=_host.DTYPE_NAMES.get(dtype, "float32"),
+    )
+    return _finish(out.reshape(-1), kind, dtype)
+
+
+_launch = nki_launch  # the backend's launcher (tests swap in mirror_launch or a failing fake)
+
+
+def stream(kind, dtype, k0, k1, first_block, n_blocks, params, launch) -> torch.Tensor:
+    """The ``4 * n_blocks`` values of first-pass blocks ``first_block ...`` as a flat tensor."""
+    keys = _host.round_keys(k0, k1)
+    columns = _host.sampler_params(kind, dtype, params)
+    parts = [
+        launch(kind, dtype, keys, _host.tile_bases(step.block, step.n_tiles), columns)
+        for step in _host.plan(first_block, n_blocks)
+    ]
+    return torch.cat(parts)[: 4 * n_blocks]
+
+
+# -- the backend ------------------------------------------------------------------------
+class NkiBackend:
+    """trnrand's ``"nki"`` backend (core's plugin protocol, see ``trnrand_core._backends``)."""
+
+    name = "nki"
+
+    def available(self) -> bool:
+        problem = sdk_problem()
+        if problem is not None and require_nki():
+            raise NkiUnavailableError(f"{REQUIRE_ENV}=1 but {self.unavailable_reason()}")
+        return problem is None
+
+    def unavailable_reason(self) -> str:
+        problem = sdk_problem()
+        return "" if problem is None else f"{problem}; {INSTALL_HINT}"
+
+    def handles(self, sampler: str, dtype: torch.dtype, device: torch.device, params) -> bool:
+        """Whether ``sample`` runs this call (others go to core's own paths)."""
+        kind = _KINDS.get(sampler)
+        if kind is None or device.type not in ("cpu", "xla"):
+            return False
+        if kind == "words":
+            return dtype == torch.int64
+        if dtype not in _host.DTYPE_NAMES:
+            return False
+        return all(not isinstance(params.get(p), torch.Tensor) for p in _PARAMS[kind])
+
+    def sample(self, sampler, draw, dtype, device, params):
+        """``draw.count`` values on ``device``, or ``None`` to let core run the call."""
+        device = torch.device(device)
+        if not self.handles(sampler, dtype, device, params):
+            return None
+        try:
+            values = self._run(_KINDS[sampler], draw, dtype, params)
+        except Exception as exc:
+            message = f"the NKI {sampler} kernel failed ({exc.__class__.__name__}: {exc})"
+            if require_nki():
+                raise NkiUnavailableError(f"{message} and {REQUIRE_ENV}=1") from exc
+            warnings.warn(f"{message}; falling back to pytorch", NkiFallbackWarning, stacklevel=2)
+            return None
+        return values.cpu() if device.type == "cpu" else values
+
+    @staticmethod
+    def _run(kind, draw, dtype, params) -> torch.Tensor:
+        start = draw.word_offset  # word budget 1: element e of the call is word e
+        first = start // 4
+        n_blocks = -(-(start + draw.count) // 4) - first
+        block = (draw.block + first) % TWO64
+        flat = stream(kind, dtype, draw.k0, draw.k1, block, n_blocks, params, _launch)
+        return flat[start - 4 * first : start - 4 * first + draw.count]
+
+
+# -- experimental entry points ------------------------------------------------------------
+def _check_block_args(k0, k1, first_block, n_blocks) -> None:
+    for name, value, top in (
+        ("k0", k0, MASK32),
+        ("k1", k1, MASK32),
+        ("first_block", first_block, TWO64 - 1),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+            raise ValueError(f"{name} must be an int in [0, {top:#x}], got {value!r}")
+    if isinstance(n_blocks, bool) or not isinstance(n_blocks, int) or n_blocks < 1:
+        raise ValueError(f"n_blocks must be an int >= 1, got {n_blocks!r}")
+
+
+def philox4x32_kernel(k0: int, k1: int, first_block: int, n_blocks: int) -> torch.Tensor:
+    """Words of first-pass blocks ``first_block ... + n_blocks - 1`` under key ``(k0, k1)``,
+    computed by the NKI kernel: int64 tensor of ``4 * n_blocks`` values on the xla device.
+    Raises ``NkiUnavailableError`` without the Neuron SDK."""
+    _check_block_args(k0, k1, first_block, n_blocks)
+    return stream("words", torch.int64, k0, k1, first_block, n_blocks, {}, nki_launch)
+
+
+def philox4x32_reference(k0: int, k1: int, first_block: int, n_blocks: int) -> torch.Tensor:
+    """``philox4x32_kernel`` computed by the exact emulation, as a CPU tensor.
+
+    Examples
+    --------
+    >>> from trnrand_nki.dispatch import philox4x32_reference
+    >>> [hex(v) for v in philox4x32_reference(0, 0, 0, 1).tolist()]
+    ['0x6627e8d5', '0xe169c58d', '0xbc57ac4c', '0x9b00dbd8']
+    """
+    _check_block_args(k0, k1, first_block, n_blocks)
+    return stream("words", torch.int64, k0, k1, first_block, n_blocks, {}, mirror_launch)
+
+
+def box_muller_kernel(
+    k0: int, k1: int, first_block: int, n_blocks: int, mean: float = 0.0, std: float = 1.0
+) -> torch.Tensor:
+    """float32 normals from first-pass blocks (element ``e`` from words ``2(e//2)`` and
+    ``2(e//2) + 1``), computed by the NKI kernel on the xla device."""
+    _check_block_args(k0, k1, first_block, n_blocks)
+    params = {"mean": float(mean), "std": float(std)}
+    return stream("normal", torch.float32, k0, k1, first_block, n_blocks, params, nki_launch)
+
+
+def box_muller_cpu(
+    k0: int, k1: int, first_block: int, n_blocks: int, mean: float = 0.0, std: float = 1.0
+) -> torch.Tensor:
+    """``box_muller_kernel`` computed by the emulation, as a CPU tensor."""
+    _check_block_args(k0, k1, first_block, n_blocks)
+    params = {"mean": float(mean), "std": float(std)}
+    return stream("normal", torch.float32, k0, k1, first_block, n_blocks, params, mirror_launch)
+
+
+# -- Sobol ------------------------------------------------------------------------------
+def sobol_operands(
+    point_bits, first_block: int, n_tiles: int, free: int = _program.F, shift=None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Host tables of the Gray-code identity ``x(b * free + j) = x(b * free) xor x(j)``.
+
+    ``point_bits(indices)`` returns the unshifted uint32 Sobol bits ``(len(indices), d)`` of
+    the given point indices (e.g. from trnrand-quasi or scipy); ``free`` must be a power of
+    two. Returns ``table`` (d, 128, free) and ``starts`` (n_tiles, 128, d), int32 bit
+    patterns, for point blocks ``first_block ... first_block + 128 * n_tiles - 1``; a
+    digital ``shift`` (uint32, length d) is folded into ``starts``.
+    """
+    if free < 1 or free & (free - 1):
+        raise ValueError(f"free must be a power of two, got {free}")
+    table = np.asarray(point_bits(np.arange(free)), dtype=np.uint32)
+    blocks = first_block + np.arange(n_tiles * _program.P)
+    starts = np.asarray(point_bits(blocks * free), dtype=np.uint32)
+    if shift is not None:
+        starts = starts ^ np.asarray(shift, dtype=np.uint32)
+    d = table.shape[1]
+    tables = np.ascontiguousarray(np.broadcast_to(table.T[:, None, :], (d, _program.P, free)))
+    return tables.view(np.int32), starts.reshape(n_tiles, _program.P, d).view(np.int32)
+
+
+def _sobol_points(bits: np.ndarray) -> np.ndarray:
+    """(d, tiles, 128, F) int32 bits -> (points, d) uint32 in point order."""
+    d = bits.shape[0]
+    return np.ascontiguousarray(bits.reshape(d, -1).T).view(np.uint32)
+
+
+def sobol_reference(table: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Sobol bits ``(points, d)`` uint32 from ``sobol_operands``, by the emulation."""
+    return _sobol_points(mirror.run_sobol(table, starts))
+
+
+def sobol_kernel(table: np.ndarray, starts: np.ndarray) -> torch.Tensor:
+    """Sobol bits from ``sobol_operands`` computed by the NKI kernel: an int64 ``(points,
+    d)`` tensor of uint32 values on the xla device."""
+    _require_sdk()
+    import torch_xla
+
+    device = torch_xla.device()
+    bits = _kernels.sobol_kernel(
+        torch.from_numpy(table).to(device), torch.from_numpy(starts).to(device)
+    )
+    d = bits.shape[0]
+    return bits.reshape(d, -1).T.to(torch.int64).bitwise_and_(MASK32)
+
+
+__all__ = [
+    "PHILOX_M0",
+    "PHILOX_M1",
+    "PHILOX_W0",
+    "PHILOX_W1",
+    "NkiBackend",
+    "box_muller_cpu",
+    "box_muller_kernel",
+    "philox4x32_kernel",
+    "philox4x32_reference",
+    "sobol_kernel",
+    "sobol_operands",
+    "sobol_reference",
+]
