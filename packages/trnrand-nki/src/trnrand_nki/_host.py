@@ -65,9 +65,9 @@ def sampler_params(kind: str, dtype: torch.dtype, params: dict) -> np.ndarray:
         row[1] = float(np.float32(np.float32(params["high"]) - low32))
         row[2] = _below(params["high"], dtype)
     elif kind == "normal":
-        row[0], row[1] = float(params.get("mean", 0.0)), float(params.get("std", 1.0))
+        row[0], row[1] = float(np.float32(params["loc"])), float(np.float32(params["scale"]))
     elif kind == "exponential":
-        row[0] = float(params.get("rate", 1.0))
+        row[0] = float(np.float32(params["rate"]))
     return np.tile(np.array(row, dtype=np.float32), (_program.P, 1))
 
 

@@ -46,8 +46,8 @@ BASE_COLUMNS = 4
 # Float32 constants (all exactly representable, checked by the mirror).
 TWO_M23 = 2.0**-23
 TWO_M24 = 2.0**-24
-PI32 = 3.1415927410125732  # float32(pi)
 HALF_PI32 = 1.5707963705062866  # float32(pi / 2)
+TURN24 = 3.1415927410125732 * 2.0**-23  # float32(2 pi / 2**24)
 
 
 def limbs_of(value: int, limb_bits: int = LIMB_BITS) -> tuple[int, ...]:
@@ -238,28 +238,55 @@ def log_open_uniform(ops, word, params):
     return ops.activation("log", top, scale=TWO_M23, bias=ops.column(params, 3))
 
 
-def box_muller(ops, first, second, params, dtype):
-    """Normals ``(z_2k, z_2k+1)`` from the pair's words, scaled by ``std`` and shifted by
-    ``mean`` (``params`` columns 0 and 1).
+def quadrant_weight(ops, flag, other):
+    """float32 ``+-1`` or ``0`` weights: ``(1 - 2 * flag) * other`` for 0/1 integer tiles."""
+    sign = ops.scalar(flag, "multiply", -2, "add", 1, dtype="float32")
+    return ops.tensor(sign, other, "multiply")
 
-    ``r = sqrt(-2 ln u1)``. With ``v = u2 - 1/2`` in [-1/2, 1/2) and ``psi = pi v`` the
-    angle ``2 pi u2 = 2 psi + pi``, so ``cos = (s - c)(s + c)`` and ``sin = -2 s c`` with
-    ``s = sin(psi)`` and ``c = cos(psi) = sin(psi + pi/2)``: both hardware ``sin`` arguments
-    stay inside [-pi, pi] (column 2 holds ``pi/2``).
+
+def select(ops, s, c, weight_s, weight_c):
+    """``s * weight_s + c * weight_c`` with weights in {0, +-1}: exactly ``+-s`` or ``+-c``."""
+    return ops.tensor(
+        ops.tensor(s, weight_s, "multiply"), ops.tensor(c, weight_c, "multiply"), "add"
+    )
+
+
+def box_muller(ops, first, second, params, dtype):
+    """Normals ``(z_2k, z_2k+1) = r (cos, sin)(2 pi y / 2**24)``, ``y = second >> 8``, scaled
+    by ``scale`` and shifted by ``loc`` (``params`` columns 0 and 1).
+
+    ``r = sqrt(-2 ln u1)`` from the open uniform of ``first``. The angle is reduced exactly
+    in integers, as core does: ``q = (y + 2**21) >> 22`` is the nearest quadrant and
+    ``t = y - q 2**22`` in [-2**21, 2**21) the remainder, so the hardware ``sin`` only sees
+    ``|t| <= pi/4`` and ``t + pi/2`` (``cos``; column 2 holds ``pi/2``), and signs and swaps
+    per quadrant are exact.
     """
     r = ops.activation("sqrt", log_open_uniform(ops, first, params), scale=-2.0)
-    bits = ops.scalar(second, "shr", 8)
-    v = ops.scalar(bits, "multiply", TWO_M24, "subtract", 0.5, dtype="float32")
-    s = ops.activation("sin", v, scale=PI32)
-    c = ops.activation("sin", v, scale=PI32, bias=ops.column(params, 2))
-    cos_t = ops.tensor(ops.tensor(s, c, "subtract"), ops.tensor(s, c, "add"), "multiply")
-    z0 = ops.tensor(cos_t, r, "multiply")
-    z1 = ops.scalar_tensor(ops.tensor(s, c, "multiply"), "multiply", -2.0, "multiply", r)
-    mean = ops.column(params, 0)
-    std = ops.column(params, 1)
+    y = ops.scalar(second, "shr", 8)
+    octant = ops.scalar(y, "shr", 21)
+    q = ops.scalar(ops.scalar(octant, "add", 1), "shr", 1)
+    low = ops.scalar(y, "and", 0x3FFFFF)
+    half = ops.scalar(octant, "and", 1)
+    t = ops.scalar_tensor(half, "multiply", -(1 << 22), "add", low, dtype="float32")
+    s = ops.activation("sin", t, scale=TURN24)
+    c = ops.activation("sin", t, scale=TURN24, bias=ops.column(params, 2))
+    odd = ops.scalar(q, "and", 1)
+    even = ops.scalar(odd, "xor", 1)
+    sin_negative = ops.scalar(q, "shr", 1, "and", 1)
+    cos_negative = ops.scalar(ops.scalar(q, "add", 1), "shr", 1, "and", 1)
+    sin_v = select(
+        ops, s, c, quadrant_weight(ops, sin_negative, even), quadrant_weight(ops, sin_negative, odd)
+    )
+    cos_v = select(
+        ops, s, c, quadrant_weight(ops, cos_negative, odd), quadrant_weight(ops, cos_negative, even)
+    )
+    loc = ops.column(params, 0)
+    scale = ops.column(params, 1)
+    z0 = ops.tensor(cos_v, r, "multiply")
+    z1 = ops.tensor(sin_v, r, "multiply")
     return (
-        ops.scalar(z0, "multiply", std, "add", mean, dtype=dtype),
-        ops.scalar(z1, "multiply", std, "add", mean, dtype=dtype),
+        ops.scalar(z0, "multiply", scale, "add", loc, dtype=dtype),
+        ops.scalar(z1, "multiply", scale, "add", loc, dtype=dtype),
     )
 
 

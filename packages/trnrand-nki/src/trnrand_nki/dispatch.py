@@ -44,14 +44,13 @@ _KINDS = {
     "words": "words",
     "uniform": "uniform",
     "normal": "normal",
-    "standard_normal": "normal",
     "exponential": "exponential",
 }
 _PARAMS = {
-    "words": (),
-    "uniform": ("low", "high"),
-    "normal": ("mean", "std"),
-    "exponential": ("rate",),
+    "words": set(),
+    "uniform": {"low", "high"},
+    "normal": {"loc", "scale"},
+    "exponential": {"rate"},
 }
 
 
@@ -151,7 +150,9 @@ class NkiBackend:
             return dtype == torch.int64
         if dtype not in _host.DTYPE_NAMES:
             return False
-        return all(not isinstance(params.get(p), torch.Tensor) for p in _PARAMS[kind])
+        if set(params) != _PARAMS[kind]:
+            return False
+        return not any(isinstance(value, torch.Tensor) for value in params.values())
 
     def sample(self, sampler, draw, dtype, device, params):
         """``draw.count`` values on ``device``, or ``None`` to let core run the call."""
@@ -218,7 +219,7 @@ def box_muller_kernel(
     """float32 normals from first-pass blocks (element ``e`` from words ``2(e//2)`` and
     ``2(e//2) + 1``), computed by the NKI kernel on the xla device."""
     _check_block_args(k0, k1, first_block, n_blocks)
-    params = {"mean": float(mean), "std": float(std)}
+    params = {"loc": float(mean), "scale": float(std)}
     return stream("normal", torch.float32, k0, k1, first_block, n_blocks, params, nki_launch)
 
 
@@ -227,7 +228,7 @@ def box_muller_cpu(
 ) -> torch.Tensor:
     """``box_muller_kernel`` computed by the emulation, as a CPU tensor."""
     _check_block_args(k0, k1, first_block, n_blocks)
-    params = {"mean": float(mean), "std": float(std)}
+    params = {"loc": float(mean), "scale": float(std)}
     return stream("normal", torch.float32, k0, k1, first_block, n_blocks, params, mirror_launch)
 
 
