@@ -1,0 +1,164 @@
+"""Beta samples: ``X / (X + Y)`` of two gamma variates (STREAM.md sections 5, 6).
+
+Each element owns two first-pass blocks (w = 8 words): ``X ~ Gamma(alpha)`` is drawn
+exactly like a gamma element from words ``[0, 4)`` (first block) with retry blocks keyed
+by its first word, ``Y ~ Gamma(beta)`` from words ``[4, 8)`` (second block) with its own
+retry blocks. Both are carried as logarithms ``lx = ln X``, ``ly = ln Y`` (shapes below 1
+add ``ln(v32(x3)) / shape``); with ``r = ly - lx`` the result is ``1 / (1 + exp(r))``
+when ``r <= 0``, else ``e / (1 + e)`` with ``e = exp(-r)``: no overflow, and no 0/0
+when both gammas underflow, so tiny shapes (1e-3) give values piled at 0 and 1 but never
+NaN. Only for shapes so small (below about 1e-307) that both logarithms reach ``-inf``
+(``r`` is NaN) is the order decided by ``ln(U_x) * beta`` against ``ln(U_y) * alpha`` (the limit of
+``lx`` against ``ly``), giving 1, 0, or 0.5 on an exact tie.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+import torch
+
+from .._philox_cpu import CHUNK_BLOCKS, jit_parallel
+from .._validation import FLOAT_DTYPES, check_dtype, check_size
+from . import _common
+from ._float64 import (
+    BATCH,
+    batch_buffers,
+    cpu_fill,
+    element_index,
+    fill_blocks,
+    param_tensor,
+    to_output,
+    torch_v32,
+    v32,
+)
+from ._params import parameter
+from .gamma import boost_log, gamma_dv, mt_constants, torch_boost_log, torch_gamma_dv
+
+WORDS = 8
+
+
+# -- compiled CPU path ------------------------------------------------------------------
+@nb.njit(inline="always", cache=True)
+def _ratio(lx, ly, a, b, x3, y3):
+    """``X / (X + Y)`` from ``lx = ln X`` and ``ly = ln Y`` (see the module docstring)."""
+    r = ly - lx
+    if r <= 0.0:
+        return 1.0 / (1.0 + math.exp(r))
+    if r > 0.0:
+        e = math.exp(-r)
+        return e / (1.0 + e)
+    sx = math.log(v32(x3)) * b
+    sy = math.log(v32(y3)) * a
+    return 1.0 if sx > sy else (0.0 if sx < sy else 0.5)
+
+
+@jit_parallel
+def _beta_kernel(k0, k1, block, first, alpha, beta, out):
+    """``out[i]`` = beta element ``first + i`` of the call (two blocks per element)."""
+    n = out.shape[0]
+    per_a = alpha.shape[0] > 1
+    per_b = beta.shape[0] > 1
+    n_chunks = (n + CHUNK_BLOCKS - 1) // CHUNK_BLOCKS
+    for chunk in nb.prange(n_chunks):
+        w0, w1, w2, w3 = batch_buffers()
+        last_a, da, ca = math.nan, 0.0, 0.0
+        last_b, db, cb = math.nan, 0.0, 0.0
+        stop = min((chunk + 1) * CHUNK_BLOCKS, n)
+        for start in range(chunk * CHUNK_BLOCKS, stop, BATCH):
+            m = min(BATCH, stop - start)
+            fill_blocks(k0, k1, block + np.uint64(2 * (first + start)), 2 * m, w0, w1, w2, w3)
+            for j in range(m):
+                i = start + j
+                a = alpha[i if per_a else 0]
+                b = beta[i if per_b else 0]
+                if a != last_a:
+                    last_a = a
+                    da, ca = mt_constants(a)
+                if b != last_b:
+                    last_b = b
+                    db, cb = mt_constants(b)
+                word = WORDS * (first + i)
+                p, q = 2 * j, 2 * j + 1
+                lx = math.log(gamma_dv(da, ca, w0[p], w1[p], w2[p], block, word, k0, k1))
+                ly = math.log(gamma_dv(db, cb, w0[q], w1[q], w2[q], block, word + 4, k0, k1))
+                lx += boost_log(a, w3[p])
+                ly += boost_log(b, w3[q])
+                out[i] = _ratio(lx, ly, a, b, w3[p], w3[q])
+
+
+def _cpu(draw, flat: torch.Tensor, alpha, beta) -> None:
+    cpu_fill(_beta_kernel, draw, flat, (alpha, beta))
+
+
+# -- portable torch path ----------------------------------------------------------------
+def _torch_ratio(lx, ly, a, b, x3, y3):
+    r = ly - lx
+    upper = 1.0 / (1.0 + torch.exp(r))
+    e = torch.exp(-r)
+    lower = e / (1.0 + e)
+    sx = torch_v32(x3).log_() * b
+    sy = torch_v32(y3).log_() * a
+    limit = torch.where(sx > sy, 1.0, torch.where(sx < sy, 0.0, 0.5))
+    return torch.where(r <= 0.0, upper, torch.where(r > 0.0, lower, limit))
+
+
+def _portable(draw, dtype, device, alpha, beta) -> torch.Tensor:
+    words = _common.element_words(draw, device)
+    a = param_tensor(alpha, draw.count, device)
+    b = param_tensor(beta, draw.count, device)
+    word = element_index(draw, device) * WORDS
+    lx = torch.log(torch_gamma_dv(a, words[:, :4], word, draw))
+    ly = torch.log(torch_gamma_dv(b, words[:, 4:], word + 4, draw))
+    lx = lx + torch_boost_log(a, words[:, 3])
+    ly = ly + torch_boost_log(b, words[:, 7])
+    return to_output(_torch_ratio(lx, ly, a, b, words[:, 3], words[:, 7]), dtype)
+
+
+# -- public function --------------------------------------------------------------------
+def beta(
+    *size, alpha, beta, dtype=torch.float32, generator=None, device=None, out=None
+) -> torch.Tensor:
+    """Beta samples on [0, 1] with density ``x**(alpha-1) (1-x)**(beta-1) / B(alpha, beta)``.
+
+    ``X / (X + Y)`` with ``X ~ Gamma(alpha)``, ``Y ~ Gamma(beta)`` (eight words per
+    element plus retry blocks, STREAM.md section 6), computed in float64 from the gammas'
+    logarithms and rounded once to ``dtype``. Tiny shapes never give NaN: their values
+    crowd at 0 and 1 and may round to exactly 0.0 or 1.0.
+
+    Parameters
+    ----------
+    *size : ints, or one tuple/list/torch.Size
+        Output shape.
+    alpha, beta : float or tensor
+        Shapes ``> 0`` (finite); tensors broadcast to the output shape.
+    dtype : torch.float16, torch.bfloat16, torch.float32 or torch.float64
+    generator : trnrand Generator, optional
+        Defaults to the module-level generator.
+    device : torch device, optional
+        Defaults to the generator's device (or ``out``'s).
+    out : tensor, optional
+        Written in place and returned.
+
+    Examples
+    --------
+    >>> import trnrand_core as tr
+    >>> x = tr.beta(5, alpha=0.5, beta=2.0, generator=tr.Generator(seed=3))
+    >>> bool(((x >= 0) & (x <= 1)).all())
+    True
+    """
+    out_shape = check_size(size)
+    dtype = check_dtype(dtype, FLOAT_DTYPES)
+    gen = _common.resolve_generator(generator)
+    if out is not None:
+        _common.check_out(out, out_shape, dtype)
+    dev = _common.resolve_device(device, gen, out)
+    params = {
+        "alpha": parameter(alpha, "alpha", out_shape, dev, rule="greater", minimum=0.0),
+        "beta": parameter(beta, "beta", out_shape, dev, rule="greater", minimum=0.0),
+    }
+    draw = gen._reserve(_common.numel(out_shape), WORDS)
+    flat = _common.sample("beta", draw, dtype, dev, params, _cpu, _portable, out)
+    return flat.view(out_shape)
