@@ -11,32 +11,44 @@ _S5, _S6, _S8, _S9 = np.uint64(5), np.uint64(6), np.uint64(8), np.uint64(9)
 _TWO_M24 = np.float32(2.0**-24)
 _TWO_M23 = np.float32(2.0**-23)
 _HALF32 = np.float32(0.5)
-_TWO26 = np.uint64(1 << 26)
+_TWO26F = np.float64(1 << 26)
 _TWO_M53 = 2.0**-53
+
+
+# The numba versions convert through int32 (every shifted word fits in 31 bits): the
+# int32 -> float conversions are single SIMD instructions on x86 (AVX2 has none for
+# uint64 or int64), so kernels that inline these helpers stay vectorised. The results
+# are the same exact values as the formulas in STREAM.md.
 
 
 @nb.njit(inline="always", cache=True)
 def u24(x):
     """[0, 1) float32 from one word."""
-    return np.float32(x >> _S8) * _TWO_M24
+    return np.float32(np.int32(x >> _S8)) * _TWO_M24
+
+
+@nb.njit(inline="always", cache=True)
+def merged53(a, b):
+    """``(a >> 5) * 2**26 + (b >> 6)`` as an exact float64 (< 2**53)."""
+    return np.float64(np.int32(a >> _S5)) * _TWO26F + np.float64(np.int32(b >> _S6))
 
 
 @nb.njit(inline="always", cache=True)
 def u53(a, b):
     """[0, 1) float64 from two words."""
-    return np.float64((a >> _S5) * _TWO26 + (b >> _S6)) * _TWO_M53
+    return merged53(a, b) * _TWO_M53
 
 
 @nb.njit(inline="always", cache=True)
 def open_u23(x):
     """(0, 1) float32 from one word, for logarithms."""
-    return (np.float32(x >> _S9) + _HALF32) * _TWO_M23
+    return (np.float32(np.int32(x >> _S9)) + _HALF32) * _TWO_M23
 
 
 @nb.njit(inline="always", cache=True)
 def open_u53(a, b):
     """(0, 1) float64 from two words, for logarithms."""
-    return (np.float64((a >> _S5) * _TWO26 + (b >> _S6)) + 0.5) * _TWO_M53
+    return (merged53(a, b) + 0.5) * _TWO_M53
 
 
 # -- portable (torch) versions: int64 word tensors in, float tensors out ---------------

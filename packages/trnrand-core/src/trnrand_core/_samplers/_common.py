@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import torch
 
-from .. import _backends
+from .. import _backends, _memory
 from .._draw import Draw
 from .._generator import Generator, get_default_generator
 from .._philox_torch import block_words
@@ -107,7 +107,7 @@ def sample(
             if draw.count:
                 cpu_kernel(draw, flat, **params)
             return out
-        flat = torch.empty(draw.count, dtype=dtype)
+        flat = _memory.empty(draw.count, dtype)
         if draw.count:
             cpu_kernel(draw, flat, **params)
         return _deliver(flat, out)

@@ -9,102 +9,249 @@ the largest output-dtype value below ``high``.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numba as nb
 import numpy as np
 import torch
 
-from .._conversions import torch_narrow, torch_u24, torch_u53, u24, u53
-from .._philox_cpu import CHUNK_BLOCKS, block_counter, jit_parallel, philox_block
+from .._conversions import torch_narrow, torch_u24, torch_u53, u53
+from .._philox_cpu import (
+    BATCH_BLOCKS,
+    batch_scratch,
+    chunk_bounds,
+    first_pass_block,
+    jit_parallel,
+    n_chunks,
+    philox_batch,
+    split_range,
+)
 from .._validation import FLOAT_DTYPES, check_bounds, check_dtype, check_size
 from . import _common
 
 WORDS = {torch.float16: 1, torch.bfloat16: 1, torch.float32: 1, torch.float64: 2}
+#: float16 / bfloat16 keep the top 11 / 8 bits of the word (STREAM.md section 6).
 _NARROW_SHIFT = {torch.float16: 21, torch.bfloat16: 24}
-_COMPUTE = {torch.float64: torch.float64}
 
 
-def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
-    return _COMPUTE.get(dtype, torch.float32)
-
-
+@functools.lru_cache(maxsize=256)
 def _below(high: float, dtype: torch.dtype) -> float:
     """The largest ``dtype`` value strictly below ``dtype(high)``."""
     top = torch.tensor(high, dtype=torch.float64).to(dtype)
     return float(torch.nextafter(top, torch.tensor(-math.inf, dtype=dtype)))
 
 
+@functools.lru_cache(maxsize=256)
+def _narrow_threshold(high: float, dtype: torch.dtype) -> float:
+    """The smallest float32 ``t`` with ``dtype(t) >= dtype(high)``.
+
+    Rounding is monotonic, so a float32 value ``v`` rounds to at least ``dtype(high)``
+    exactly when ``v >= t``: the kernel can clip in float32, before the cast. ``t`` is the
+    midpoint between ``dtype(high)`` and the value below it (exact in float32), or the
+    next float32 above it when round-half-to-even sends the midpoint down.
+    """
+    below = _below(high, dtype)
+    top = float(torch.tensor(high, dtype=torch.float64).to(dtype))
+    if math.isinf(top):  # dtype(high) overflowed: the midpoint is half an ulp above below
+        ulp = below - float(
+            torch.nextafter(torch.tensor(below, dtype=dtype), torch.tensor(0.0, dtype=dtype))
+        )
+        mid = below + ulp / 2
+    else:
+        mid = (below + top) / 2
+    t = torch.tensor(mid, dtype=torch.float32)
+    if float(t.to(dtype)) < top:
+        t = torch.nextafter(t, torch.tensor(math.inf, dtype=torch.float32))
+    return float(t)
+
+
+@nb.njit(inline="always", cache=True)
+def _value32(x, shift, scale, low, span, threshold, below):
+    """``low + span * u`` in float32 with ``u = (x >> shift) * scale``, clipped below
+    ``threshold``."""
+    v = low + span * (np.float32(np.int32(x >> shift)) * scale)
+    return below if v >= threshold else v
+
+
+@nb.njit(inline="always", cache=True)
+def _value64(a, b, low, span, high, below):
+    """``low + span * u53(a, b)``, clipped below ``high``."""
+    v = low + span * u53(a, b)
+    return below if v >= high else v
+
+
 @jit_parallel
-def _uniform_f32(k0, k1, block, first, shift, scale, low, span, high, below, out):
-    """float32 values from one word each: ``low + span * ((x >> shift) * scale)``."""
+def _uniform_f32(k0, k1, block, first, shift, scale, low, span, threshold, below, out):
+    """float32 values from one word each (elements ``first ..`` of the call at ``block``)."""
     n = out.shape[0]
-    first_block = first // 4
-    n_blocks = (first + n + 3) // 4 - first_block
-    base = np.uint64(block) + np.uint64(first_block)
-    zero = np.uint64(0)
-    n_chunks = (n_blocks + CHUNK_BLOCKS - 1) // CHUNK_BLOCKS
-    for chunk in nb.prange(n_chunks):
-        for b in range(chunk * CHUNK_BLOCKS, min((chunk + 1) * CHUNK_BLOCKS, n_blocks)):
-            c0, c1 = block_counter(base, b)
-            x0, x1, x2, x3 = philox_block(c0, c1, zero, zero, k0, k1)
-            i = (first_block + b) * 4 - first
-            xs = (x0, x1, x2, x3)
-            for lane in range(4):
-                j = i + lane
-                if 0 <= j < n:
-                    v = low + span * (np.float32(xs[lane] >> shift) * scale)
-                    out[j] = below if v >= high else v
+    head, whole, tail = split_range(first, n, 4)
+    start = block + np.uint64((first + head) // 4)
+    if head:
+        xs = first_pass_block(k0, k1, block + np.uint64(first // 4))
+        for j in range(head):
+            out[j] = _value32(xs[first % 4 + j], shift, scale, low, span, threshold, below)
+    if tail:
+        xs = first_pass_block(k0, k1, start + np.uint64(whole))
+        for j in range(tail):
+            out[n - tail + j] = _value32(xs[j], shift, scale, low, span, threshold, below)
+    for chunk in nb.prange(n_chunks(whole)):
+        words = batch_scratch()
+        lo, hi = chunk_bounds(chunk, whole)
+        for s in range(lo, hi, BATCH_BLOCKS):
+            philox_batch(k0, k1, start + np.uint64(s), words)
+            dst = out[head + 4 * s : head + 4 * min(s + BATCH_BLOCKS, hi)]
+            for i in range(dst.shape[0] // 4):
+                for lane in range(4):
+                    dst[4 * i + lane] = _value32(
+                        words[lane, i], shift, scale, low, span, threshold, below
+                    )
+
+
+_U16_SIGN = np.uint32(0x80000000)
+_F16_OVERFLOW = np.uint32(143 << 23)  # |v| >= 2**16 rounds to infinity
+_F16_NORMAL = np.uint32(113 << 23)  # |v| >= 2**-14 is a normal float16
+_F16_REBIAS = np.uint32((((15 - 127) << 23) + 0xFFF) & 0xFFFFFFFF)
+_F16_INF = np.uint32(0x7C00)
+_TWO24 = np.float32(2.0**24)
+
+
+@nb.njit(inline="always", cache=True)
+def _float16_bits(v, b):
+    """IEEE round-half-to-even float32 -> float16 of the finite value ``v`` whose bit
+    pattern is ``b``: normal numbers by integer rounding of the re-biased pattern,
+    subnormals as ``rint(|v| * 2**24)``, overflow to infinity."""
+    sign = b & _U16_SIGN
+    f = b ^ sign
+    normal = (f + _F16_REBIAS + ((f >> np.uint32(13)) & np.uint32(1))) >> np.uint32(13)
+    magnitude = np.abs(v) * _TWO24
+    subnormal = np.uint32(np.int32(np.rint(magnitude)))
+    h = _F16_INF if f >= _F16_OVERFLOW else (subnormal if f < _F16_NORMAL else normal)
+    return np.uint16(h | (sign >> np.uint32(16)))
+
+
+@nb.njit(inline="always", cache=True)
+def _bfloat16_bits(b):
+    """IEEE round-half-to-even float32 -> bfloat16 of the finite value with bit pattern ``b``."""
+    return np.uint16(
+        (b + np.uint32(0x7FFF) + ((b >> np.uint32(16)) & np.uint32(1))) >> np.uint32(16)
+    )
+
+
+@nb.njit(inline="always", cache=True)
+def _encode(values, dst, half):
+    """``dst[i]`` = float16 (``half``) or bfloat16 bits of the float32 ``values[i]``."""
+    bits = values.view(np.uint32)
+    if half:
+        for i in range(dst.shape[0]):
+            dst[i] = _float16_bits(values[i], bits[i])
+    else:
+        for i in range(dst.shape[0]):
+            dst[i] = _bfloat16_bits(bits[i])
+
+
+@jit_parallel
+def _uniform_narrow(k0, k1, block, first, shift, scale, low, span, threshold, below, half, out):
+    """float16 (``half``) or bfloat16 values from one word each, written as their bits
+    into the uint16 array ``out``: the float32 values of :func:`_uniform_f32`, rounded
+    to nearest even, with ``threshold`` chosen so that none rounds up to ``high``."""
+    n = out.shape[0]
+    head, whole, tail = split_range(first, n, 4)
+    start = block + np.uint64((first + head) // 4)
+    edges = np.empty(8, dtype=np.float32)
+    if head:
+        xs = first_pass_block(k0, k1, block + np.uint64(first // 4))
+        for j in range(head):
+            edges[j] = _value32(xs[first % 4 + j], shift, scale, low, span, threshold, below)
+        _encode(edges[:head], out[:head], half)
+    if tail:
+        xs = first_pass_block(k0, k1, start + np.uint64(whole))
+        for j in range(tail):
+            edges[4 + j] = _value32(xs[j], shift, scale, low, span, threshold, below)
+        _encode(edges[4 : 4 + tail], out[n - tail :], half)
+    for chunk in nb.prange(n_chunks(whole)):
+        words = batch_scratch()
+        values = np.empty(4 * BATCH_BLOCKS, dtype=np.float32)
+        lo, hi = chunk_bounds(chunk, whole)
+        for s in range(lo, hi, BATCH_BLOCKS):
+            philox_batch(k0, k1, start + np.uint64(s), words)
+            m = min(s + BATCH_BLOCKS, hi) - s
+            for i in range(m):
+                for lane in range(4):
+                    values[4 * i + lane] = _value32(
+                        words[lane, i], shift, scale, low, span, threshold, below
+                    )
+            _encode(values[: 4 * m], out[head + 4 * s : head + 4 * (s + m)], half)
 
 
 @jit_parallel
 def _uniform_f64(k0, k1, block, first, low, span, high, below, out):
-    """float64 values from two words each (``u53``)."""
+    """float64 values from two words each (``u53``); a block holds two elements."""
     n = out.shape[0]
-    first_block = first // 2
-    n_blocks = (first + n + 1) // 2 - first_block
-    base = np.uint64(block) + np.uint64(first_block)
-    zero = np.uint64(0)
-    n_chunks = (n_blocks + CHUNK_BLOCKS - 1) // CHUNK_BLOCKS
-    for chunk in nb.prange(n_chunks):
-        for b in range(chunk * CHUNK_BLOCKS, min((chunk + 1) * CHUNK_BLOCKS, n_blocks)):
-            c0, c1 = block_counter(base, b)
-            x0, x1, x2, x3 = philox_block(c0, c1, zero, zero, k0, k1)
-            i = (first_block + b) * 2 - first
-            if 0 <= i < n:
-                v = low + span * u53(x0, x1)
-                out[i] = below if v >= high else v
-            if 0 <= i + 1 < n:
-                v = low + span * u53(x2, x3)
-                out[i + 1] = below if v >= high else v
-
-
-_NARROW_CHUNK = 1 << 20
+    head, whole, tail = split_range(first, n, 2)
+    start = block + np.uint64((first + head) // 2)
+    if head:  # the second element of block first // 2
+        xs = first_pass_block(k0, k1, block + np.uint64(first // 2))
+        out[0] = _value64(xs[2], xs[3], low, span, high, below)
+    if tail:  # the first element of the block after the whole ones
+        xs = first_pass_block(k0, k1, start + np.uint64(whole))
+        out[n - 1] = _value64(xs[0], xs[1], low, span, high, below)
+    for chunk in nb.prange(n_chunks(whole)):
+        words = batch_scratch()
+        lo, hi = chunk_bounds(chunk, whole)
+        for s in range(lo, hi, BATCH_BLOCKS):
+            philox_batch(k0, k1, start + np.uint64(s), words)
+            dst = out[head + 2 * s : head + 2 * min(s + BATCH_BLOCKS, hi)]
+            for i in range(dst.shape[0] // 2):
+                dst[2 * i] = _value64(words[0, i], words[1, i], low, span, high, below)
+                dst[2 * i + 1] = _value64(words[2, i], words[3, i], low, span, high, below)
 
 
 def _cpu(draw, flat: torch.Tensor, low: float, high: float) -> None:
     dtype = flat.dtype
     k0, k1, block = np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block)
     if dtype == torch.float64:
-        _uniform_f64(k0, k1, block, draw.first, low, high - low, high, _below(high, dtype),
-                     flat.numpy())
+        below = _below(high, dtype)
+        _uniform_f64(k0, k1, block, draw.first, low, high - low, high, below, flat.numpy())
         return
     low32 = np.float32(low)
     span32 = np.float32(np.float32(high) - low32)
     if dtype == torch.float32:
-        _uniform_f32(k0, k1, block, draw.first, np.uint64(8), np.float32(2.0**-24), low32,
-                     span32, np.float32(high), np.float32(_below(high, dtype)), flat.numpy())
+        high32, below32 = np.float32(high), np.float32(_below(high, dtype))
+        _uniform_f32(
+            k0,
+            k1,
+            block,
+            draw.first,
+            np.uint64(8),
+            np.float32(2.0**-24),
+            low32,
+            span32,
+            high32,
+            below32,
+            flat.numpy(),
+        )
         return
-    # float16 / bfloat16: float32 values in bounded chunks, rounded by torch's cast.
+    # float16 / bfloat16: rounded in the kernel, written as bits (no temporary).
     shift = np.uint64(_NARROW_SHIFT[dtype])
     scale = np.float32(2.0 ** -(32 - _NARROW_SHIFT[dtype]))
-    big = np.float32(np.inf)
-    scratch = np.empty(min(draw.count, _NARROW_CHUNK), dtype=np.float32)
-    for start in range(0, draw.count, _NARROW_CHUNK):
-        part = scratch[: min(_NARROW_CHUNK, draw.count - start)]
-        _uniform_f32(k0, k1, block, draw.first + start, shift, scale, low32, span32, big, big, part)
-        flat[start : start + part.shape[0]].copy_(torch.from_numpy(part))
-    _clip_below_high(flat, high)
+    threshold = np.float32(_narrow_threshold(high, dtype))
+    below = np.float32(_below(high, dtype))
+    bits = flat.view(torch.int16).numpy().view(np.uint16)
+    _uniform_narrow(
+        k0,
+        k1,
+        block,
+        draw.first,
+        shift,
+        scale,
+        low32,
+        span32,
+        threshold,
+        below,
+        dtype == torch.float16,
+        bits,
+    )
 
 
 def _clip_below_high(values: torch.Tensor, high: float) -> None:
