@@ -11,6 +11,8 @@ from ._constants import STREAM_VERSION
 from ._generator import Generator, get_default_generator, manual_seed
 from ._module import ReadOnlyHasNki as _ReadOnlyHasNki
 from ._philox_torch import philox4x32
+from ._samplers.exponential import exponential, exponential_into
+from ._samplers.normal import normal, normal_into, standard_normal
 from ._samplers.uniform import uniform, uniform_into
 
 __version__ = "0.2.0"
@@ -25,11 +27,16 @@ __all__ = [
     "STREAM_VERSION",
     "Generator",
     "__version__",
+    "exponential",
+    "exponential_into",
     "get_backend",
     "get_default_generator",
     "manual_seed",
+    "normal",
+    "normal_into",
     "philox4x32",
     "set_backend",
+    "standard_normal",
     "uniform",
     "uniform_into",
 ]

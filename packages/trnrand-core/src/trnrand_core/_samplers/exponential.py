@@ -1,0 +1,131 @@
+"""Exponential samples ``-ln(u) / rate`` with ``u`` the open uniform of the element's
+word(s) (STREAM.md section 6).
+
+``u`` lies in ``(0, 1)`` and is at most ``1 - 2**-24`` (float32 precision) or
+``1 - 2**-54`` (float64), so ``-ln(u)`` is finite and strictly positive: never inf,
+never a spike at 0. float16/bfloat16/float32 use one word (``open_u23``; the
+vectorizable float32 log of ``_fastmath``), float64 two (``open_u53``; libm). The rate
+is applied as ``E * (1 / rate)`` with ``1 / rate`` rounded to the compute precision,
+the same operation on every backend.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+import torch
+
+from .._conversions import open_u23, open_u53, torch_open_u23, torch_open_u53
+from .._philox_cpu import jit_parallel
+from .._validation import FLOAT_DTYPES, check_dtype, check_size
+from . import _common
+from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
+from ._fastmath import log32
+from ._params import parameter
+from .normal import affine
+
+WORDS = {torch.float16: 1, torch.bfloat16: 1, torch.float32: 1, torch.float64: 2}
+
+
+@jit_parallel
+def _exponential_f32(k0, k1, block, first, zero, scale, out):
+    """float32 ``scale * -ln(open_u23(x))``, one word per element (``zero`` is 0)."""
+    n = out.shape[0]
+    first_block, n_blocks, n_chunks = chunk_layout(first, n, 4)
+    base = np.uint64(block) + np.uint64(first_block)
+    for chunk in nb.prange(n_chunks):
+        b_lo = chunk * CHUNK
+        count = min(CHUNK, n_blocks - b_lo)
+        w = np.empty(4 * CHUNK, dtype=np.uint32)
+        z = np.empty(4 * CHUNK, dtype=np.float32)
+        chunk_words(k0, k1, base, b_lo, count, w)
+        for i in range(4 * count):
+            z[i] = -log32(open_u23(w[i]))
+        e0, lo, hi = chunk_span(first, first_block, b_lo, count, 4, n)
+        store_affine(z, out, e0, lo, hi, zero, scale)
+
+
+@jit_parallel
+def _exponential_f64(k0, k1, block, first, zero, scale, out):
+    """float64 ``scale * -ln(open_u53(a, b))``, two words per element."""
+    n = out.shape[0]
+    first_block, n_blocks, n_chunks = chunk_layout(first, n, 2)
+    base = np.uint64(block) + np.uint64(first_block)
+    for chunk in nb.prange(n_chunks):
+        b_lo = chunk * CHUNK
+        count = min(CHUNK, n_blocks - b_lo)
+        w = np.empty(4 * CHUNK, dtype=np.uint32)
+        z = np.empty(2 * CHUNK, dtype=np.float64)
+        chunk_words(k0, k1, base, b_lo, count, w)
+        for i in range(2 * count):
+            z[i] = -math.log(open_u53(w[2 * i], w[2 * i + 1]))
+        e0, lo, hi = chunk_span(first, first_block, b_lo, count, 2, n)
+        store_affine(z, out, e0, lo, hi, zero, scale)
+
+
+def _cpu(draw, flat: torch.Tensor, scale) -> None:
+    kernel = _exponential_f64 if flat.dtype == torch.float64 else _exponential_f32
+    run_float(kernel, draw, flat, 0.0, scale)
+
+
+def _portable(draw, dtype, device, scale) -> torch.Tensor:
+    words = _common.element_words(draw, device)
+    if dtype == torch.float64:
+        u = torch_open_u53(words[:, 0], words[:, 1])
+    else:
+        u = torch_open_u23(words[:, 0])
+    return affine(torch.log(u).neg_(), 0.0, scale).to(dtype)
+
+
+def exponential(
+    *size, rate=1.0, dtype=torch.float32, generator=None, device=None, out=None
+) -> torch.Tensor:
+    """Exponential samples with the given ``rate`` (mean ``1 / rate``), by inversion.
+
+    Parameters
+    ----------
+    *size : ints, or one tuple/list/torch.Size
+        Output shape.
+    rate : float or tensor
+        Finite and ``> 0``; a tensor broadcastable to the output gives one rate per element.
+    dtype : torch.float16, torch.bfloat16, torch.float32 or torch.float64
+    generator : trnrand Generator, optional
+        Defaults to the module-level generator.
+    device : torch device, optional
+        Defaults to the generator's device (or ``out``'s).
+    out : tensor, optional
+        Written in place and returned.
+
+    Notes
+    -----
+    Values are strictly positive and finite (for float32, at least ``2**-24 / rate``).
+    The result never requires grad.
+
+    Examples
+    --------
+    >>> import trnrand_core as tr
+    >>> x = tr.exponential(4, rate=2.0, generator=tr.Generator(seed=7))
+    >>> bool((x > 0).all()), x.dtype
+    (True, torch.float32)
+    """
+    shape = check_size(size)
+    dtype = check_dtype(dtype, FLOAT_DTYPES)
+    gen = _common.resolve_generator(generator)
+    if out is not None:
+        _common.check_out(out, shape, dtype)
+    dev = _common.resolve_device(device, gen, out)
+    rate = parameter(rate, "rate", shape, dev, rule="greater", minimum=0.0)
+    draw = gen._reserve(_common.numel(shape), WORDS[dtype])
+    params = {"scale": 1.0 / rate}
+    return _common.sample("exponential", draw, dtype, dev, params, _cpu, _portable, out).view(shape)
+
+
+def exponential_into(buf, rate=1.0, generator=None) -> torch.Tensor:
+    """Fill the floating-point tensor ``buf`` in place with ``exponential(buf.shape, ...)``
+    and return it; contiguous CPU buffers are written directly, with no temporary."""
+    if not isinstance(buf, torch.Tensor):
+        raise TypeError(f"buf must be a torch.Tensor, got {type(buf).__name__}")
+    check_dtype(buf.dtype, FLOAT_DTYPES, "buf.dtype")
+    return exponential(tuple(buf.shape), rate=rate, dtype=buf.dtype, generator=generator, out=buf)

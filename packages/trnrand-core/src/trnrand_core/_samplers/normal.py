@@ -1,0 +1,202 @@
+"""Normal samples by Box-Muller on element pairs (STREAM.md section 6).
+
+Elements ``2k`` and ``2k+1`` of a logical call form a pair: ``u1`` is the open uniform
+of the pair's first word(s), ``u2`` the uniform of its second; ``r = sqrt(-2 ln u1)``,
+``z_2k = r cos(2 pi u2)``, ``z_2k+1 = r sin(2 pi u2)``. float16/bfloat16/float32 use one
+word per element (``open_u23``, ``u24``; computed in float32 with the vectorizable
+``_fastmath`` log and sincos, then rounded), float64 two (``open_u53``, ``u53``; libm).
+A pair never straddles a block, so each block yields whole pairs (four float32
+elements or two float64 elements) and a rank whose range starts or ends mid-pair
+computes that pair and keeps its own element. The angle ``2 pi u2`` is reduced to a
+quadrant and a remainder exactly, in integers, so there is no rounding error at the
+zero crossings of sine and cosine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numba as nb
+import numpy as np
+import torch
+
+from .._conversions import open_u23, open_u53, torch_open_u23, torch_open_u53
+from .._philox_cpu import jit_parallel
+from .._validation import FLOAT_DTYPES, check_dtype, check_size
+from . import _common
+from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
+from ._fastmath import log32, sincos_turns, sincos_turns53, torch_sincos_turns
+from ._params import parameter
+
+WORDS = {torch.float16: 1, torch.bfloat16: 1, torch.float32: 1, torch.float64: 2}
+
+_F = np.float32
+_S5, _S6, _S8 = np.uint64(5), np.uint64(6), np.uint64(8)
+_TWO26 = np.uint64(1 << 26)
+
+
+@jit_parallel
+def _normal_f32(k0, k1, block, first, loc, scale, out):
+    """float32 ``loc + scale * z``: block ``b`` holds pairs ``(x0, x1)``, ``(x2, x3)``."""
+    n = out.shape[0]
+    first_block, n_blocks, n_chunks = chunk_layout(first, n, 4)
+    base = np.uint64(block) + np.uint64(first_block)
+    for chunk in nb.prange(n_chunks):
+        b_lo = chunk * CHUNK
+        count = min(CHUNK, n_blocks - b_lo)
+        w = np.empty(4 * CHUNK, dtype=np.uint32)
+        z = np.empty(4 * CHUNK, dtype=np.float32)
+        chunk_words(k0, k1, base, b_lo, count, w)
+        for p in range(2 * count):
+            r = np.sqrt(_F(-2.0) * log32(open_u23(w[2 * p])))
+            s, c = sincos_turns(w[2 * p + 1] >> _S8)
+            z[2 * p] = r * c
+            z[2 * p + 1] = r * s
+        e0, lo, hi = chunk_span(first, first_block, b_lo, count, 4, n)
+        store_affine(z, out, e0, lo, hi, loc, scale)
+
+
+@jit_parallel
+def _normal_f64(k0, k1, block, first, loc, scale, out):
+    """float64 ``loc + scale * z``: block ``b`` is one pair, ``u1`` from ``(x0, x1)``,
+    ``u2`` from ``(x2, x3)``."""
+    n = out.shape[0]
+    first_block, n_blocks, n_chunks = chunk_layout(first, n, 2)
+    base = np.uint64(block) + np.uint64(first_block)
+    for chunk in nb.prange(n_chunks):
+        b_lo = chunk * CHUNK
+        count = min(CHUNK, n_blocks - b_lo)
+        w = np.empty(4 * CHUNK, dtype=np.uint32)
+        z = np.empty(2 * CHUNK, dtype=np.float64)
+        chunk_words(k0, k1, base, b_lo, count, w)
+        for p in range(count):
+            r = math.sqrt(-2.0 * math.log(open_u53(w[4 * p], w[4 * p + 1])))
+            s, c = sincos_turns53((w[4 * p + 2] >> _S5) * _TWO26 + (w[4 * p + 3] >> _S6))
+            z[2 * p] = r * c
+            z[2 * p + 1] = r * s
+        e0, lo, hi = chunk_span(first, first_block, b_lo, count, 2, n)
+        store_affine(z, out, e0, lo, hi, loc, scale)
+
+
+def _cpu(draw, flat: torch.Tensor, loc, scale) -> None:
+    kernel = _normal_f64 if flat.dtype == torch.float64 else _normal_f32
+    run_float(kernel, draw, flat, loc, scale)
+
+
+def standard_pairs(words: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Portable Box-Muller: ``words`` holds whole pairs as rows (2 words per row for
+    float32 precision, 4 for float64); returns the flat standard normals, two per row,
+    in float32 (or float64 when ``dtype`` is float64)."""
+    if dtype == torch.float64:
+        u1 = torch_open_u53(words[:, 0], words[:, 1])
+        y = words[:, 2].bitwise_right_shift(5).mul_(1 << 26).add_(words[:, 3] >> 6)
+        s, c = torch_sincos_turns(y, 53, torch.float64)
+    else:
+        u1 = torch_open_u23(words[:, 0])
+        s, c = torch_sincos_turns(words[:, 1].bitwise_right_shift(8), 24, torch.float32)
+    r = torch.log(u1).mul_(-2.0).sqrt_()
+    return torch.stack((r * c, r * s), dim=1).reshape(-1)
+
+
+def _portable(draw, dtype, device, loc, scale) -> torch.Tensor:
+    start = draw.first - draw.first % 2
+    stop = draw.first + draw.count + (draw.first + draw.count) % 2
+    words = _common.element_words(
+        dataclasses.replace(draw, first=start, count=stop - start), device
+    )
+    z = standard_pairs(words.reshape(-1, 2 * WORDS[dtype]), dtype)
+    z = z[draw.first - start : draw.first - start + draw.count]
+    return affine(z, loc, scale).to(dtype)
+
+
+def affine(z: torch.Tensor, loc, scale) -> torch.Tensor:
+    """Portable ``loc + scale * z`` in ``z``'s dtype, parameters rounded to it first (the
+    same operations as the CPU kernels' :func:`store_affine`)."""
+    return z.mul_(_rounded(scale, z.dtype)).add_(_rounded(loc, z.dtype))
+
+
+def _rounded(value, dtype: torch.dtype):
+    if isinstance(value, torch.Tensor):
+        return value.to(dtype)
+    return float(torch.tensor(value, dtype=torch.float64).to(dtype))
+
+
+def _normal(shape, mean, std, dtype, generator, device, out, name) -> torch.Tensor:
+    dtype = check_dtype(dtype, FLOAT_DTYPES)
+    gen = _common.resolve_generator(generator)
+    if out is not None:
+        _common.check_out(out, shape, dtype)
+    dev = _common.resolve_device(device, gen, out)
+    loc = parameter(mean, "mean", shape, dev)
+    scale = parameter(std, "std", shape, dev, rule="at_least", minimum=0.0)
+    draw = gen._reserve(_common.numel(shape), WORDS[dtype])
+    params = {"loc": loc, "scale": scale}
+    return _common.sample(name, draw, dtype, dev, params, _cpu, _portable, out).view(shape)
+
+
+def normal(
+    *size, mean=0.0, std=1.0, dtype=torch.float32, generator=None, device=None, out=None
+) -> torch.Tensor:
+    """Normal samples ``mean + std * z`` with ``z`` standard normal (Box-Muller).
+
+    Parameters
+    ----------
+    *size : ints, or one tuple/list/torch.Size
+        Output shape.
+    mean : float or tensor
+        Finite; a tensor broadcastable to the output gives one mean per element.
+    std : float or tensor
+        Finite and ``>= 0``; scalar or broadcastable tensor.
+    dtype : torch.float16, torch.bfloat16, torch.float32 or torch.float64
+        float64 draws two words per element and reaches the true float64 tail range.
+    generator : trnrand Generator, optional
+        Defaults to the module-level generator.
+    device : torch device, optional
+        Defaults to the generator's device (or ``out``'s).
+    out : tensor, optional
+        Written in place and returned.
+
+    Notes
+    -----
+    The result never requires grad. For a reparameterized sample that carries gradients
+    to ``mu`` and ``sigma``, write ``mu + sigma * standard_normal(...)``.
+
+    Examples
+    --------
+    >>> import torch, trnrand_core as tr
+    >>> x = tr.normal(2, 3, mean=1.0, std=0.5, generator=tr.Generator(seed=7))
+    >>> x.shape, x.dtype
+    (torch.Size([2, 3]), torch.float32)
+    >>> mu = torch.tensor([[0.0], [100.0]])
+    >>> bool((tr.normal(2, 4, mean=mu, generator=tr.Generator(seed=7))[1] > 90).all())
+    True
+    """
+    return _normal(check_size(size), mean, std, dtype, generator, device, out, "normal")
+
+
+def standard_normal(
+    *size, dtype=torch.float32, generator=None, device=None, out=None
+) -> torch.Tensor:
+    """Standard normal samples: ``normal(*size, mean=0.0, std=1.0, ...)``, the same values.
+
+    Examples
+    --------
+    >>> import trnrand_core as tr
+    >>> a = tr.standard_normal(5, generator=tr.Generator(seed=3))
+    >>> b = tr.normal(5, generator=tr.Generator(seed=3))
+    >>> bool((a == b).all())
+    True
+    """
+    return _normal(check_size(size), 0.0, 1.0, dtype, generator, device, out, "normal")
+
+
+def normal_into(buf, mean=0.0, std=1.0, generator=None) -> torch.Tensor:
+    """Fill the floating-point tensor ``buf`` in place with ``normal(buf.shape, ...)`` and
+    return it; contiguous CPU buffers are written directly, with no temporary."""
+    if not isinstance(buf, torch.Tensor):
+        raise TypeError(f"buf must be a torch.Tensor, got {type(buf).__name__}")
+    check_dtype(buf.dtype, FLOAT_DTYPES, "buf.dtype")
+    return normal(
+        tuple(buf.shape), mean=mean, std=std, dtype=buf.dtype, generator=generator, out=buf
+    )
