@@ -32,5 +32,5 @@ def test_reparameterization_fits_the_data():
 
 def test_qmc_beats_monte_carlo():
     rows = load("qmc_integration").main(dims=4, reps=8, max_m=10)
-    n, mc, qmc = rows[-1]
+    _, mc, qmc = rows[-1]
     assert qmc < mc / 4
