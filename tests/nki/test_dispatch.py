@@ -1,0 +1,119 @@
+"""The nki backend without the Neuron SDK: discovery, errors that say what to install,
+silent "auto", TRNRAND_REQUIRE_NKI, and the NkiFallbackWarning path."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+import trnrand_core as tr
+from trnrand_core import _backends
+from trnrand_nki import NkiFallbackWarning, NkiUnavailableError, dispatch
+
+pytestmark = pytest.mark.skipif(
+    dispatch.sdk_problem() is None, reason="the Neuron SDK is importable here"
+)
+
+
+@pytest.fixture
+def no_require(monkeypatch):
+    monkeypatch.delenv(dispatch.REQUIRE_ENV, raising=False)
+
+
+def test_entry_point_discovered_and_has_nki_false(no_require):
+    backend = _backends._discover()["nki"]
+    assert isinstance(backend, dispatch.NkiBackend)
+    assert backend.name == "nki"
+    assert backend.available() is False
+    assert tr.HAS_NKI is False
+
+
+def test_set_backend_nki_says_what_to_install(no_require, restore_backend):
+    with pytest.raises(RuntimeError, match="nki") as info:
+        tr.set_backend("nki")
+    message = str(info.value)
+    assert "neuronx-cc" in message and "torch-neuronx" in message
+    assert "pip.repos.neuron.amazonaws.com" in message
+    assert tr.get_backend() == "auto"
+
+
+def test_auto_falls_back_silently(no_require, restore_backend):
+    tr.set_backend("auto")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        auto = tr.uniform(1000, generator=tr.Generator(seed=1))
+    tr.set_backend("pytorch")
+    assert torch.equal(auto, tr.uniform(1000, generator=tr.Generator(seed=1)))
+
+
+def test_require_nki_turns_unavailability_into_an_error(monkeypatch, restore_backend):
+    monkeypatch.setenv(dispatch.REQUIRE_ENV, "1")
+    with pytest.raises(NkiUnavailableError, match="TRNRAND_REQUIRE_NKI=1"):
+        tr.set_backend("nki")
+    with pytest.raises(NkiUnavailableError, match="pip install"):
+        tr.uniform(10, generator=tr.Generator(seed=1))  # "auto" may not fall back
+
+
+def _failing_launch(*args, **kwargs):
+    raise RuntimeError("simulated kernel failure")
+
+
+def test_failing_kernel_falls_back_with_warning(monkeypatch, no_require, restore_backend):
+    monkeypatch.setattr(dispatch, "sdk_problem", lambda: None)
+    monkeypatch.setattr(dispatch, "_launch", _failing_launch)
+    tr.set_backend("nki")
+    with pytest.warns(NkiFallbackWarning, match="simulated kernel failure"):
+        values = tr.uniform(100, generator=tr.Generator(seed=2))
+    tr.set_backend("pytorch")
+    assert torch.equal(values, tr.uniform(100, generator=tr.Generator(seed=2)))
+
+
+def test_failing_kernel_with_require_raises(monkeypatch, restore_backend):
+    monkeypatch.setattr(dispatch, "sdk_problem", lambda: None)
+    monkeypatch.setattr(dispatch, "_launch", _failing_launch)
+    tr.set_backend("nki")
+    monkeypatch.setenv(dispatch.REQUIRE_ENV, "1")
+    with pytest.raises(NkiUnavailableError, match="simulated kernel failure"):
+        tr.uniform(100, generator=tr.Generator(seed=2))
+
+
+def test_unhandled_calls_go_to_core(emulated_nki):
+    backend = dispatch.NkiBackend()
+    draw = tr.Generator(seed=1)._reserve(8, 2)
+    cpu = torch.device("cpu")
+    assert backend.sample("uniform", draw, torch.float64, cpu, {"low": 0.0, "high": 1.0}) is None
+    assert backend.sample("gamma", draw, torch.float32, cpu, {}) is None
+    params = {"loc": torch.zeros(8, dtype=torch.float64), "scale": 1.0}
+    assert backend.sample("normal", draw, torch.float32, cpu, params) is None
+    assert backend.sample("normal", draw, torch.float32, torch.device("meta"), {}) is None
+    # float64 uniform still works through core while nki is the backend
+    assert tr.uniform(4, dtype=torch.float64, generator=tr.Generator(seed=1)).dtype == torch.float64
+
+
+def test_experimental_names(no_require):
+    from trnrand_core import _constants
+
+    assert dispatch.PHILOX_M0 == _constants.PHILOX_M0 == 0xD2511F53
+    assert (dispatch.PHILOX_M1, dispatch.PHILOX_W0, dispatch.PHILOX_W1) == (
+        0xCD9E8D57,
+        0x9E3779B9,
+        0xBB67AE85,
+    )
+    with pytest.raises(NkiUnavailableError, match="Neuron"):
+        dispatch.philox4x32_kernel(0, 0, 0, 1)
+    with pytest.raises(NkiUnavailableError, match="Neuron"):
+        dispatch.box_muller_kernel(0, 0, 0, 1)
+    with pytest.raises(ValueError, match="n_blocks"):
+        dispatch.philox4x32_reference(0, 0, 0, 0)
+    with pytest.raises(ValueError, match="k0"):
+        dispatch.box_muller_cpu(2**32, 0, 0, 1)
+
+
+def test_plan_buckets_launches():
+    per_tile = 128 * 512
+    steps = dispatch._host.plan(5, 70 * per_tile + 1)
+    assert [s.n_tiles for s in steps] == [64, 8]
+    assert [s.block for s in steps] == [5, 5 + 64 * per_tile]
+    assert dispatch._host.plan(2**64 - 1, 1)[0].block == 2**64 - 1
