@@ -11,8 +11,14 @@ from ._constants import STREAM_VERSION
 from ._generator import Generator, get_default_generator, manual_seed
 from ._module import ReadOnlyHasNki as _ReadOnlyHasNki
 from ._philox_torch import philox4x32
+from ._samplers.bernoulli import bernoulli
+from ._samplers.beta import beta
 from ._samplers.exponential import exponential, exponential_into
+from ._samplers.gamma import chi_squared, gamma
 from ._samplers.normal import normal, normal_into, standard_normal
+from ._samplers.poisson import poisson
+from ._samplers.randint import randint
+from ._samplers.randperm import randperm
 from ._samplers.uniform import uniform, uniform_into
 
 __version__ = "0.2.0"
@@ -27,14 +33,21 @@ __all__ = [
     "STREAM_VERSION",
     "Generator",
     "__version__",
+    "bernoulli",
+    "beta",
+    "chi_squared",
     "exponential",
     "exponential_into",
+    "gamma",
     "get_backend",
     "get_default_generator",
     "manual_seed",
     "normal",
     "normal_into",
     "philox4x32",
+    "poisson",
+    "randint",
+    "randperm",
     "set_backend",
     "standard_normal",
     "uniform",

@@ -1,0 +1,109 @@
+"""Bernoulli samples: ``x < floor(p * 2**32)`` for the element's word ``x``
+(STREAM.md section 6). Integer comparisons only, so every backend gives the same bits;
+``p = 1`` gives 1 always and ``p = 0`` gives 0 always."""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+import torch
+
+from .._constants import TWO32
+from .._philox_cpu import jit_parallel
+from .._validation import FLOAT_DTYPES, check_dtype, check_size
+from . import _common
+from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
+from ._params import parameter
+from .randint import INT_OUT_DTYPES
+
+WORDS = 1
+OUT_DTYPES = (*FLOAT_DTYPES, torch.bool, *INT_OUT_DTYPES)
+#: Output dtypes the kernel writes directly; float16/bfloat16 go through uint8.
+_DIRECT = (torch.float32, torch.float64, torch.bool, *INT_OUT_DTYPES)
+
+
+@jit_parallel
+def _bernoulli(k0, k1, block, first, threshold, out):
+    """``out[j] = word < threshold`` (``threshold`` int64, length 1 or ``len(out)``)."""
+    n = out.shape[0]
+    first_block, n_blocks, n_chunks = chunk_layout(first, n, 4)
+    base = np.uint64(block) + np.uint64(first_block)
+    per_element = threshold.shape[0] > 1
+    for chunk in nb.prange(n_chunks):
+        b_lo = chunk * CHUNK
+        count = min(CHUNK, n_blocks - b_lo)
+        w = np.empty(4 * CHUNK, dtype=np.uint32)
+        chunk_words(k0, k1, base, b_lo, count, w)
+        e0, lo, hi = chunk_span(first, first_block, b_lo, count, 4, n)
+        if per_element:
+            for i in range(lo, hi):
+                out[e0 + i] = np.int64(w[i]) < threshold[e0 + i]
+        else:
+            t = threshold[0]
+            for i in range(lo, hi):
+                out[e0 + i] = np.int64(w[i]) < t
+
+
+def _thresholds(p) -> torch.Tensor | int:
+    """``floor(p * 2**32)`` (exact: scaling by a power of two)."""
+    if isinstance(p, torch.Tensor):
+        return torch.floor(p * TWO32).to(torch.int64)
+    return int(p * TWO32)
+
+
+def _cpu(draw, flat: torch.Tensor, p) -> None:
+    t = _thresholds(p)
+    t = t.cpu().numpy() if isinstance(t, torch.Tensor) else np.array([t], dtype=np.int64)
+    k0, k1, block = np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block)
+    if flat.dtype in _DIRECT:
+        _bernoulli(k0, k1, block, draw.first, t, flat.numpy())
+        return
+    bits = np.empty(draw.count, dtype=np.uint8)
+    _bernoulli(k0, k1, block, draw.first, t, bits)
+    flat.copy_(torch.from_numpy(bits))
+
+
+def _portable(draw, dtype, device, p) -> torch.Tensor:
+    words = _common.element_words(draw, device)[:, 0]
+    return (words < _thresholds(p)).to(dtype)
+
+
+def bernoulli(*size, p=0.5, dtype=torch.float32, generator=None, device=None, out=None):
+    """Bernoulli(``p``) samples: 1 with probability ``p``, else 0.
+
+    Parameters
+    ----------
+    *size : ints, or one tuple/list/torch.Size
+        Output shape.
+    p : float or tensor
+        In ``[0, 1]``; a tensor broadcastable to the output gives one ``p`` per element.
+        ``p`` is used as ``floor(p * 2**32) / 2**32`` (exact for multiples of ``2**-32``).
+    dtype : torch dtype
+        float32 by default (like ``torch.bernoulli``); any float dtype, torch.bool,
+        int8, int16, int32, int64 or uint8.
+    generator : trnrand Generator, optional
+        Defaults to the module-level generator.
+    device : torch device, optional
+        Defaults to the generator's device (or ``out``'s).
+    out : tensor, optional
+        Written in place and returned.
+
+    Examples
+    --------
+    >>> import torch, trnrand_core as tr
+    >>> tr.bernoulli(4, p=1.0, generator=tr.Generator(seed=7)).tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    >>> mask = tr.bernoulli(2, 3, p=torch.tensor([0.0, 0.5, 1.0]), dtype=torch.bool,
+    ...                     generator=tr.Generator(seed=7))
+    >>> mask[:, 0].tolist(), mask[:, 2].tolist()
+    ([False, False], [True, True])
+    """
+    shape = check_size(size)
+    dtype = check_dtype(dtype, OUT_DTYPES)
+    gen = _common.resolve_generator(generator)
+    if out is not None:
+        _common.check_out(out, shape, dtype)
+    dev = _common.resolve_device(device, gen, out)
+    p = parameter(p, "p", shape, dev, rule="closed", minimum=0.0, maximum=1.0)
+    draw = gen._reserve(_common.numel(shape), WORDS)
+    return _common.sample("bernoulli", draw, dtype, dev, {"p": p}, _cpu, _portable, out).view(shape)

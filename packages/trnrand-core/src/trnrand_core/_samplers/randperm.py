@@ -1,0 +1,125 @@
+"""Random permutations by Fisher-Yates (STREAM.md section 6).
+
+``a = arange(n)``; for ``i = n-1 .. 1``: ``j_i = randint(0, i+1)`` from word ``i`` of
+the call (Lemire, with its retry blocks), swap ``a[i], a[j_i]``. The ``j_i`` depend
+only on their words, so they are drawn in parallel first (compiled kernel or portable
+torch path, bit-identical); the swaps, inherently sequential, then run in one compiled
+loop on the CPU. A permutation is one indivisible result: every rank of a partitioned
+Generator receives the same permutation, and the position advances by the ``n`` words
+of that one call.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+import torch
+
+from .._constants import TWO32
+from .._draw import Draw
+from .._philox_cpu import U32, jit, jit_parallel
+from .._validation import check_dtype, check_int
+from . import _common
+from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
+from ._retry import retry_block
+from .randint import INT_OUT_DTYPES, dtype_range, torch_lemire32
+
+_TWO32 = np.uint64(TWO32)
+
+
+@jit_parallel
+def _swap_targets(k0, k1, block, out):
+    """``out[i] = randint(0, i + 1)`` from word ``i`` (``out[0] = 0``), int32 (n <= 2**31)
+    or int64."""
+    n = out.shape[0]
+    first_block, n_blocks, n_chunks = chunk_layout(0, n, 4)
+    base = np.uint64(block)
+    for chunk in nb.prange(n_chunks):
+        b_lo = chunk * CHUNK
+        count = min(CHUNK, n_blocks - b_lo)
+        w = np.empty(4 * CHUNK, dtype=np.uint32)
+        chunk_words(k0, k1, base, b_lo, count, w)
+        e0, lo, hi = chunk_span(0, first_block, b_lo, count, 4, n)
+        for i in range(lo, hi):
+            j = e0 + i
+            s = np.uint64(j + 1)
+            m = np.uint64(w[i]) * s
+            # Lemire's threshold (2**32 - s) mod s is below s: only compute it when needed.
+            if (m & U32) < s:
+                threshold = (_TWO32 - s) % s
+                a = 0
+                while (m & U32) < threshold:
+                    a += 1
+                    m = retry_block(block, j, a, k0, k1)[0] * s
+            out[j] = m >> np.uint64(32)
+
+
+@jit
+def _shuffle(targets, out):
+    """Fisher-Yates swaps on ``out = arange(n)`` with precomputed ``targets``."""
+    n = out.shape[0]
+    for i in range(n):
+        out[i] = i
+    for i in range(n - 1, 0, -1):
+        j = targets[i]
+        out[i], out[j] = out[j], out[i]
+
+
+def _targets_portable(draw: Draw, device) -> torch.Tensor:
+    words = _common.element_words(draw, device)[:, 0]
+    span = torch.arange(1, draw.count + 1, dtype=torch.int64, device=device)
+    threshold = (TWO32 - span) % span
+    element = span - 1
+    return torch_lemire32(words, span, threshold, draw.block, draw.k0, draw.k1, element)
+
+
+def _reserve_whole(gen, n: int) -> Draw:
+    """Reserve one call of ``n`` one-word elements, not split across ranks."""
+    blocks = -(-n // 4)
+    with gen._lock:
+        start = gen._position
+        gen._position = gen._checked_position(start + blocks)
+    k0, k1 = gen.key
+    return Draw(k0, k1, start, 0, n, 1, n)
+
+
+def randperm(n, dtype=torch.int64, generator=None, device=None) -> torch.Tensor:
+    """A random permutation of ``0 .. n-1`` (Fisher-Yates on the stream).
+
+    Parameters
+    ----------
+    n : int
+        ``0 <= n <= 2**32``; ``n - 1`` must fit ``dtype``.
+    dtype : torch.int64 (default), torch.int32, torch.int16, torch.int8 or torch.uint8
+    generator : trnrand Generator, optional
+        Defaults to the module-level generator. Under a partition, every rank gets the
+        same permutation.
+    device : torch device, optional
+        Defaults to the generator's device.
+
+    Examples
+    --------
+    >>> import trnrand_core as tr
+    >>> p = tr.randperm(6, generator=tr.Generator(seed=7))
+    >>> sorted(p.tolist())
+    [0, 1, 2, 3, 4, 5]
+    """
+    n = check_int(n, "n", minimum=0, maximum=TWO32)
+    dtype = check_dtype(dtype, INT_OUT_DTYPES)
+    top = dtype_range(dtype)[1]
+    if n - 1 > top:
+        raise ValueError(f"n - 1 must fit dtype {dtype} (<= {top}), got n={n}")
+    gen = _common.resolve_generator(generator)
+    dev = _common.resolve_device(device, gen, None)
+    draw = _reserve_whole(gen, n)
+    index = np.int32 if n <= 2**31 else np.int64
+    if _common.use_cpu_kernels(dev):
+        targets = np.empty(n, dtype=index)
+        if n:
+            _swap_targets(np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block), targets)
+    else:
+        targets = _targets_portable(draw, dev).cpu().numpy().astype(index) if n else None
+    perm = np.empty(n, dtype=index)
+    if n:
+        _shuffle(targets, perm)
+    return torch.from_numpy(perm).to(device=dev, dtype=dtype)
