@@ -8,7 +8,7 @@ import sys as _sys
 
 from ._backends import get_backend, set_backend
 from ._constants import STREAM_VERSION
-from ._generator import Generator, get_default_generator, manual_seed
+from ._generator import CounterExhaustedError, Generator, get_default_generator, manual_seed
 from ._module import ReadOnlyHasNki as _ReadOnlyHasNki
 from ._philox_torch import philox4x32
 from ._samplers.bernoulli import bernoulli
@@ -31,6 +31,7 @@ _sys.modules[__name__].__class__ = _ReadOnlyHasNki
 __all__ = [
     "HAS_NKI",
     "STREAM_VERSION",
+    "CounterExhaustedError",
     "Generator",
     "__version__",
     "bernoulli",

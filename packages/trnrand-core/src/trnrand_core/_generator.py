@@ -17,10 +17,25 @@ _STATE_FORMAT = 1
 _STATE_BYTES = 64
 
 
-def _philox_host(c0: int, c1: int, c2: int, c3: int, k0: int, k1: int) -> tuple[int, ...]:
-    """One Philox block on the host, as Python ints."""
-    t = [torch.tensor(v, dtype=torch.int64) for v in (c0, c1, c2, c3, k0, k1)]
-    return tuple(int(x) for x in philox_rounds(*t))
+class CounterExhaustedError(OverflowError, ValueError):
+    """A call or ``advance`` would move a Generator past the end of its stream (position
+    ``2**64`` blocks); the stream never wraps around. Both an ``OverflowError`` and a
+    ``ValueError``."""
+
+
+def _reserved_seeds(first: int, count: int, tag: int, k0: int, k1: int) -> list[int]:
+    """Seeds ``x0 | x1 << 32`` of the reserved blocks ``(j, 0, 0, tag)`` under the key
+    ``(k0, k1)`` for ``j`` in ``[first, first + count)`` (one batched Philox call)."""
+    index = torch.arange(first, first + count, dtype=torch.int64)
+    words = philox_rounds(
+        index & MASK32,
+        index >> 32,
+        torch.tensor(0),
+        torch.tensor(tag),
+        torch.tensor(k0),
+        torch.tensor(k1),
+    )
+    return [x0 | (x1 << 32) for x0, x1 in zip(words[0].tolist(), words[1].tolist(), strict=True)]
 
 
 class Generator:
@@ -116,7 +131,7 @@ class Generator:
     @staticmethod
     def _checked_position(position: int) -> int:
         if position > TWO64:
-            raise OverflowError(
+            raise CounterExhaustedError(
                 f"counter exhausted: this call would move the position to {position}, "
                 "past the 2**64 blocks of the stream; re-seed or spawn a new Generator"
             )
@@ -137,8 +152,9 @@ class Generator:
     def spawn(self, k) -> list[Generator]:
         """``k`` independent child Generators (STREAM.md section 7).
 
-        Child ``j`` gets the key made of words ``x0, x1`` of the reserved block
-        ``(j + t, 0, 0, SPWN)`` under this key, where ``t`` counts earlier children.
+        Child ``j`` gets the key made of words ``x0, x1`` of the reserved block with
+        counter ``(i mod 2**32, i >> 32, 0, SPWN)``, ``i = j + t``, under this key, where
+        ``t`` counts earlier children.
         Children start at position 0 and inherit the partition and device; this
         Generator's position does not move.
         """
@@ -146,14 +162,8 @@ class Generator:
         with self._lock:
             first = self._spawned
             self._spawned += k
-        k0, k1 = self.key
-        children = []
-        for j in range(first, first + k):
-            x0, x1, _, _ = _philox_host(j & MASK32, (j >> 32) & MASK32, 0, SPAWN_TAG, k0, k1)
-            children.append(
-                Generator(x0 | (x1 << 32), self._device, self._rank, self._size)
-            )
-        return children
+        seeds = _reserved_seeds(first, k, SPAWN_TAG, *self.key)
+        return [Generator(seed, self._device, self._rank, self._size) for seed in seeds]
 
     # -- state ---------------------------------------------------------------------
     def get_state(self) -> torch.Tensor:
@@ -210,10 +220,9 @@ class Generator:
         """
         with self._lock:
             if self._torch_generator is None:
-                k0, k1 = self.key
-                x0, x1, _, _ = _philox_host(0, 0, 0, TORCH_GENERATOR_TAG, k0, k1)
+                (seed,) = _reserved_seeds(0, 1, TORCH_GENERATOR_TAG, *self.key)
                 gen = torch.Generator(device=self._device)
-                gen.manual_seed(x0 | ((x1 & 0x7FFFFFFF) << 32))
+                gen.manual_seed(seed & ((1 << 63) - 1))
                 self._torch_generator = gen
             return self._torch_generator
 
@@ -225,7 +234,9 @@ class Generator:
         return random_words(self, shape)
 
     def __repr__(self) -> str:
-        part = f", partition_rank={self._rank}, partition_size={self._size}" if self._size > 1 else ""
+        part = ""
+        if self._size > 1:
+            part = f", partition_rank={self._rank}, partition_size={self._size}"
         return (
             f"trnrand.Generator(seed={self._seed}, device='{self._device}', "
             f"position={self._position}{part})"

@@ -21,8 +21,10 @@ def _mulhilo(multiplier: int, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     low_product = x.bitwise_and(_LOW16).mul_(multiplier)  # < 2**48
     carried = x.bitwise_right_shift(16).mul_(multiplier).add_(low_product.bitwise_right_shift(16))
     hi = carried.bitwise_right_shift(16)
-    lo = carried.bitwise_and_(_LOW16).bitwise_left_shift_(16).bitwise_or_(
-        low_product.bitwise_and_(_LOW16)
+    lo = (
+        carried.bitwise_and_(_LOW16)
+        .bitwise_left_shift_(16)
+        .bitwise_or_(low_product.bitwise_and_(_LOW16))
     )
     return hi, lo
 
@@ -69,7 +71,9 @@ def philox4x32(counter: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
         if tensor.numel() and (int(tensor.min()) < 0 or int(tensor.max()) > MASK32):
             raise ValueError(f"{name} values must lie in [0, 2**32), got {tensor}")
     if counter.device != key.device:
-        raise ValueError(f"counter and key must share a device, got {counter.device} and {key.device}")
+        raise ValueError(
+            f"counter and key must share a device, got {counter.device} and {key.device}"
+        )
     batch = torch.broadcast_shapes(counter.shape[:-1], key.shape[:-1])
     counter = counter.expand(*batch, 4)
     key = key.expand(*batch, 2)
