@@ -37,11 +37,9 @@ F = 512
 LIMB_BITS = 11
 """Width of the limbs a 32-bit factor is split into: 11 keeps every value below 2**24."""
 
-# Column layout of the uint32 constants tile (round keys, then the first block's limbs).
+# Columns of the (P, 20) round-key tile: k0 of rounds 0..9, then k1 of rounds 0..9.
 KEY0_COLUMN = 0
 KEY1_COLUMN = PHILOX_ROUNDS
-BASE_COLUMNS = 4
-"""Per-tile columns: low/high 16 bits of the first counter word, then of the second."""
 
 # Float32 constants (all exactly representable, checked by the mirror).
 TWO_M23 = 2.0**-23
@@ -304,9 +302,6 @@ def sobol_coordinate(ops, table, start):
 
 
 # -- one tile of a kernel launch ----------------------------------------------------------
-STREAM_KINDS = ("words", "uniform", "normal", "exponential")
-
-
 def stream_tile(ops, kind, dtype, index, keys, base, zero, params):
     """The four output tiles (element ``4 i + w`` of block ``i`` in tile ``w``) of one
     ``(P, F)`` tile of first-pass blocks for sampler ``kind`` in output ``dtype``.
