@@ -20,6 +20,7 @@ emulation of the same op program (``trnrand_nki.mirror``).
 from __future__ import annotations
 
 import functools
+import glob
 import importlib.util
 import os
 import warnings
@@ -61,12 +62,15 @@ def require_nki() -> bool:
 
 @functools.cache
 def sdk_problem() -> str | None:
-    """Why the NKI path cannot run here, or ``None`` when the SDK is importable."""
+    """Why the NKI path cannot run here, or ``None`` when the SDK is importable and a
+    NeuronCore device (``/dev/neuron*``) is present."""
     if _nki_ops.IMPORT_ERROR is not None:
         return _nki_ops.IMPORT_ERROR
     missing = [m for m in ("torch_xla", "torch_neuronx") if importlib.util.find_spec(m) is None]
     if missing:
         return f"{', '.join(missing)} not importable"
+    if not glob.glob("/dev/neuron*"):
+        return "no NeuronCore device (/dev/neuron*) on this machine"
     return None
 
 
