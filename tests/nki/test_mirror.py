@@ -135,3 +135,33 @@ def test_rules():
     with pytest.raises(NkiRuleError, match="128"):
         tile(np.zeros((129, 1)), "uint32")
     assert (ops.scalar(tile(np.full((2, 3), 0x80000001), "uint32"), "shl", 1).data == 2).all()
+
+
+@pytest.mark.parametrize("multiplier", [PHILOX_M0, PHILOX_M1, 0xFFFFFFFF, 0x80000001, 0x7FF, 1, 0])
+def test_mulhilo_exact_for_any_multiplier(multiplier):
+    """The limb program is exact for every 32-bit multiplier and word, worst cases included."""
+    rng = np.random.default_rng(multiplier)
+    x = rng.integers(0, 2**32, size=(4, 64), dtype=np.uint32)
+    x[0, :4] = [0, 1, 0xFFFFFFFF, 0x80000000]
+    ops = MirrorOps()
+    zero_key = tile(np.zeros((4, 1)), "uint32")
+    hi, lo = _program.mulhilo_xor(
+        ops,
+        tile(x, "uint32"),
+        _program.limbs_of(multiplier),
+        zero_key,
+        tile(np.zeros((4, 64)), "uint32"),
+    )
+    product = x.astype(object) * multiplier
+    np.testing.assert_array_equal(hi.data, (product >> 32).astype(np.uint32))
+    np.testing.assert_array_equal(lo.data, (product & 0xFFFFFFFF).astype(np.uint32))
+
+
+def test_narrowing_casts_saturate():
+    ops = MirrorOps()
+    big = tile(np.full((1, 2), 1e6), "float32")
+    assert (ops.scalar(big, "multiply", 1.0, dtype="float16").data == 65504).all()
+    top = tile(np.full((1, 2), -np.finfo(np.float32).max), "float32")  # rounds to -inf unclipped
+    assert (
+        ops.scalar(top, "multiply", 1.0, dtype="bfloat16").data == -torch.finfo(torch.bfloat16).max
+    ).all()

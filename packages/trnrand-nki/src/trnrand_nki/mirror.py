@@ -38,6 +38,7 @@ ARITHMETIC = ("add", "subtract", "multiply", "divide", "min", "max")
 BITVEC = ("and", "or", "xor", "shl", "shr")
 _INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
 _LOG_RANGE = (2.0**-64, 2.0**64)
+_FLOAT_MAX = {"float16": 65504.0, "bfloat16": float(torch.finfo(torch.bfloat16).max)}
 
 
 class NkiRuleError(ArithmeticError):
@@ -86,6 +87,8 @@ def _cast(values: np.ndarray, dtype: str) -> Tile:
         if dtype == "uint32" and (values < 0).any():
             raise ExactnessError(f"negative value {values.min()} cast to uint32 (saturates)")
         return tile(values.astype(np.int64), dtype)
+    if dtype in _FLOAT_MAX:  # narrowing casts saturate instead of overflowing to inf
+        values = np.clip(values, -_FLOAT_MAX[dtype], _FLOAT_MAX[dtype])
     if dtype == "bfloat16":
         rounded = torch.from_numpy(np.ascontiguousarray(values)).to(torch.bfloat16)
         return tile(rounded.to(torch.float32).numpy(), dtype)
