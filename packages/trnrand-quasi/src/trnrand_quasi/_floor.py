@@ -1,0 +1,38 @@
+"""Store a float64 value in [0, 1) into a float32 or float64 array, rounding toward zero
+(a float32 result never rounds up to 1 or across a stratum boundary above it) but not
+below a given lower bound (rounded up), so it stays in its stratum below too."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+
+def store_floor(out, i, j, value, bound):
+    """``out[i, j] = value`` rounded toward zero to ``out``'s dtype, but at least
+    ``bound`` (<= value) rounded up (numba only)."""
+
+
+def _store32(out, i, j, value, bound):
+    # Round to nearest, then step the bit pattern down one if that went up (value >= 0).
+    near = np.float32(value)
+    result = np.int32(near.view(np.int32) - np.int32(np.float64(near) > value)).view(np.float32)
+    if np.float64(result) < bound:
+        result = np.float32(bound)
+        if np.float64(result) < bound:
+            result = np.nextafter(result, np.float32(1.0))
+    out[i, j] = result
+
+
+def _store64(out, i, j, value, bound):
+    out[i, j] = value
+
+
+@overload(store_floor, inline="always")
+def _store_floor_impl(out, i, j, value, bound):
+    if out.dtype == types.float32:
+        return _store32
+    if out.dtype == types.float64:
+        return _store64
+    return None
