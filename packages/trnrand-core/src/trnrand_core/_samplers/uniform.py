@@ -4,7 +4,7 @@
 ``low + span * u`` in the compute precision (float32 for float16/bfloat16/float32,
 float64 for float64) with ``low`` and ``span = high - low`` rounded to that precision,
 rounded to the output dtype; a result that reaches ``high`` (rounding) is replaced by
-the largest output-dtype value below ``high``.
+the largest output-dtype value strictly below the real ``high`` (:func:`clip_bounds`).
 """
 
 from __future__ import annotations
@@ -36,28 +36,31 @@ _NARROW_SHIFT = {torch.float16: 21, torch.bfloat16: 24}
 
 
 @functools.lru_cache(maxsize=256)
-def _below(high: float, dtype: torch.dtype) -> float:
-    """The largest ``dtype`` value strictly below ``dtype(high)``."""
-    top = torch.tensor(high, dtype=torch.float64).to(dtype)
-    return float(torch.nextafter(top, torch.tensor(-math.inf, dtype=dtype)))
+def clip_bounds(high: float, dtype: torch.dtype) -> tuple[float, float]:
+    """``(top, below)``: the smallest ``dtype`` value ``>= high`` and the largest one
+    ``< high`` (the real ``high``, not its rounding: when ``dtype(high)`` rounds down it
+    is itself a valid result). A value that reaches ``top`` is replaced by ``below``.
+    """
+    near = torch.tensor(high, dtype=torch.float64).to(dtype)
+    if float(near) >= high:
+        return float(near), float(torch.nextafter(near, torch.tensor(-math.inf, dtype=dtype)))
+    return float(torch.nextafter(near, torch.tensor(math.inf, dtype=dtype))), float(near)
 
 
 @functools.lru_cache(maxsize=256)
 def _narrow_threshold(high: float, dtype: torch.dtype) -> float:
-    """The smallest float32 ``t`` with ``dtype(t) >= dtype(high)``.
+    """The smallest float32 ``t`` whose rounding to ``dtype`` reaches ``top`` of
+    :func:`clip_bounds`.
 
-    Rounding is monotonic, so a float32 value ``v`` rounds to at least ``dtype(high)``
-    exactly when ``v >= t``: the kernel can clip in float32, before the cast. ``t`` is the
-    midpoint between ``dtype(high)`` and the value below it (exact in float32), or the
-    next float32 above it when round-half-to-even sends the midpoint down.
+    Rounding is monotonic, so a float32 value ``v`` rounds to at least ``top`` exactly
+    when ``v >= t``: the kernel can clip in float32, before rounding. ``t`` is the
+    midpoint of ``below`` and ``top`` (exact in float32), or the next float32 above it
+    when round-half-to-even sends the midpoint down.
     """
-    below = _below(high, dtype)
-    top = float(torch.tensor(high, dtype=torch.float64).to(dtype))
-    if math.isinf(top):  # dtype(high) overflowed: the midpoint is half an ulp above below
-        ulp = below - float(
-            torch.nextafter(torch.tensor(below, dtype=dtype), torch.tensor(0.0, dtype=dtype))
-        )
-        mid = below + ulp / 2
+    top, below = clip_bounds(high, dtype)
+    if math.isinf(top):  # the value above the largest finite one: half an ulp above it
+        lower = torch.nextafter(torch.tensor(below, dtype=dtype), torch.tensor(0.0, dtype=dtype))
+        mid = below + (below - float(lower)) / 2
     else:
         mid = (below + top) / 2
     t = torch.tensor(mid, dtype=torch.float32)
@@ -209,54 +212,31 @@ def _uniform_f64(k0, k1, block, first, low, span, high, below, out):
 
 def _cpu(draw, flat: torch.Tensor, low: float, high: float) -> None:
     dtype = flat.dtype
-    k0, k1, block = np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block)
+    stream = (np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block), draw.first)
+    top, below = clip_bounds(high, dtype)
     if dtype == torch.float64:
-        below = _below(high, dtype)
-        _uniform_f64(k0, k1, block, draw.first, low, high - low, high, below, flat.numpy())
+        _uniform_f64(*stream, low, high - low, top, below, flat.numpy())
         return
     low32 = np.float32(low)
     span32 = np.float32(np.float32(high) - low32)
     if dtype == torch.float32:
-        high32, below32 = np.float32(high), np.float32(_below(high, dtype))
+        unit = (np.uint64(8), np.float32(2.0**-24))
         _uniform_f32(
-            k0,
-            k1,
-            block,
-            draw.first,
-            np.uint64(8),
-            np.float32(2.0**-24),
-            low32,
-            span32,
-            high32,
-            below32,
-            flat.numpy(),
+            *stream, *unit, low32, span32, np.float32(top), np.float32(below), flat.numpy()
         )
         return
     # float16 / bfloat16: rounded in the kernel, written as bits (no temporary).
-    shift = np.uint64(_NARROW_SHIFT[dtype])
-    scale = np.float32(2.0 ** -(32 - _NARROW_SHIFT[dtype]))
+    unit = (np.uint64(_NARROW_SHIFT[dtype]), np.float32(2.0 ** -(32 - _NARROW_SHIFT[dtype])))
     threshold = np.float32(_narrow_threshold(high, dtype))
-    below = np.float32(_below(high, dtype))
     bits = flat.view(torch.int16).numpy().view(np.uint16)
     _uniform_narrow(
-        k0,
-        k1,
-        block,
-        draw.first,
-        shift,
-        scale,
-        low32,
-        span32,
-        threshold,
-        below,
-        dtype == torch.float16,
-        bits,
+        *stream, *unit, low32, span32, threshold, np.float32(below), dtype == torch.float16, bits
     )
 
 
 def _clip_below_high(values: torch.Tensor, high: float) -> None:
-    top = torch.tensor(high, dtype=torch.float64).to(values.dtype).item()
-    values.masked_fill_(values >= top, _below(high, values.dtype))
+    top, below = clip_bounds(high, values.dtype)
+    values.masked_fill_(values >= top, below)
 
 
 def _portable(draw, dtype, device, low: float, high: float) -> torch.Tensor:
@@ -310,7 +290,7 @@ def uniform(
     flat = _common.sample(
         "uniform", draw, dtype, dev, {"low": low, "high": high}, _cpu, _portable, out
     )
-    return flat.view(shape)
+    return flat.view(shape) if out is None else out
 
 
 def uniform_into(buf, low=0.0, high=1.0, generator=None) -> torch.Tensor:
