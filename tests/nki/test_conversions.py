@@ -128,11 +128,19 @@ def test_exponential_against_float64_formula():
 
     values = (
         dispatch.stream(
-            "exponential", torch.float32, 3, 4, 77, 2000, {"rate": 2.5}, dispatch.mirror_launch
+            "exponential", torch.float32, 3, 4, 77, 2000, {"scale": 0.4}, dispatch.mirror_launch
         )
         .double()
         .numpy()
     )
     words = tr.Generator(seed=3 | 4 << 32).advance_to(77).random_raw(8000).numpy()
-    expected = -np.log(((words >> 9) + 0.5) * 2.0**-23) / 2.5
+    expected = -np.log(((words >> 9) + 0.5) * 2.0**-23) * 0.4
     np.testing.assert_allclose(values, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_exponential_within_tolerance_of_core(emulated_nki, dtype):
+    nki, ref = _both(lambda g: tr.exponential(N - 2, rate=2.5, dtype=dtype, generator=g))
+    assert nki.dtype == dtype
+    rtol = 1e-6 if dtype == torch.float32 else 2.0**-10  # one float16 ulp after rounding
+    assert torch.allclose(nki.double(), ref.double(), rtol=rtol, atol=0)

@@ -17,7 +17,7 @@ PARAMS = {
     "words": {},
     "uniform": {"low": 0.0, "high": 1.0},
     "normal": {"loc": 0.0, "scale": 1.0},
-    "exponential": {"rate": 1.0},
+    "exponential": {"scale": 1.0},
 }
 
 

@@ -43,7 +43,7 @@ CASES = [
     ("uniform", torch.float32, {"low": -2.0, "high": 3.0}),
     ("uniform", torch.bfloat16, {"low": 0.0, "high": 1.0}),
     ("normal", torch.float32, {"loc": 0.0, "scale": 1.0}),
-    ("exponential", torch.float32, {"rate": 1.5}),
+    ("exponential", torch.float32, {"scale": 1 / 1.5}),
 ]
 
 

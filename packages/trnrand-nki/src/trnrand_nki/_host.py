@@ -67,7 +67,7 @@ def sampler_params(kind: str, dtype: torch.dtype, params: dict) -> np.ndarray:
     elif kind == "normal":
         row[0], row[1] = float(np.float32(params["loc"])), float(np.float32(params["scale"]))
     elif kind == "exponential":
-        row[0] = float(np.float32(params["rate"]))
+        row[0] = float(np.float32(params["scale"]))
     return np.tile(np.array(row, dtype=np.float32), (_program.P, 1))
 
 

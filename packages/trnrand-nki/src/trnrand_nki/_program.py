@@ -289,9 +289,10 @@ def box_muller(ops, first, second, params, dtype):
 
 
 def exponential(ops, word, params, dtype):
-    """``-ln(u_open) / rate`` (``params`` column 0 holds ``rate``)."""
+    """``-ln(u_open) * scale`` with ``scale = 1 / rate`` rounded to float32 on the host
+    (``params`` column 0), the operation core applies on every backend."""
     log_u = log_open_uniform(ops, word, params)
-    return ops.scalar(log_u, "multiply", -1.0, "divide", ops.column(params, 0), dtype=dtype)
+    return ops.scalar(log_u, "multiply", -1.0, "multiply", ops.column(params, 0), dtype=dtype)
 
 
 def sobol_coordinate(ops, table, start):

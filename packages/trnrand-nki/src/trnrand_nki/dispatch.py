@@ -51,7 +51,7 @@ _PARAMS = {
     "words": set(),
     "uniform": {"low", "high"},
     "normal": {"loc", "scale"},
-    "exponential": {"rate"},
+    "exponential": {"scale"},
 }
 
 
