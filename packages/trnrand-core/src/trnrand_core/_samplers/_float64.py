@@ -13,8 +13,6 @@ import numba as nb
 import numpy as np
 import torch
 
-from .._philox_cpu import block_counter, philox_block
-
 _TWO_M32 = 2.0**-32
 
 #: Output dtypes numba writes directly (others go through a float32 scratch buffer).
@@ -28,30 +26,6 @@ _NUMPY_OUT = (
     torch.uint8,
 )
 _NARROW_CHUNK = 1 << 20
-
-#: Elements per batch inside a kernel's parallel chunk: Philox runs first over the
-#: batch's consecutive blocks (a loop the compiler vectorises), then the scalar math.
-BATCH = 256
-
-
-@nb.njit(inline="always", cache=True)
-def batch_buffers():
-    """Four uint64 word arrays of ``BATCH * 2`` blocks (beta uses two blocks per element)."""
-    return (
-        np.empty(2 * BATCH, np.uint64),
-        np.empty(2 * BATCH, np.uint64),
-        np.empty(2 * BATCH, np.uint64),
-        np.empty(2 * BATCH, np.uint64),
-    )
-
-
-@nb.njit(inline="always", cache=True)
-def fill_blocks(k0, k1, base, count, w0, w1, w2, w3):
-    """Words of first-pass blocks ``base .. base + count - 1`` into ``w0..w3``."""
-    zero = np.uint64(0)
-    for i in range(count):
-        c0, c1 = block_counter(base, i)
-        w0[i], w1[i], w2[i], w3[i] = philox_block(c0, c1, zero, zero, k0, k1)
 
 
 @nb.njit(inline="always", cache=True)

@@ -20,15 +20,12 @@ import numba as nb
 import numpy as np
 import torch
 
-from .._philox_cpu import CHUNK_BLOCKS, jit_parallel
+from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, jit_parallel, philox_batch
 from .._validation import FLOAT_DTYPES, check_dtype, check_size
 from . import _common
 from ._float64 import (
-    BATCH,
-    batch_buffers,
     cpu_fill,
     element_index,
-    fill_blocks,
     param_tensor,
     to_output,
     torch_v32,
@@ -38,6 +35,7 @@ from ._params import parameter
 from .gamma import boost_log, gamma_dv, mt_constants, torch_boost_log, torch_gamma_dv
 
 WORDS = 8
+_PER_BATCH = BATCH_BLOCKS // 2
 
 
 # -- compiled CPU path ------------------------------------------------------------------
@@ -63,14 +61,14 @@ def _beta_kernel(k0, k1, block, first, alpha, beta, out):
     per_b = beta.shape[0] > 1
     n_chunks = (n + CHUNK_BLOCKS - 1) // CHUNK_BLOCKS
     for chunk in nb.prange(n_chunks):
-        w0, w1, w2, w3 = batch_buffers()
+        words = batch_scratch()
         last_a, da, ca = math.nan, 0.0, 0.0
         last_b, db, cb = math.nan, 0.0, 0.0
         stop = min((chunk + 1) * CHUNK_BLOCKS, n)
-        for start in range(chunk * CHUNK_BLOCKS, stop, BATCH):
-            m = min(BATCH, stop - start)
-            fill_blocks(k0, k1, block + np.uint64(2 * (first + start)), 2 * m, w0, w1, w2, w3)
-            for j in range(m):
+        for start in range(chunk * CHUNK_BLOCKS, stop, _PER_BATCH):
+            philox_batch(k0, k1, block + np.uint64(2 * (first + start)), words)
+            w0, w1, w2, w3 = words[0], words[1], words[2], words[3]
+            for j in range(min(_PER_BATCH, stop - start)):
                 i = start + j
                 a = alpha[i if per_a else 0]
                 b = beta[i if per_b else 0]
@@ -161,4 +159,4 @@ def beta(
     }
     draw = gen._reserve(_common.numel(out_shape), WORDS)
     flat = _common.sample("beta", draw, dtype, dev, params, _cpu, _portable, out)
-    return flat.view(out_shape)
+    return out if out is not None else flat.view(out_shape)

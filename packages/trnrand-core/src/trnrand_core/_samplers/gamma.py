@@ -24,15 +24,12 @@ import numba as nb
 import numpy as np
 import torch
 
-from .._philox_cpu import CHUNK_BLOCKS, jit_parallel
+from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, jit_parallel, philox_batch
 from .._validation import FLOAT_DTYPES, check_dtype, check_size
 from . import _common
 from ._float64 import (
-    BATCH,
-    batch_buffers,
     cpu_fill,
     element_index,
-    fill_blocks,
     param_tensor,
     to_output,
     torch_unit,
@@ -109,13 +106,13 @@ def _gamma_kernel(k0, k1, block, first, shape, scale, out):
     per_scale = scale.shape[0] > 1
     n_chunks = (n + CHUNK_BLOCKS - 1) // CHUNK_BLOCKS
     for chunk in nb.prange(n_chunks):
-        w0, w1, w2, w3 = batch_buffers()
+        words = batch_scratch()
         last, d, c = math.nan, 0.0, 0.0
         stop = min((chunk + 1) * CHUNK_BLOCKS, n)
-        for start in range(chunk * CHUNK_BLOCKS, stop, BATCH):
-            m = min(BATCH, stop - start)
-            fill_blocks(k0, k1, block + np.uint64(first + start), m, w0, w1, w2, w3)
-            for j in range(m):
+        for start in range(chunk * CHUNK_BLOCKS, stop, BATCH_BLOCKS):
+            philox_batch(k0, k1, block + np.uint64(first + start), words)
+            w0, w1, w2, w3 = words[0], words[1], words[2], words[3]
+            for j in range(min(BATCH_BLOCKS, stop - start)):
                 i = start + j
                 k = shape[i if per_shape else 0]
                 if k != last:
@@ -190,7 +187,7 @@ def _sample_gamma(size, shape_of, scale_of, dtype, generator, device, out) -> to
     params = {"shape": shape_of(out_shape, dev), "scale": scale_of(out_shape, dev)}
     draw = gen._reserve(_common.numel(out_shape), WORDS)
     flat = _common.sample("gamma", draw, dtype, dev, params, _cpu, _portable, out)
-    return flat.view(out_shape)
+    return out if out is not None else flat.view(out_shape)
 
 
 def gamma(
