@@ -137,21 +137,19 @@ def test_rules():
     assert (ops.scalar(tile(np.full((2, 3), 0x80000001), "uint32"), "shl", 1).data == 2).all()
 
 
+@pytest.mark.parametrize("limb_bits", [8, 10, 11])
 @pytest.mark.parametrize("multiplier", [PHILOX_M0, PHILOX_M1, 0xFFFFFFFF, 0x80000001, 0x7FF, 1, 0])
-def test_mulhilo_exact_for_any_multiplier(multiplier):
-    """The limb program is exact for every 32-bit multiplier and word, worst cases included."""
+def test_mulhilo_exact_for_any_multiplier(multiplier, limb_bits):
+    """The limb program is exact for every 32-bit multiplier and word, worst cases included,
+    at every limb width that keeps values below 2**24 (the packing is generic)."""
     rng = np.random.default_rng(multiplier)
     x = rng.integers(0, 2**32, size=(4, 64), dtype=np.uint32)
     x[0, :4] = [0, 1, 0xFFFFFFFF, 0x80000000]
     ops = MirrorOps()
     zero_key = tile(np.zeros((4, 1)), "uint32")
-    hi, lo = _program.mulhilo_xor(
-        ops,
-        tile(x, "uint32"),
-        _program.limbs_of(multiplier),
-        zero_key,
-        tile(np.zeros((4, 64)), "uint32"),
-    )
+    zero = tile(np.zeros((4, 64)), "uint32")
+    limbs = _program.limbs_of(multiplier, limb_bits)
+    hi, lo = _program.mulhilo_xor(ops, tile(x, "uint32"), limbs, zero_key, zero, limb_bits)
     product = x.astype(object) * multiplier
     np.testing.assert_array_equal(hi.data, (product >> 32).astype(np.uint32))
     np.testing.assert_array_equal(lo.data, (product & 0xFFFFFFFF).astype(np.uint32))
