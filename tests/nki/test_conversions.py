@@ -144,3 +144,13 @@ def test_exponential_within_tolerance_of_core(emulated_nki, dtype):
     assert nki.dtype == dtype
     rtol = 1e-6 if dtype == torch.float32 else 2.0**-10  # one float16 ulp after rounding
     assert torch.allclose(nki.double(), ref.double(), rtol=rtol, atol=0)
+
+
+def test_normal_ranks_starting_mid_pair(emulated_nki):
+    """Rank offsets that split a Box-Muller pair: each rank computes the whole pair and
+    keeps its element, so the ranks concatenate to the unpartitioned draw bit for bit."""
+    parts = [
+        tr.normal(1001, generator=tr.Generator(seed=9, partition_rank=r, partition_size=3))
+        for r in range(3)
+    ]
+    assert torch.equal(torch.cat(parts), tr.normal(3003, generator=tr.Generator(seed=9)))
