@@ -58,13 +58,22 @@ def header() -> list[str]:
 
 
 def measure(bench: Benchmark, repeat: int) -> list[str]:
-    """Table rows of one benchmark: one per baseline (or one row without baselines)."""
-    ours = bench.n / best_seconds(bench.ours, repeat) / 1e6
-    if not bench.baselines:
+    """Table rows of one benchmark: one per baseline (or one row without baselines).
+
+    Ours and the baselines are timed in interleaved rounds (best of ``repeat`` each), so
+    a change in machine load during the run affects both sides of a ratio alike.
+    """
+    callables = {"ours": bench.ours, **bench.baselines}
+    best = {name: float("inf") for name in callables}
+    for _ in range(repeat):
+        for name, fn in callables.items():
+            best[name] = min(best[name], best_seconds(fn, repeat=1))
+    ours = bench.n / best.pop("ours") / 1e6
+    if not best:
         return [f"| {bench.name} | {bench.n} | {ours:,.0f} | - | - | - | - |"]
     rows = []
-    for name, fn in bench.baselines.items():
-        theirs = bench.n / best_seconds(fn, repeat) / 1e6
+    for name, seconds in best.items():
+        theirs = bench.n / seconds / 1e6
         ratio = ours / theirs
         target = bench.targets.get(name)
         verdict = "-" if target is None else ("PASS" if ratio >= target else "MISS")
