@@ -58,7 +58,10 @@ class _BrokenBackend:
 def has_nki() -> bool:
     """True when the ``nki`` backend is installed and its SDK is usable here."""
     backend = _discover().get("nki")
-    return bool(backend is not None and backend.available())
+    try:
+        return bool(backend is not None and backend.available())
+    except Exception:  # a backend may refuse loudly (e.g. TRNRAND_REQUIRE_NKI); HAS_NKI stays a bool
+        return False
 
 
 def set_backend(name: str) -> None:
