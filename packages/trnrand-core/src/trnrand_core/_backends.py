@@ -60,7 +60,7 @@ def has_nki() -> bool:
     backend = _discover().get("nki")
     try:
         return bool(backend is not None and backend.available())
-    except Exception:  # a backend may refuse loudly (e.g. TRNRAND_REQUIRE_NKI); HAS_NKI stays a bool
+    except Exception:  # a backend may refuse loudly (TRNRAND_REQUIRE_NKI); HAS_NKI stays a bool
         return False
 
 
