@@ -54,6 +54,7 @@ def test_require_nki_turns_unavailability_into_an_error(monkeypatch, restore_bac
         tr.set_backend("nki")
     with pytest.raises(NkiUnavailableError, match="pip install"):
         tr.uniform(10, generator=tr.Generator(seed=1))  # "auto" may not fall back
+    assert tr.HAS_NKI is False  # the read-only flag stays a bool, it does not raise
 
 
 def _failing_launch(*args, **kwargs):
