@@ -162,6 +162,15 @@ def test_golden_values(golden, seed):
     assert g.position == 4 + 3 * 2 + 4 + 2
 
 
+def test_large_outputs_equal_portable_path():
+    """Outputs past the 4 MiB huge-page cut-off (fresh allocations advised MADV_HUGEPAGE)."""
+    n = (1 << 19) + 3
+    fast = tr.Generator(8).advance(1).random_raw(n)
+    with portable_on_cpu():
+        portable = tr.Generator(8).advance(1).random_raw(n)
+    assert fast.shape == (n,) and torch.equal(fast, portable)
+
+
 # -- shapes and out ------------------------------------------------------------------------
 def test_shapes_and_size_forms():
     g = tr.Generator(6)
