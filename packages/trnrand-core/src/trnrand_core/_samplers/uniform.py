@@ -31,8 +31,16 @@ from .._validation import FLOAT_DTYPES, check_bounds, check_dtype, check_size
 from . import _common
 
 WORDS = {torch.float16: 1, torch.bfloat16: 1, torch.float32: 1, torch.float64: 2}
-#: float16 / bfloat16 keep the top 11 / 8 bits of the word (STREAM.md section 6).
-_NARROW_SHIFT = {torch.float16: 21, torch.bfloat16: 24}
+#: Which of the top 24 bits of a word each one-word dtype keeps: float32 all 24,
+#: float16 11, bfloat16 8 (STREAM.md section 6). ``((x >> 8) & mask) * 2**-24`` equals
+#: ``(x >> s) * 2**(s - 32)`` exactly; the constant shift keeps the SIMD lanes 32-bit.
+_MASKS = {
+    torch.float32: np.uint64(0xFFFFFF),
+    torch.float16: np.uint64(0xFFE000),
+    torch.bfloat16: np.uint64(0xFF0000),
+}
+_S8 = np.uint64(8)
+_TWO_M24 = np.float32(2.0**-24)
 
 
 @functools.lru_cache(maxsize=256)
@@ -70,10 +78,10 @@ def _narrow_threshold(high: float, dtype: torch.dtype) -> float:
 
 
 @nb.njit(inline="always", cache=True)
-def _value32(x, shift, scale, low, span, threshold, below):
-    """``low + span * u`` in float32 with ``u = (x >> shift) * scale``, clipped below
+def _value32(x, mask, low, span, threshold, below):
+    """``low + span * u`` in float32 with ``u = ((x >> 8) & mask) * 2**-24``, clipped below
     ``threshold``."""
-    v = low + span * (np.float32(np.int32(x >> shift)) * scale)
+    v = low + span * (np.float32(np.int32((x >> _S8) & mask)) * _TWO_M24)
     return below if v >= threshold else v
 
 
@@ -85,7 +93,7 @@ def _value64(a, b, low, span, high, below):
 
 
 @jit_parallel
-def _uniform_f32(k0, k1, block, first, shift, scale, low, span, threshold, below, out):
+def _uniform_f32(k0, k1, block, first, mask, low, span, threshold, below, out):
     """float32 values from one word each (elements ``first ..`` of the call at ``block``)."""
     n = out.shape[0]
     head, whole, tail = split_range(first, n, 4)
@@ -93,11 +101,11 @@ def _uniform_f32(k0, k1, block, first, shift, scale, low, span, threshold, below
     if head:
         xs = first_pass_block(k0, k1, block + np.uint64(first // 4))
         for j in range(head):
-            out[j] = _value32(xs[first % 4 + j], shift, scale, low, span, threshold, below)
+            out[j] = _value32(xs[first % 4 + j], mask, low, span, threshold, below)
     if tail:
         xs = first_pass_block(k0, k1, start + np.uint64(whole))
         for j in range(tail):
-            out[n - tail + j] = _value32(xs[j], shift, scale, low, span, threshold, below)
+            out[n - tail + j] = _value32(xs[j], mask, low, span, threshold, below)
     for chunk in nb.prange(n_chunks(whole)):
         words = batch_scratch()
         lo, hi = chunk_bounds(chunk, whole)
@@ -106,9 +114,7 @@ def _uniform_f32(k0, k1, block, first, shift, scale, low, span, threshold, below
             dst = out[head + 4 * s : head + 4 * min(s + BATCH_BLOCKS, hi)]
             for i in range(dst.shape[0] // 4):
                 for lane in range(4):
-                    dst[4 * i + lane] = _value32(
-                        words[lane, i], shift, scale, low, span, threshold, below
-                    )
+                    dst[4 * i + lane] = _value32(words[lane, i], mask, low, span, threshold, below)
 
 
 _U16_SIGN = np.uint32(0x80000000)
@@ -154,7 +160,7 @@ def _encode(values, dst, half):
 
 
 @jit_parallel
-def _uniform_narrow(k0, k1, block, first, shift, scale, low, span, threshold, below, half, out):
+def _uniform_narrow(k0, k1, block, first, mask, low, span, threshold, below, half, out):
     """float16 (``half``) or bfloat16 values from one word each, written as their bits
     into the uint16 array ``out``: the float32 values of :func:`_uniform_f32`, rounded
     to nearest even, with ``threshold`` chosen so that none rounds up to ``high``."""
@@ -165,12 +171,12 @@ def _uniform_narrow(k0, k1, block, first, shift, scale, low, span, threshold, be
     if head:
         xs = first_pass_block(k0, k1, block + np.uint64(first // 4))
         for j in range(head):
-            edges[j] = _value32(xs[first % 4 + j], shift, scale, low, span, threshold, below)
+            edges[j] = _value32(xs[first % 4 + j], mask, low, span, threshold, below)
         _encode(edges[:head], out[:head], half)
     if tail:
         xs = first_pass_block(k0, k1, start + np.uint64(whole))
         for j in range(tail):
-            edges[4 + j] = _value32(xs[j], shift, scale, low, span, threshold, below)
+            edges[4 + j] = _value32(xs[j], mask, low, span, threshold, below)
         _encode(edges[4 : 4 + tail], out[n - tail :], half)
     for chunk in nb.prange(n_chunks(whole)):
         words = batch_scratch()
@@ -182,7 +188,7 @@ def _uniform_narrow(k0, k1, block, first, shift, scale, low, span, threshold, be
             for i in range(m):
                 for lane in range(4):
                     values[4 * i + lane] = _value32(
-                        words[lane, i], shift, scale, low, span, threshold, below
+                        words[lane, i], mask, low, span, threshold, below
                     )
             _encode(values[: 4 * m], out[head + 4 * s : head + 4 * (s + m)], half)
 
@@ -220,17 +226,22 @@ def _cpu(draw, flat: torch.Tensor, low: float, high: float) -> None:
     low32 = np.float32(low)
     span32 = np.float32(np.float32(high) - low32)
     if dtype == torch.float32:
-        unit = (np.uint64(8), np.float32(2.0**-24))
         _uniform_f32(
-            *stream, *unit, low32, span32, np.float32(top), np.float32(below), flat.numpy()
+            *stream, _MASKS[dtype], low32, span32, np.float32(top), np.float32(below), flat.numpy()
         )
         return
     # float16 / bfloat16: rounded in the kernel, written as bits (no temporary).
-    unit = (np.uint64(_NARROW_SHIFT[dtype]), np.float32(2.0 ** -(32 - _NARROW_SHIFT[dtype])))
     threshold = np.float32(_narrow_threshold(high, dtype))
     bits = flat.view(torch.int16).numpy().view(np.uint16)
     _uniform_narrow(
-        *stream, *unit, low32, span32, threshold, np.float32(below), dtype == torch.float16, bits
+        *stream,
+        _MASKS[dtype],
+        low32,
+        span32,
+        threshold,
+        np.float32(below),
+        dtype == torch.float16,
+        bits,
     )
 
 
