@@ -19,6 +19,7 @@ from ._samplers.normal import normal, normal_into, standard_normal
 from ._samplers.poisson import poisson
 from ._samplers.randint import randint
 from ._samplers.randperm import randperm
+from ._samplers.truncated_normal import truncated_normal
 from ._samplers.uniform import uniform, uniform_into
 
 __version__ = "0.2.0"
@@ -51,6 +52,7 @@ __all__ = [
     "randperm",
     "set_backend",
     "standard_normal",
+    "truncated_normal",
     "uniform",
     "uniform_into",
 ]
