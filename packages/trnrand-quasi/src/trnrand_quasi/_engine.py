@@ -39,7 +39,7 @@ def spawn_stream(seed) -> tuple[trnrand_core.Generator, int, int]:
 
 def words(stream: trnrand_core.Generator, count: int) -> np.ndarray:
     """The next ``count`` stream words as a uint64 NumPy array (32-bit values)."""
-    return stream.random_raw(count).cpu().numpy().astype(np.uint64)
+    return stream.random_raw(count).cpu().numpy().view(np.uint64)
 
 
 class QMCEngine:

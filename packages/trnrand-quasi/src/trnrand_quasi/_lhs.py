@@ -3,8 +3,8 @@
 A call for ``n`` points (``N = partition_size * n`` logically) reads ``d*N`` stream
 words for the permutations and, when jittered, ``2*d*N`` more for the offsets, in one
 ``random_raw`` call laid out as ``[keys (d, N) | jitter (d, N, 2)]``. Dimension ``j``'s
-permutation is the stable argsort of its ``N`` key words (ties broken by index, by an
-LSD radix sort); point ``i`` sits in stratum ``perm_j[i]`` at offset ``u53`` of its two
+permutation is the stable argsort of its ``N`` key words (ties broken by index; a
+bucket sort); point ``i`` sits in stratum ``perm_j[i]`` at offset ``u53`` of its two
 jitter words (STREAM.md conversion), or 1/2 when centered.
 """
 
@@ -22,38 +22,52 @@ from ._engine import QMCEngine, words
 from ._floor import store_floor
 
 MAX_DIM = 2**31 - 1
-_RADIX = 11
-_MASK = np.uint64((1 << _RADIX) - 1)
+_S32 = np.uint64(32)
 
 
 @jit
-def _argsort32(keys, order, scratch, counts):
-    """Stable argsort of 32-bit keys: three LSD passes of 11 bits."""
+def _argsort32(keys, order, sorted_keys, counts):
+    """Stable argsort of 32-bit keys: scatter into ``~len`` buckets by the top bits (in
+    index order), then insertion-sort each bucket (expected size 1) by key."""
     n = keys.shape[0]
+    bits = 0
+    while (1 << bits) < n:
+        bits += 1
+    shift = _S32 - np.uint64(bits)
+    counts[: (1 << bits) + 1] = 0
     for i in range(n):
-        order[i] = i
-    for shift in range(0, 33, _RADIX):
-        counts[:] = 0
-        for i in range(n):
-            counts[((keys[order[i]] >> np.uint64(shift)) & _MASK) + 1] += 1
-        for b in range(1, counts.shape[0]):
-            counts[b] += counts[b - 1]
-        for i in range(n):
-            digit = (keys[order[i]] >> np.uint64(shift)) & _MASK
-            scratch[counts[digit]] = order[i]
-            counts[digit] += 1
-        order[:] = scratch
+        counts[(keys[i] >> shift) + 1] += 1
+    for b in range(1, (1 << bits) + 1):
+        counts[b] += counts[b - 1]
+    for i in range(n):
+        b = keys[i] >> shift
+        sorted_keys[counts[b]] = keys[i]
+        order[counts[b]] = i
+        counts[b] += 1
+    lo = 0
+    for b in range(1 << bits):  # bucket b now spans [lo, counts[b])
+        for slot in range(lo + 1, counts[b]):
+            k, index = sorted_keys[slot], order[slot]
+            while slot > lo and sorted_keys[slot - 1] > k:
+                sorted_keys[slot] = sorted_keys[slot - 1]
+                order[slot] = order[slot - 1]
+                slot -= 1
+            sorted_keys[slot], order[slot] = k, index
+        lo = counts[b]
 
 
 @jit_parallel
 def _lhs_kernel(raw, total, centered, first_row, out):
     """Rows ``first_row .. first_row + len(out)`` of a ``total``-point design."""
     n, d = out.shape
+    size = 1
+    while size < total:
+        size *= 2
     for j in nb.prange(d):
         order = np.empty(total, dtype=np.int64)
-        scratch = np.empty(total, dtype=np.int64)
-        counts = np.empty((1 << _RADIX) + 1, dtype=np.int64)
-        _argsort32(raw[j * total : (j + 1) * total], order, scratch, counts)
+        sorted_keys = np.empty(total, dtype=np.uint64)
+        counts = np.empty(size + 1, dtype=np.int64)
+        _argsort32(raw[j * total : (j + 1) * total], order, sorted_keys, counts)
         jitter = d * total + 2 * j * total
         for r in range(n):
             i = first_row + r
