@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import trnrand_core as tr
 from _harness import Benchmark
 from scipy.stats import qmc
 
+import trnrand_core as tr
 import trnrand_quasi as tq
 
 SOBOL = (1 << 16, 64)
