@@ -29,10 +29,18 @@ from ._float64 import (
     param_tensor,
     to_output,
     torch_v32,
-    v32,
 )
+from ._math64 import torch_log64
 from ._params import parameter
-from .gamma import boost_log, gamma_dv, mt_constants, torch_boost_log, torch_gamma_dv
+from .gamma import (
+    batch_arrays,
+    gamma_log,
+    mt_batch,
+    mt_constants,
+    mt_result,
+    torch_gamma_log,
+    torch_mt,
+)
 
 WORDS = 8
 _PER_BATCH = BATCH_BLOCKS // 2
@@ -40,51 +48,70 @@ _PER_BATCH = BATCH_BLOCKS // 2
 
 # -- compiled CPU path ------------------------------------------------------------------
 @nb.njit(inline="always", cache=True)
-def _ratio(lx, ly, a, b, x3, y3):
-    """``X / (X + Y)`` from ``lx = ln X`` and ``ly = ln Y`` (see the module docstring)."""
+def _ratio(lx, ly, a, b, lux, luy):
+    """``X / (X + Y)`` from ``lx = ln X`` and ``ly = ln Y``; ``lux``, ``luy`` are the
+    ``ln U`` of the two boosts (see the module docstring)."""
     r = ly - lx
     if r <= 0.0:
         return 1.0 / (1.0 + math.exp(r))
     if r > 0.0:
         e = math.exp(-r)
         return e / (1.0 + e)
-    sx = math.log(v32(x3)) * b
-    sy = math.log(v32(y3)) * a
+    sx = lux * b
+    sy = luy * a
     return 1.0 if sx > sy else (0.0 if sx < sy else 0.5)
 
 
 @jit_parallel
 def _beta_kernel(k0, k1, block, first, alpha, beta, out):
-    """``out[i]`` = beta element ``first + i`` of the call (two blocks per element)."""
+    """``out[i]`` = beta element ``first + i`` of the call (blocks ``2 i``, ``2 i + 1``
+    of the batch hold its X and Y)."""
     n = out.shape[0]
     per_a = alpha.shape[0] > 1
     per_b = beta.shape[0] > 1
     n_chunks = (n + CHUNK_BLOCKS - 1) // CHUNK_BLOCKS
     for chunk in nb.prange(n_chunks):
         words = batch_scratch()
-        last_a, da, ca = math.nan, 0.0, 0.0
-        last_b, db, cb = math.nan, 0.0, 0.0
+        z, scratch, lt, lu, l3, ds, cs, log_ds = batch_arrays()
+        last_a, da, ca, log_da = math.nan, 0.0, 0.0, 0.0
+        last_b, db, cb, log_db = math.nan, 0.0, 0.0, 0.0
         stop = min((chunk + 1) * CHUNK_BLOCKS, n)
         for start in range(chunk * CHUNK_BLOCKS, stop, _PER_BATCH):
             philox_batch(k0, k1, block + np.uint64(2 * (first + start)), words)
-            w0, w1, w2, w3 = words[0], words[1], words[2], words[3]
-            for j in range(min(_PER_BATCH, stop - start)):
-                i = start + j
-                a = alpha[i if per_a else 0]
-                b = beta[i if per_b else 0]
+            m = min(_PER_BATCH, stop - start)
+            for j in range(m):
+                a = alpha[start + j if per_a else 0]
+                b = beta[start + j if per_b else 0]
                 if a != last_a:
                     last_a = a
-                    da, ca = mt_constants(a)
+                    da, ca, log_da = mt_constants(a)
                 if b != last_b:
                     last_b = b
-                    db, cb = mt_constants(b)
+                    db, cb, log_db = mt_constants(b)
+                ds[2 * j], cs[2 * j], log_ds[2 * j] = da, ca, log_da
+                ds[2 * j + 1], cs[2 * j + 1], log_ds[2 * j + 1] = db, cb, log_db
+            mt_batch(words, cs, z, scratch, lt, lu, l3)
+            for j in range(m):
+                i = start + j
                 word = WORDS * (first + i)
-                p, q = 2 * j, 2 * j + 1
-                lx = math.log(gamma_dv(da, ca, w0[p], w1[p], w2[p], block, word, k0, k1))
-                ly = math.log(gamma_dv(db, cb, w0[q], w1[q], w2[q], block, word + 4, k0, k1))
-                lx += boost_log(a, w3[p])
-                ly += boost_log(b, w3[q])
-                out[i] = _ratio(lx, ly, a, b, w3[p], w3[q])
+                lx = lv = 0.0
+                for p in (2 * j, 2 * j + 1):
+                    shape = alpha[i if per_a else 0] if p % 2 == 0 else beta[i if per_b else 0]
+                    _, ltp = mt_result(
+                        ds[p], cs[p], z[p], lt[p], words[2, p], lu[p], block, word, k0, k1
+                    )
+                    lv = gamma_log(shape, log_ds[p], ltp, l3[p])
+                    if p % 2 == 0:
+                        lx = lv
+                    word += 4
+                out[i] = _ratio(
+                    lx,
+                    lv,
+                    alpha[i if per_a else 0],
+                    beta[i if per_b else 0],
+                    l3[2 * j],
+                    l3[2 * j + 1],
+                )
 
 
 def _cpu(draw, flat: torch.Tensor, alpha, beta) -> None:
@@ -97,8 +124,8 @@ def _torch_ratio(lx, ly, a, b, x3, y3):
     upper = 1.0 / (1.0 + torch.exp(r))
     e = torch.exp(-r)
     lower = e / (1.0 + e)
-    sx = torch_v32(x3).log_() * b
-    sy = torch_v32(y3).log_() * a
+    sx = torch_log64(torch_v32(x3)) * b
+    sy = torch_log64(torch_v32(y3)) * a
     limit = torch.where(sx > sy, 1.0, torch.where(sx < sy, 0.0, 0.5))
     return torch.where(r <= 0.0, upper, torch.where(r > 0.0, lower, limit))
 
@@ -108,10 +135,10 @@ def _portable(draw, dtype, device, alpha, beta) -> torch.Tensor:
     a = param_tensor(alpha, draw.count, device)
     b = param_tensor(beta, draw.count, device)
     word = element_index(draw, device) * WORDS
-    lx = torch.log(torch_gamma_dv(a, words[:, :4], word, draw))
-    ly = torch.log(torch_gamma_dv(b, words[:, 4:], word + 4, draw))
-    lx = lx + torch_boost_log(a, words[:, 3])
-    ly = ly + torch_boost_log(b, words[:, 7])
+    _, log_da, _, tx = torch_mt(a, words[:, :4], word, draw)
+    _, log_db, _, ty = torch_mt(b, words[:, 4:], word + 4, draw)
+    lx = torch_gamma_log(a, log_da, tx, words[:, 3])
+    ly = torch_gamma_log(b, log_db, ty, words[:, 7])
     return to_output(_torch_ratio(lx, ly, a, b, words[:, 3], words[:, 7]), dtype)
 
 

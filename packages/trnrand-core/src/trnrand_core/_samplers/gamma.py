@@ -4,16 +4,19 @@ Each element owns one first-pass block (w = 4 words). With ``d = k - 1/3`` and
 ``c = 1 / sqrt(9 d)``, an attempt on words ``(x0, x1, x2)`` draws
 ``z = sqrt(-2 ln v32(x0)) cos(2 pi x1 2**-32)`` (the cos branch of Box-Muller), sets
 ``t = 1 + c z`` and ``v = t**3``, and is accepted when ``t > 0`` and either
-``v32(x2) < 1 - 0.0331 z**4`` (squeeze) or ``ln v32(x2) < z**2 / 2 + d (1 - v + ln v)``.
+``u = v32(x2) < 1 - 0.0331 z**4`` (squeeze) or ``ln u < z**2 / 2 + d (1 - v + 3 ln t)``.
 Attempt 0 uses the element's own block, attempt ``a >= 1`` the retry block ``a`` of the
-element (section 5). The standard variate is ``X = d v``.
+element (section 5). The standard variate is ``X = d v``. Every logarithm and the cosine
+are the float64 ones of ``_math64`` (about 2 ulp; vectorised over batches of blocks in
+the CPU kernels, and the same arithmetic on the portable path).
 
-For ``k < 1`` the attempts run with ``k + 1`` and ``X = exp(ln(d v) + ln(v32(x3)) / k)``
-with ``x3`` the fourth word of the element's first-pass block: the product
-``G * U**(1/k)`` is formed in log space, so ``X`` is the float64 rounding of the true
-product (values below ``2**-1075`` round to 0; for ``k = 1e-3`` about half of all draws
-are below that, and about 90% are below float32's smallest subnormal). The result is
-``X * scale``, rounded once to the output dtype (float16/bfloat16 via float32).
+For ``k < 1`` the attempts run with ``k + 1`` and
+``X = exp(ln d + 3 ln t + ln(v32(x3)) / k)`` with ``x3`` the fourth word of the
+element's first-pass block: the product ``G * U**(1/k)`` is formed in log space, so
+``X`` is the float64 rounding of the true product up to a few ulp (values below
+``2**-1075`` round to 0: for ``k = 1e-3`` about half of all draws are below that, and
+about 90% are below float32's smallest subnormal). The result is ``X * scale``, rounded
+once to the output dtype (float16/bfloat16 via float32).
 """
 
 from __future__ import annotations
@@ -32,70 +35,98 @@ from ._float64 import (
     element_index,
     param_tensor,
     to_output,
-    torch_unit,
     torch_v32,
     v32,
+)
+from ._math64 import (
+    box_muller,
+    box_muller_batch,
+    log64,
+    log_batch,
+    torch_box_muller,
+    torch_log64,
+    v32_batch,
 )
 from ._params import parameter
 from ._retry import retry_block, torch_retry_block
 
 WORDS = 4
-_TWO_M32 = 2.0**-32
-_TWO_PI = 2.0 * math.pi
 _THIRD = 1.0 / 3.0
 
 
 # -- compiled CPU path ------------------------------------------------------------------
 @nb.njit(inline="always", cache=True)
 def mt_constants(k):
-    """``(d, c)`` of Marsaglia-Tsang for shape ``k`` (shape ``k + 1`` when ``k < 1``)."""
+    """``(d, c, ln d)`` of Marsaglia-Tsang for shape ``k`` (shape ``k + 1`` when ``k < 1``)."""
     d = (k + 1.0 if k < 1.0 else k) - _THIRD
-    return d, 1.0 / math.sqrt(9.0 * d)
+    return d, 1.0 / math.sqrt(9.0 * d), log64(d)
 
 
 @nb.njit(inline="always", cache=True)
-def _attempt(d, c, x0, x1, x2):
-    """One Marsaglia-Tsang attempt: ``(accepted, v)``."""
-    z = math.sqrt(-2.0 * math.log(v32(x0))) * math.cos(_TWO_PI * (np.float64(x1) * _TWO_M32))
-    t = 1.0 + c * z
-    if t <= 0.0:
-        return False, 0.0
+def _accept(d, z, t, lt, u, lu):
+    """Marsaglia-Tsang acceptance of an attempt with ``t = 1 + c z > 0``, ``lt = ln t``,
+    ``u = v32(x2)`` and ``lu = ln u`` (``ln v`` is taken as ``3 ln t``)."""
     v = t * t * t
-    u = v32(x2)
     z2 = z * z
-    if u < 1.0 - 0.0331 * z2 * z2:
-        return True, v
-    return math.log(u) < 0.5 * z2 + d * (1.0 - v + math.log(v)), v
+    return u < 1.0 - 0.0331 * z2 * z2 or lu < 0.5 * z2 + d * (1.0 - v + 3.0 * lt)
 
 
 @nb.njit(cache=True)
 def _retries(d, c, block, word, k0, k1):
-    """``v`` of the first accepted retry attempt (kept out of line: rarely taken, and
-    inlining its Philox rounds would slow the hot loop down)."""
-    a = 1
-    y0, y1, y2, _ = retry_block(block, word, a, k0, k1)
-    accepted, v = _attempt(d, c, y0, y1, y2)
-    while not accepted:
+    """``(t, ln t)`` of the first accepted retry attempt (kept out of line: rarely taken,
+    and inlining its Philox rounds would slow the hot loop down)."""
+    a = 0
+    while True:
         a += 1
         y0, y1, y2, _ = retry_block(block, word, a, k0, k1)
-        accepted, v = _attempt(d, c, y0, y1, y2)
-    return v
+        z = box_muller(y0, y1)
+        t = 1.0 + c * z
+        if t > 0.0:
+            lt = log64(t)
+            u = v32(y2)
+            if _accept(d, z, t, lt, u, log64(u)):
+                return t, lt
 
 
 @nb.njit(inline="always", cache=True)
-def gamma_dv(d, c, x0, x1, x2, block, word, k0, k1):
-    """``d v`` of the first accepted attempt of the sub-draw starting at call word ``word``
-    (attempt 0 on its first-pass words ``x0, x1, x2``, then its retry blocks)."""
-    accepted, v = _attempt(d, c, x0, x1, x2)
-    if not accepted:
-        v = _retries(d, c, block, word, k0, k1)
-    return d * v
+def mt_batch(words, c, z, scratch, lt, lu, l3):
+    """Attempt 0 of every block of the batch, vectorised: ``z`` its normal, ``lt`` the
+    logarithm of ``t = 1 + c z`` (of 1 where ``t <= 0``), ``lu = ln v32(x2)`` and
+    ``l3 = ln v32(x3)``; ``c`` holds each block's Marsaglia-Tsang ``c``."""
+    box_muller_batch(words, scratch, z)
+    for j in range(BATCH_BLOCKS):
+        t = 1.0 + c[j] * z[j]
+        scratch[j] = t if t > 0.0 else 1.0
+    log_batch(scratch, lt)
+    v32_batch(words, 2, scratch)
+    log_batch(scratch, lu)
+    v32_batch(words, 3, scratch)
+    log_batch(scratch, l3)
 
 
 @nb.njit(inline="always", cache=True)
-def boost_log(k, x3):
-    """``ln(U**(1/k))`` for shapes below 1 (``U = v32(x3)``), else 0."""
-    return math.log(v32(x3)) / k if k < 1.0 else 0.0
+def mt_result(d, c, z, lt, x2, lu, block, word, k0, k1):
+    """``(t, ln t)`` of the first accepted attempt of the sub-draw starting at call word
+    ``word``: attempt 0 from :func:`mt_batch`'s values, then its retry blocks."""
+    t = 1.0 + c * z
+    if t > 0.0 and _accept(d, z, t, lt, v32(x2), lu):
+        return t, lt
+    return _retries(d, c, block, word, k0, k1)
+
+
+@nb.njit(inline="always", cache=True)
+def gamma_log(k, log_d, lt, l3):
+    """``ln X`` of the standard gamma variate ``X = d t**3`` (times ``U**(1/k)`` for
+    ``k < 1``, ``ln U = l3``)."""
+    return log_d + 3.0 * lt + (l3 / k if k < 1.0 else 0.0)
+
+
+@nb.njit(inline="always", cache=True)
+def batch_arrays():
+    """Per-task float64 scratch, one value per block of a batch: z, scratch, lt, lu, l3
+    (see :func:`mt_batch`) and each block's Marsaglia-Tsang d, c and ln d."""
+    s = np.empty((8, BATCH_BLOCKS))
+    return s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
 
 
 @jit_parallel
@@ -107,20 +138,30 @@ def _gamma_kernel(k0, k1, block, first, shape, scale, out):
     n_chunks = (n + CHUNK_BLOCKS - 1) // CHUNK_BLOCKS
     for chunk in nb.prange(n_chunks):
         words = batch_scratch()
-        last, d, c = math.nan, 0.0, 0.0
+        z, scratch, lt, lu, l3, ds, cs, log_ds = batch_arrays()
+        last, d, c, log_d = math.nan, 0.0, 0.0, 0.0
         stop = min((chunk + 1) * CHUNK_BLOCKS, n)
         for start in range(chunk * CHUNK_BLOCKS, stop, BATCH_BLOCKS):
             philox_batch(k0, k1, block + np.uint64(first + start), words)
-            w0, w1, w2, w3 = words[0], words[1], words[2], words[3]
-            for j in range(min(BATCH_BLOCKS, stop - start)):
-                i = start + j
-                k = shape[i if per_shape else 0]
+            m = min(BATCH_BLOCKS, stop - start)
+            for j in range(m):
+                k = shape[start + j if per_shape else 0]
                 if k != last:
                     last = k
-                    d, c = mt_constants(k)
-                x = gamma_dv(d, c, w0[j], w1[j], w2[j], block, WORDS * (first + i), k0, k1)
+                    d, c, log_d = mt_constants(k)
+                ds[j], cs[j], log_ds[j] = d, c, log_d
+            mt_batch(words, cs, z, scratch, lt, lu, l3)
+            for j in range(m):
+                i = start + j
+                k = shape[i if per_shape else 0]
+                word = WORDS * (first + i)
+                t, ltj = mt_result(
+                    ds[j], cs[j], z[j], lt[j], words[2, j], lu[j], block, word, k0, k1
+                )
                 if k < 1.0:
-                    x = math.exp(math.log(x) + boost_log(k, w3[j]))
+                    x = math.exp(gamma_log(k, log_ds[j], ltj, l3[j]))
+                else:
+                    x = ds[j] * (t * t * t)
                 out[i] = x * scale[i if per_scale else 0]
 
 
@@ -130,47 +171,53 @@ def _cpu(draw, flat: torch.Tensor, shape, scale) -> None:
 
 # -- portable torch path ----------------------------------------------------------------
 def _torch_attempt(d, c, x0, x1, x2):
-    z = torch_v32(x0).log_().mul_(-2.0).sqrt_().mul_(torch_unit(x1).mul_(_TWO_PI).cos_())
-    t = c * z + 1.0
-    v = t * t * t
+    """``(accepted, t, ln t)`` of attempts on words ``x0, x1, x2`` (as :func:`_accept`)."""
+    z = torch_box_muller(x0, x1)
+    t = 1.0 + c * z
+    lt = torch_log64(torch.where(t > 0.0, t, 1.0))
     u = torch_v32(x2)
+    lu = torch_log64(u)
+    v = t * t * t
     z2 = z * z
     squeeze = u < 1.0 - 0.0331 * z2 * z2
-    full = torch.log(u) < 0.5 * z2 + d * (1.0 - v + torch.log(v))
-    return (t > 0.0) & (squeeze | full), v
+    full = lu < 0.5 * z2 + d * (1.0 - v + 3.0 * lt)
+    return (t > 0.0) & (squeeze | full), t, lt
 
 
-def torch_gamma_dv(shape: torch.Tensor, words: torch.Tensor, word: torch.Tensor, draw):
-    """Portable twin of :func:`gamma_dv` for many sub-draws: ``shape`` float64 ``(n,)``,
-    ``words`` their first-pass words ``(n, 4)``, ``word`` their first call word index.
+def torch_mt(shape: torch.Tensor, words: torch.Tensor, word: torch.Tensor, draw):
+    """Portable twin of the Marsaglia-Tsang loop for many sub-draws: ``shape`` float64
+    ``(n,)``, ``words`` their first-pass words ``(n, 4)``, ``word`` their first call word
+    index. Returns ``(d, ln d, t, ln t)`` of the accepted attempts.
 
     Attempt 0 runs for all; then each attempt runs only on the still-rejected ones.
     """
     d = torch.where(shape < 1.0, shape + 1.0, shape) - _THIRD
     c = 1.0 / torch.sqrt(9.0 * d)
-    accepted, v = _torch_attempt(d, c, words[:, 0], words[:, 1], words[:, 2])
+    accepted, t, lt = _torch_attempt(d, c, words[:, 0], words[:, 1], words[:, 2])
     pending = (~accepted).nonzero().squeeze(1)
     a = 0
     while pending.numel():
         a += 1
         y0, y1, y2, _ = torch_retry_block(draw.k0, draw.k1, draw.block, word[pending], a)
-        ok, v_retry = _torch_attempt(d[pending], c[pending], y0, y1, y2)
-        v[pending[ok]] = v_retry[ok]
+        ok, t_retry, lt_retry = _torch_attempt(d[pending], c[pending], y0, y1, y2)
+        t[pending[ok]] = t_retry[ok]
+        lt[pending[ok]] = lt_retry[ok]
         pending = pending[~ok]
-    return d * v
+    return d, torch_log64(d), t, lt
 
 
-def torch_boost_log(shape: torch.Tensor, x3: torch.Tensor) -> torch.Tensor:
-    """Portable twin of :func:`boost_log`."""
-    return torch.where(shape < 1.0, torch_v32(x3).log_() / shape, 0.0)
+def torch_gamma_log(shape, log_d, lt, x3) -> torch.Tensor:
+    """Portable twin of :func:`gamma_log` (``x3`` the first-pass words)."""
+    boost = torch.where(shape < 1.0, torch_log64(torch_v32(x3)) / shape, 0.0)
+    return log_d + 3.0 * lt + boost
 
 
 def _portable(draw, dtype, device, shape, scale) -> torch.Tensor:
     words = _common.element_words(draw, device)
     k = param_tensor(shape, draw.count, device)
-    x = torch_gamma_dv(k, words, element_index(draw, device) * WORDS, draw)
-    boosted = torch.exp(torch.log(x) + torch_boost_log(k, words[:, 3]))
-    x = torch.where(k < 1.0, boosted, x)
+    d, log_d, t, lt = torch_mt(k, words, element_index(draw, device) * WORDS, draw)
+    boosted = torch.exp(torch_gamma_log(k, log_d, lt, words[:, 3]))
+    x = torch.where(k < 1.0, boosted, d * (t * t * t))
     return to_output(x * scale, dtype)
 
 
