@@ -1,9 +1,10 @@
 """Run every ``benchmarks/bench_*.py`` side by side in one process and print a table.
 
-Usage: ``python benchmarks/run.py [--only SUBSTRING] [--repeat N]``. Each module exposes
-``benchmarks() -> list[Benchmark]`` (see ``_harness.py``); every row is timed against
-its baselines in the same process, on all cores (default torch and numba thread
-counts), and reports the ratio ours / baseline with PASS or MISS against the target.
+Usage: ``python benchmarks/run.py [--module NAME] [--only SUBSTRING] [--repeat N]``.
+Each module exposes ``benchmarks() -> list[Benchmark]`` (see ``_harness.py``); every
+row is timed against its baselines in the same process, on all cores (default torch
+and numba thread counts), and reports the ratio ours / baseline with PASS or MISS
+against the target.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ sys.path.insert(0, str(HERE))
 from _harness import Benchmark, best_seconds  # noqa: E402
 
 
-def discover(only: str | None) -> list[Benchmark]:
-    """Benchmarks of every ``bench_*.py`` module here whose name contains ``only``."""
+def discover(only: str | None, modules: list[str] | None = None) -> list[Benchmark]:
+    """Benchmarks of the ``bench_*.py`` modules here (those named ``bench_<m>.py`` for
+    ``m`` in ``modules``, when given) whose name contains ``only``."""
     found = []
     for path in sorted(HERE.glob("bench_*.py")):
+        if modules and path.stem.removeprefix("bench_") not in modules:
+            continue
         spec = importlib.util.spec_from_file_location(path.stem, path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
@@ -88,9 +92,12 @@ def measure(bench: Benchmark, repeat: int) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="run only benchmarks whose name contains this")
+    parser.add_argument(
+        "--module", action="append", help="run only benchmarks/bench_MODULE.py (repeatable)"
+    )
     parser.add_argument("--repeat", type=int, default=7, help="timed rounds per callable")
     args = parser.parse_args(argv)
-    benches = discover(args.only)
+    benches = discover(args.only, args.module)
     print("\n".join(header()))
     print()
     print("| benchmark | n | ours M/s | baseline M/s | ratio | target | result |")
