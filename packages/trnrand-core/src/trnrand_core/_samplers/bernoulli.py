@@ -106,4 +106,5 @@ def bernoulli(*size, p=0.5, dtype=torch.float32, generator=None, device=None, ou
     dev = _common.resolve_device(device, gen, out)
     p = parameter(p, "p", shape, dev, rule="closed", minimum=0.0, maximum=1.0)
     draw = gen._reserve(_common.numel(shape), WORDS)
-    return _common.sample("bernoulli", draw, dtype, dev, {"p": p}, _cpu, _portable, out).view(shape)
+    flat = _common.sample("bernoulli", draw, dtype, dev, {"p": p}, _cpu, _portable, out)
+    return out if out is not None else flat.view(shape)

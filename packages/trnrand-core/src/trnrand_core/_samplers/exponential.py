@@ -119,7 +119,8 @@ def exponential(
     rate = parameter(rate, "rate", shape, dev, rule="greater", minimum=0.0)
     draw = gen._reserve(_common.numel(shape), WORDS[dtype])
     params = {"scale": 1.0 / rate}
-    return _common.sample("exponential", draw, dtype, dev, params, _cpu, _portable, out).view(shape)
+    flat = _common.sample("exponential", draw, dtype, dev, params, _cpu, _portable, out)
+    return out if out is not None else flat.view(shape)
 
 
 def exponential_into(buf, rate=1.0, generator=None) -> torch.Tensor:

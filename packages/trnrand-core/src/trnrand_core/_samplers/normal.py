@@ -132,7 +132,8 @@ def _normal(shape, mean, std, dtype, generator, device, out, name) -> torch.Tens
     scale = parameter(std, "std", shape, dev, rule="at_least", minimum=0.0)
     draw = gen._reserve(_common.numel(shape), WORDS[dtype])
     params = {"loc": loc, "scale": scale}
-    return _common.sample(name, draw, dtype, dev, params, _cpu, _portable, out).view(shape)
+    flat = _common.sample(name, draw, dtype, dev, params, _cpu, _portable, out)
+    return out if out is not None else flat.view(shape)
 
 
 def normal(

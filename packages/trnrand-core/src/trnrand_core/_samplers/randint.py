@@ -291,4 +291,5 @@ def randint(
     span = high - low
     draw = gen._reserve(_common.numel(shape), words_for_span(span))
     params = {"low": low, "span": span}
-    return _common.sample("randint", draw, dtype, dev, params, _cpu, _portable, out).view(shape)
+    flat = _common.sample("randint", draw, dtype, dev, params, _cpu, _portable, out)
+    return out if out is not None else flat.view(shape)

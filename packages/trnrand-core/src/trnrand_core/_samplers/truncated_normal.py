@@ -260,7 +260,7 @@ def truncated_normal(
     draw = gen._reserve(_common.numel(shape), WORDS)
     params = {"loc": loc, "scale": scale, "low": a, "high": b}
     flat = _common.sample("truncated_normal", draw, dtype, dev, params, _cpu, _portable, out)
-    return flat.view(shape)
+    return out if out is not None else flat.view(shape)
 
 
 def _check_order(a, b) -> None:
