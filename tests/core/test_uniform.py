@@ -60,8 +60,8 @@ bounds = st.sampled_from(
         (1.0, 1.0009765625),
         (-1e-3, 1e-3),
         (0.0, 1e-6),
-        (-70000.0, 70000.0),
-        (1e4, 1e4 + 1),
+        (-65000.0, 65000.0),
+        (1024.0, 1025.0),
         (0.999, 1.0),
     ]
 )
@@ -120,7 +120,7 @@ def test_float16_bfloat16_rounding_matches_torch():
 # -- strictly below high ---------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(
-    ("low", "high"), [(0.0, 1e-30), (1.0, 1.0009765625), (0.0, 1e-7), (1e4, 1e4 + 1), (0, 1)]
+    ("low", "high"), [(0.0, 1e-30), (1.0, 1.0009765625), (0.0, 1e-7), (1024.0, 1025.0), (0, 1)]
 )
 def test_results_strictly_below_high(dtype, low, high):
     """Below the real ``high`` (a ``dtype(high)`` rounded down is itself allowed), and not
@@ -220,6 +220,27 @@ def test_bad_sizes(size, error, match):
     [
         ({"low": 1.0, "high": 1.0}, ValueError, "low must be < high, got low=1.0, high=1.0"),
         ({"low": 2.0, "high": 1.0}, ValueError, "low must be < high"),
+        (
+            {"low": -7e4, "high": 7e4, "dtype": torch.float16},
+            ValueError,
+            "low and high must keep low and high - low finite in float16, got low=-70000.0",
+        ),
+        ({"low": -3e38, "high": 3e38}, ValueError, "high - low finite in float32"),
+        (
+            {"low": 0.0, "high": 1e39, "dtype": torch.bfloat16},
+            ValueError,
+            "high - low finite in bfloat16",
+        ),
+        (
+            {"low": -1e308, "high": 1e308, "dtype": torch.float64},
+            ValueError,
+            "high - low finite in float64",
+        ),
+        (
+            {"low": 0.1, "high": 0.10001, "dtype": torch.float16},
+            ValueError,
+            r"must enclose a float16 value in \[low, high\), got low=0.1, high=0.10001",
+        ),
         ({"low": math.nan}, ValueError, "low must be finite, got nan"),
         ({"high": math.inf}, ValueError, "high must be finite, got inf"),
         ({"low": -math.inf}, ValueError, "low must be finite, got -inf"),

@@ -264,6 +264,29 @@ def _portable(draw, dtype, device, low: float, high: float) -> torch.Tensor:
     return values
 
 
+def _check_representable(low: float, high: float, dtype: torch.dtype) -> None:
+    """Refuse bounds whose results would not be finite values in ``[low, high)``: ``low``
+    or ``high - low`` overflowing the dtype / compute precision, or no ``dtype`` value
+    in the interval."""
+    name = str(dtype).replace("torch.", "")
+    if dtype == torch.float64:
+        span_finite = math.isfinite(high - low)
+    else:
+        with np.errstate(over="ignore"):
+            span_finite = bool(np.isfinite(np.float32(high) - np.float32(low)))
+    low_finite = math.isfinite(float(torch.tensor(low, dtype=torch.float64).to(dtype)))
+    if not (span_finite and low_finite):
+        raise ValueError(
+            f"low and high must keep low and high - low finite in {name}, got low={low!r}, "
+            f"high={high!r}"
+        )
+    if clip_bounds(high, dtype)[1] < low:
+        raise ValueError(
+            f"low and high must enclose a {name} value in [low, high), got low={low!r}, "
+            f"high={high!r}"
+        )
+
+
 def uniform(
     *size, low=0.0, high=1.0, dtype=torch.float32, generator=None, device=None, out=None
 ) -> torch.Tensor:
@@ -293,6 +316,7 @@ def uniform(
     shape = check_size(size)
     dtype = check_dtype(dtype, FLOAT_DTYPES)
     low, high = check_bounds(low, high)
+    _check_representable(low, high, dtype)
     gen = _common.resolve_generator(generator)
     if out is not None:
         _common.check_out(out, shape, dtype)
