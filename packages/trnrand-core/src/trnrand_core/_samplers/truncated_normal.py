@@ -265,10 +265,12 @@ def truncated_normal(
 
 def _check_order(a, b) -> None:
     ok = a < b
-    if isinstance(ok, torch.Tensor) and not bool(ok.all()):
+    if not isinstance(ok, torch.Tensor):
+        if not ok:
+            raise ValueError(f"low must be < high, got low={a!r}, high={b!r}")
+        return
+    if not bool(ok.all()):
         index = (~ok).nonzero()[0]
         bad_a = float(a[index]) if isinstance(a, torch.Tensor) else a
         bad_b = float(b[index]) if isinstance(b, torch.Tensor) else b
         raise ValueError(f"low must be < high, got low={bad_a!r}, high={bad_b!r}")
-    if not ok:
-        raise ValueError(f"low must be < high, got low={a!r}, high={b!r}")
