@@ -79,17 +79,17 @@ def _narrow_threshold(high: float, dtype: torch.dtype) -> float:
 
 @nb.njit(inline="always", cache=True)
 def _value32(x, mask, low, span, threshold, below):
-    """``low + span * u`` in float32 with ``u = ((x >> 8) & mask) * 2**-24``, clipped below
-    ``threshold``."""
+    """``low + span * u`` in float32 with ``u = ((x >> 8) & mask) * 2**-24``; a value
+    that reaches ``threshold`` becomes ``below``."""
     v = low + span * (np.float32(np.int32((x >> _S8) & mask)) * _TWO_M24)
     return below if v >= threshold else v
 
 
 @nb.njit(inline="always", cache=True)
-def _value64(a, b, low, span, high, below):
-    """``low + span * u53(a, b)``, clipped below ``high``."""
+def _value64(a, b, low, span, top, below):
+    """``low + span * u53(a, b)``; a value that reaches ``top`` becomes ``below``."""
     v = low + span * u53(a, b)
-    return below if v >= high else v
+    return below if v >= top else v
 
 
 @jit_parallel
@@ -194,17 +194,17 @@ def _uniform_narrow(k0, k1, block, first, mask, low, span, threshold, below, hal
 
 
 @jit_parallel
-def _uniform_f64(k0, k1, block, first, low, span, high, below, out):
+def _uniform_f64(k0, k1, block, first, low, span, top, below, out):
     """float64 values from two words each (``u53``); a block holds two elements."""
     n = out.shape[0]
     head, whole, tail = split_range(first, n, 2)
     start = block + np.uint64((first + head) // 2)
     if head:  # the second element of block first // 2
         xs = first_pass_block(k0, k1, block + np.uint64(first // 2))
-        out[0] = _value64(xs[2], xs[3], low, span, high, below)
+        out[0] = _value64(xs[2], xs[3], low, span, top, below)
     if tail:  # the first element of the block after the whole ones
         xs = first_pass_block(k0, k1, start + np.uint64(whole))
-        out[n - 1] = _value64(xs[0], xs[1], low, span, high, below)
+        out[n - 1] = _value64(xs[0], xs[1], low, span, top, below)
     for chunk in nb.prange(n_chunks(whole)):
         words = batch_scratch()
         lo, hi = chunk_bounds(chunk, whole)
@@ -212,8 +212,8 @@ def _uniform_f64(k0, k1, block, first, low, span, high, below, out):
             philox_batch(k0, k1, start + np.uint64(s), words)
             dst = out[head + 2 * s : head + 2 * min(s + BATCH_BLOCKS, hi)]
             for i in range(dst.shape[0] // 2):
-                dst[2 * i] = _value64(words[0, i], words[1, i], low, span, high, below)
-                dst[2 * i + 1] = _value64(words[2, i], words[3, i], low, span, high, below)
+                dst[2 * i] = _value64(words[0, i], words[1, i], low, span, top, below)
+                dst[2 * i + 1] = _value64(words[2, i], words[3, i], low, span, top, below)
 
 
 def _cpu(draw, flat: torch.Tensor, low: float, high: float) -> None:
