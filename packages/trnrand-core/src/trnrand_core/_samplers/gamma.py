@@ -115,6 +115,20 @@ def mt_result(d, c, z, lt, x2, lu, block, word, k0, k1):
 
 
 @nb.njit(inline="always", cache=True)
+def mt_result_lazy(d, c, z, x2, block, word, k0, k1):
+    """``t`` of the same accepted attempt as :func:`mt_result`, from the normal alone:
+    the logarithms are taken (by the scalar, bit-identical :func:`log64`) only when the
+    squeeze test fails. Used when no shape needs ``ln t`` afterwards."""
+    t = 1.0 + c * z
+    if t > 0.0:
+        u = v32(x2)
+        z2 = z * z
+        if u < 1.0 - 0.0331 * z2 * z2 or _accept(d, z, t, log64(t), u, log64(u)):
+            return t
+    return _retries(d, c, block, word, k0, k1)[0]
+
+
+@nb.njit(inline="always", cache=True)
 def gamma_log(k, log_d, lt, l3):
     """``ln X`` of the standard gamma variate ``X = d t**3`` (times ``U**(1/k)`` for
     ``k < 1``, ``ln U = l3``)."""
@@ -135,6 +149,7 @@ def _gamma_kernel(k0, k1, block, first, shape, scale, out):
     n = out.shape[0]
     per_shape = shape.shape[0] > 1
     per_scale = scale.shape[0] > 1
+    boost = shape.min() < 1.0
     n_chunks = (n + CHUNK_BLOCKS - 1) // CHUNK_BLOCKS
     for chunk in nb.prange(n_chunks):
         words = batch_scratch()
@@ -150,6 +165,14 @@ def _gamma_kernel(k0, k1, block, first, shape, scale, out):
                     last = k
                     d, c, log_d = mt_constants(k)
                 ds[j], cs[j], log_ds[j] = d, c, log_d
+            if not boost:
+                box_muller_batch(words, scratch, z)
+                for j in range(m):
+                    i = start + j
+                    word = WORDS * (first + i)
+                    t = mt_result_lazy(ds[j], cs[j], z[j], words[2, j], block, word, k0, k1)
+                    out[i] = ds[j] * (t * t * t) * scale[i if per_scale else 0]
+                continue
             mt_batch(words, cs, z, scratch, lt, lu, l3)
             for j in range(m):
                 i = start + j
