@@ -193,7 +193,9 @@ def test_float64_log_and_cosine_accuracy():
     words[:8] = [0, 1, 2**29, 2**30, 2**31, 3 * 2**30, 2**32 - 2, 2**32 - 1]
     scalar, batch, normals = cpu_forms(words)
     assert np.array_equal(scalar, batch)
-    single = np.array([_math64.box_muller.py_func(a, b) for a, b in zip(words, words[::-1], strict=True)])
+    single = np.array(
+        [_math64.box_muller.py_func(a, b) for a, b in zip(words, words[::-1], strict=True)]
+    )
     assert np.array_equal(single, normals)
 
     mpmath.mp.prec = 100
