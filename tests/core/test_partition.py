@@ -53,5 +53,6 @@ def test_partition_on_the_portable_path(size):
 
 
 def test_large_ragged_partition_crosses_parallel_tasks():
-    """Ranks whose shares start mid-block and span several parallel tasks."""
-    _check_partition(2024, 3, [(torch.float32, 70001), (torch.float64, 50003), ("raw", 33333)])
+    """Ranks whose shares start mid-block and span several threads and parallel tasks."""
+    calls = [(torch.float32, 140001), (torch.float64, 70003), ("raw", 33333), (torch.float16, 5)]
+    _check_partition(2024, 3, calls)

@@ -162,12 +162,14 @@ def test_golden_values(golden, seed):
     assert g.position == 4 + 3 * 2 + 4 + 2
 
 
-def test_large_outputs_equal_portable_path():
-    """Outputs past the 4 MiB huge-page cut-off (fresh allocations advised MADV_HUGEPAGE)."""
-    n = (1 << 19) + 3
-    fast = tr.Generator(8).advance(1).random_raw(n)
+@pytest.mark.parametrize("kind", ["raw", *DTYPES])
+def test_large_outputs_equal_portable_path(kind):
+    """Calls big enough for several threads and many tasks, with ragged ends; raw words
+    past the 4 MiB huge-page cut-off (fresh allocations advised MADV_HUGEPAGE)."""
+    n = (1 << 19) + 3 if kind == "raw" else (1 << 17) + 5
+    fast = _draw(kind, n, 8, 1, 1, 3, -1.0, 2.0)
     with portable_on_cpu():
-        portable = tr.Generator(8).advance(1).random_raw(n)
+        portable = _draw(kind, n, 8, 1, 1, 3, -1.0, 2.0)
     assert fast.shape == (n,) and torch.equal(fast, portable)
 
 

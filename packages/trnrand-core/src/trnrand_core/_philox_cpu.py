@@ -22,6 +22,8 @@ How the fast kernels are built (the pattern every sampler kernel follows):
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numba as nb
 import numpy as np
 
@@ -40,6 +42,34 @@ _ZERO = np.uint64(0)
 CHUNK_BLOCKS = 4096
 #: Blocks per vectorised batch (the inner SIMD loop's trip count).
 BATCH_BLOCKS = 64
+
+#: Blocks per thread below which a call uses fewer threads (about 50 us of uniform
+#: work for one thread): waking a pool thread costs tens of microseconds on an idle
+#: machine and can cost milliseconds on a busy one.
+MIN_BLOCKS_PER_THREAD = 4 * CHUNK_BLOCKS
+
+
+@contextmanager
+def kernel_threads(n_blocks: int):
+    """Launch the numba kernels called inside with at most one thread per
+    ``MIN_BLOCKS_PER_THREAD`` blocks of the ``n_blocks``-block call (and at most the
+    current numba thread count).
+
+    A small call then runs on the calling thread without waking the thread pool.
+    ``numba.set_num_threads`` is per calling thread, so concurrent callers do not
+    interfere.
+    """
+    current = nb.get_num_threads()
+    wanted = max(1, min(current, n_blocks // MIN_BLOCKS_PER_THREAD))
+    if wanted == current:
+        yield
+        return
+    nb.set_num_threads(wanted)
+    try:
+        yield
+    finally:
+        nb.set_num_threads(current)
+
 
 jit = nb.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
 jit_parallel = nb.njit(cache=True, nogil=True, parallel=True, fastmath=False, error_model="numpy")

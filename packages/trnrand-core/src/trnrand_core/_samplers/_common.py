@@ -13,6 +13,7 @@ import torch
 from .. import _backends, _memory
 from .._draw import Draw
 from .._generator import Generator, get_default_generator
+from .._philox_cpu import kernel_threads
 from .._philox_torch import block_words
 from .._validation import check_device
 
@@ -102,17 +103,16 @@ def sample(
         if result is not None:
             return _deliver(result, out)
     if use_cpu_kernels(device):
-        if out is not None and out.is_contiguous():
-            flat = out.view(-1)
-            if draw.count:
-                cpu_kernel(draw, flat, **params)
-            return out
-        flat = _memory.empty(draw.count, dtype)
+        in_place = out is not None and out.is_contiguous()
+        flat = out.view(-1) if in_place else _memory.empty(draw.count, dtype)
         if draw.count:
-            cpu_kernel(draw, flat, **params)
-        return _deliver(flat, out)
-    result = portable(draw, dtype, device, **params) if draw.count else torch.empty(
-        0, dtype=dtype, device=device
+            with kernel_threads(-(-draw.count * draw.words // 4)):
+                cpu_kernel(draw, flat, **params)
+        return out if in_place else _deliver(flat, out)
+    result = (
+        portable(draw, dtype, device, **params)
+        if draw.count
+        else torch.empty(0, dtype=dtype, device=device)
     )
     return _deliver(result, out)
 
