@@ -11,6 +11,7 @@ import scipy.stats as st
 import torch
 
 from trnrand_core import Generator
+from trnrand_core._philox_cpu import CHUNK_BLOCKS, MIN_BLOCKS_PER_THREAD
 from trnrand_core._samplers import _float64
 from trnrand_core._samplers._common import portable_on_cpu
 
@@ -31,9 +32,11 @@ def assert_partition_invariant(draws, seed: int = 11, n: int = 37, size: int = 3
     assert all(g.position == full.position for g in ranks)
 
 
-def assert_thread_and_chunk_invariant(draw, monkeypatch, blocks: int, n: int = 5000) -> None:
+def assert_thread_and_chunk_invariant(draw, monkeypatch, blocks: int) -> None:
     """Same values with 1 thread, all threads, (float16) tiny scratch chunks, and when
-    the call starts mid-stream (``blocks`` = first-pass blocks per element)."""
+    the call starts mid-stream (``blocks`` = first-pass blocks per element). The call is
+    large enough for the kernels to use two threads (``kernel_threads``)."""
+    n = (2 * MIN_BLOCKS_PER_THREAD + 3 * CHUNK_BLOCKS) // blocks + 17
     reference = draw(n, Generator(3))
     threads = numba.get_num_threads()
     numba.set_num_threads(1)
