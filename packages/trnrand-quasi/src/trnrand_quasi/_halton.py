@@ -139,8 +139,8 @@ class Halton(QMCEngine):
 
     Examples
     --------
-    >>> import trnrand_quasi as tq
-    >>> tq.Halton(2, scramble=False, dtype=__import__("torch").float64).random(3)
+    >>> import torch, trnrand_quasi as tq
+    >>> tq.Halton(2, scramble=False, dtype=torch.float64).random(3)
     tensor([[0.5000, 0.3333],
             [0.2500, 0.6667],
             [0.7500, 0.1111]], dtype=torch.float64)
