@@ -240,7 +240,7 @@ def truncated_normal(
 
     Examples
     --------
-    >>> import trnrand_core as tr
+    >>> import torch, trnrand_core as tr
     >>> x = tr.truncated_normal(1000, low=6.0, high=float("inf"), dtype=torch.float64,
     ...                         generator=tr.Generator(seed=7))
     >>> bool((x >= 6).all()), bool((x < 12).all())
