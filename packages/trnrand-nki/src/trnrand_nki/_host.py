@@ -7,13 +7,13 @@ passed as HBM tensors, so one compiled kernel serves every seed and position.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from trnrand_core._constants import MASK32, PHILOX_ROUNDS, PHILOX_W0, PHILOX_W1, TWO64
+from trnrand_core._samplers.uniform import clip_bounds
 
 from . import _program
 
@@ -51,11 +51,6 @@ def tile_bases(first_block: int, n_tiles: int, free: int = _program.F) -> np.nda
     return out
 
 
-def _below(high: float, dtype: torch.dtype) -> float:
-    top = torch.tensor(high, dtype=torch.float64).to(dtype)
-    return float(torch.nextafter(top, torch.tensor(-math.inf, dtype=dtype)))
-
-
 def sampler_params(kind: str, dtype: torch.dtype, params: dict) -> np.ndarray:
     """``(P, 4)`` float32 parameter columns for ``_program`` (see its sampler functions)."""
     row = [0.0, 0.0, _program.HALF_PI32, _program.TWO_M24]
@@ -63,7 +58,7 @@ def sampler_params(kind: str, dtype: torch.dtype, params: dict) -> np.ndarray:
         low32 = np.float32(params["low"])
         row[0] = float(low32)
         row[1] = float(np.float32(np.float32(params["high"]) - low32))
-        row[2] = _below(params["high"], dtype)
+        row[2] = clip_bounds(params["high"], dtype)[1]  # min(v, below): core's clip
     elif kind == "normal":
         row[0], row[1] = float(np.float32(params["loc"])), float(np.float32(params["scale"]))
     elif kind == "exponential":
