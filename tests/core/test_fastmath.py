@@ -58,8 +58,11 @@ def test_log32_on_every_open_uniform_and_all_exponents():
     assert one[0] == 0.0
 
 
-def test_sincos_turns_on_every_24_bit_angle():
-    y = np.arange(2**24, dtype=np.int64)
+def test_sincos_turns_on_4_million_24_bit_angles():
+    """Every fourth 24-bit angle, shifted by a random 0-3 (all quadrants and boundaries)."""
+    rng = np.random.default_rng(3)
+    y = np.arange(0, 2**24, 4, dtype=np.int64) + rng.integers(0, 4, 2**22)
+    y[:: 2**20] -= y[:: 2**20] % 4  # keep the quadrant boundaries 0, 2**22, 2**23, 3 * 2**22
     s = np.empty(y.shape, np.float32)
     c = np.empty(y.shape, np.float32)
     _sincos_all(y, s, c)
@@ -74,8 +77,8 @@ def test_sincos_turns_on_every_24_bit_angle():
         exact_zero = ref == 0
         assert np.all(got[exact_zero] == 0)
         assert _ulps(got[~exact_zero], ref[~exact_zero]).max() <= SINCOS_ULP
-    assert (s[2**22], c[2**22]) == (1.0, 0.0)
-    assert (s[2**23], c[2**23]) == (0.0, -1.0)
+    assert (s[2**20], c[2**20]) == (1.0, 0.0)  # y = 2**22
+    assert (s[2**21], c[2**21]) == (0.0, -1.0)  # y = 2**23
     # and against the unreduced angle, to float64 rounding of 2 pi y / 2**24
     direct = 2 * np.pi * y.astype(np.float64) / 2.0**24
     assert np.abs(s - np.sin(direct)).max() < 2e-7

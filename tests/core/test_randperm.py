@@ -36,7 +36,7 @@ def test_matches_plain_python_fisher_yates(n, position):
 
 
 def test_portable_bit_identical_dtypes_and_position():
-    for n in (0, 1, 5, 4099):
+    for n in (0, 1, 5, 4099, 70_000):
         g = tr.Generator(2)
         a = tr.randperm(n, generator=g)
         assert g.position == math.ceil(n / 4)

@@ -27,8 +27,7 @@ from .randint import INT_OUT_DTYPES, dtype_range, torch_lemire32
 _TWO32 = np.uint64(TWO32)
 
 
-@jit_parallel
-def _swap_targets(k0, k1, block, out):
+def _swap_targets_body(k0, k1, block, out):
     """``out[i] = randint(0, i + 1)`` from word ``i`` (``out[0] = 0``), int32 (n <= 2**31)
     or int64."""
     n = out.shape[0]
@@ -52,6 +51,13 @@ def _swap_targets(k0, k1, block, out):
                     a += 1
                     m = retry_block(block, j, a, k0, k1)[0] * s
             out[j] = m >> np.uint64(32)
+
+
+#: The same kernel compiled twice: threads for long permutations, none for short ones
+#: (where starting the thread pool costs more than the work).
+_swap_targets = jit_parallel(_swap_targets_body)
+_swap_targets_serial = jit(_swap_targets_body)
+_PARALLEL_FROM = 1 << 16
 
 
 @jit
@@ -116,7 +122,8 @@ def randperm(n, dtype=torch.int64, generator=None, device=None) -> torch.Tensor:
     if _common.use_cpu_kernels(dev):
         targets = np.empty(n, dtype=index)
         if n:
-            _swap_targets(np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block), targets)
+            kernel = _swap_targets if n >= _PARALLEL_FROM else _swap_targets_serial
+            kernel(np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block), targets)
     else:
         targets = _targets_portable(draw, dev).cpu().numpy().astype(index) if n else None
     perm = np.empty(n, dtype=index)
