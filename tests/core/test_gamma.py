@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numba
+import numpy as np
 import pytest
 import scipy.stats as st
 import torch
@@ -19,6 +21,8 @@ from _distributions_b import (
 )
 
 from trnrand_core import Generator, chi_squared, gamma
+from trnrand_core._philox_cpu import BATCH_BLOCKS
+from trnrand_core._samplers import _math64
 from trnrand_core._samplers._common import portable_on_cpu
 
 SHAPES = [0.5, 1.0, 2.5, 100.0, 1e6]
@@ -160,38 +164,35 @@ def test_missing_shape_is_a_type_error():
         gamma(2)
 
 
+@numba.njit(cache=True, error_model="numpy")
+def _cpu_math_forms(words):
+    """The scalar log, the batch log and the batch normals of ``_math64`` on the CPU."""
+    x = (words.astype(np.float64) + 0.5) * 2.0**-32
+    scalar = np.array([_math64.log64(v) for v in x])
+    batch, buf = np.empty_like(x), np.empty(BATCH_BLOCKS)
+    block = np.empty((4, BATCH_BLOCKS), np.uint32)
+    z = np.empty(BATCH_BLOCKS)
+    normals = np.empty_like(x)
+    for s in range(0, x.shape[0], BATCH_BLOCKS):
+        buf[:] = x[s : s + BATCH_BLOCKS]
+        _math64.log_batch(buf, z)
+        batch[s : s + BATCH_BLOCKS] = z
+        block[0] = words[s : s + BATCH_BLOCKS]
+        block[1] = words[::-1][s : s + BATCH_BLOCKS]
+        _math64.box_muller_batch(block, buf, z)
+        normals[s : s + BATCH_BLOCKS] = z
+    return scalar, batch, normals
+
+
 def test_float64_log_and_cosine_accuracy():
     """The vectorisable log and Box-Muller cosine of ``_math64`` against 100-bit references
     (mpmath), on both paths; the batch and scalar CPU forms are bit-identical."""
     import mpmath
-    import numba
-    import numpy as np
-
-    from trnrand_core._philox_cpu import BATCH_BLOCKS
-    from trnrand_core._samplers import _math64
-
-    @numba.njit(error_model="numpy")
-    def cpu_forms(words):
-        x = (words.astype(np.float64) + 0.5) * 2.0**-32
-        scalar = np.array([_math64.log64(v) for v in x])
-        batch, buf = np.empty_like(x), np.empty(BATCH_BLOCKS)
-        block = np.empty((4, BATCH_BLOCKS), np.uint32)
-        z = np.empty(BATCH_BLOCKS)
-        normals = np.empty_like(x)
-        for s in range(0, x.shape[0], BATCH_BLOCKS):
-            buf[:] = x[s : s + BATCH_BLOCKS]
-            _math64.log_batch(buf, z)
-            batch[s : s + BATCH_BLOCKS] = z
-            block[0] = words[s : s + BATCH_BLOCKS]
-            block[1] = words[::-1][s : s + BATCH_BLOCKS]
-            _math64.box_muller_batch(block, buf, z)
-            normals[s : s + BATCH_BLOCKS] = z
-        return scalar, batch, normals
 
     rng = np.random.default_rng(0)
     words = rng.integers(0, 1 << 32, size=4 * BATCH_BLOCKS, dtype=np.uint32)
     words[:8] = [0, 1, 2**29, 2**30, 2**31, 3 * 2**30, 2**32 - 2, 2**32 - 1]
-    scalar, batch, normals = cpu_forms(words)
+    scalar, batch, normals = _cpu_math_forms(words)
     assert np.array_equal(scalar, batch)
     single = np.array(
         [_math64.box_muller.py_func(a, b) for a, b in zip(words, words[::-1], strict=True)]
