@@ -72,7 +72,9 @@ def test_partition_gives_every_rank_the_same_permutation():
 
 
 def test_golden(golden):
-    golden("distributions_a").check("randperm_10", tr.randperm(10, generator=tr.Generator(2024)))
+    g = golden("distributions_a")
+    g.check("randperm_10", tr.randperm(10, generator=tr.Generator(2024)))
+    g.check("randperm_10_int32", tr.randperm(10, dtype=torch.int32, generator=tr.Generator(7)))
 
 
 @pytest.mark.parametrize(
