@@ -30,9 +30,14 @@ def test_centered_points_sit_at_stratum_centres():
 def test_values_follow_the_documented_words(dtype):
     n, d, seed = 300, 3, 77
     stream = tc.Generator(tc.Generator(seed).spawn(1)[0].seed)
-    keys = stream.random_raw(d, n).numpy()
+    raw = stream.random_raw(d, 2 * n).numpy().astype(object)  # exact big-int arithmetic
     u = tc.uniform(d, n, dtype=dtype, generator=stream).double().numpy()
-    strata = np.stack([np.argsort(keys[j], kind="stable") for j in range(d)])
+    strata = np.tile(np.arange(n), (d, 1))
+    for j in range(d):
+        for i in range(n - 1, 0, -1):
+            w = int(raw[j, 2 * i]) | int(raw[j, 2 * i + 1]) << 32
+            t = w * (i + 1) >> 64
+            strata[j, i], strata[j, t] = strata[j, t], strata[j, i]
     expected = ((strata + u) / n).T
     ours = tq.latin_hypercube(n, d, seed=seed, dtype=dtype).double().numpy()
     tol = 1e-15 if dtype == torch.float64 else 2**-24
