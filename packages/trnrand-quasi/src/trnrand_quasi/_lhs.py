@@ -25,7 +25,7 @@ from ._floor import store_floor
 
 MAX_DIM = 2**31 - 1
 _S32 = np.uint64(32)
-_ROWS = 1024  # rows per parallel task when placing points
+_ROWS = 256  # rows per parallel task (an L1-sized tile of the output)
 
 
 @jit_parallel
@@ -53,9 +53,9 @@ def _place(order, jitter, first_row, out):
     total = order.shape[1]
     width = 1.0 / total
     for chunk in nb.prange((n + _ROWS - 1) // _ROWS):
-        for r in range(chunk * _ROWS, min((chunk + 1) * _ROWS, n)):
-            i = first_row + r
-            for j in range(d):
+        for j in range(d):  # a tile of rows, column by column: sequential reads
+            for r in range(chunk * _ROWS, min((chunk + 1) * _ROWS, n)):
+                i = first_row + r
                 stratum = np.float64(order[j, i])
                 offset = 0.5 if jitter.shape[1] == 0 else np.float64(jitter[j, i])
                 value = (stratum + offset) * width
