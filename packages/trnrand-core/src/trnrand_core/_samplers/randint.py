@@ -17,7 +17,17 @@ import numpy as np
 import torch
 
 from .._constants import MASK32, TWO32, TWO64
-from .._philox_cpu import U32, jit_parallel
+from .._philox_cpu import (
+    BATCH_BLOCKS,
+    U32,
+    batch_scratch,
+    chunk_bounds,
+    first_pass_block,
+    jit_parallel,
+    n_chunks,
+    philox_batch,
+    split_range,
+)
 from .._philox_torch import _mulhilo
 from .._validation import check_dtype, check_int, check_size
 from . import _common
@@ -76,36 +86,52 @@ def lemire64(xh, xl, sh, sl, threshold, block, word, k0, k1):
     return hi
 
 
+@nb.njit(inline="always", cache=True)
+def _store1(x, j, low, s, threshold, block, first, k0, k1, out):
+    """``out[j] = low + lemire32(x, ...)`` for element ``first + j`` of the call."""
+    out[j] = np.int64(low + lemire32(x, np.uint64(s), threshold, block, first + j, k0, k1))
+
+
 @jit_parallel
 def _randint_1(k0, k1, block, first, low, s, threshold, out):
     """``out[j] = low + lemire32(...)`` (``low`` as uint64 mod 2**64), one word each.
 
     ``s`` is a uint32 for spans below ``2**32`` (so the product is a 32 x 32-bit SIMD
-    multiply) or a uint64 ``2**32``. A first, branch-free loop stores every element's
-    first-pass value and counts rejections; only chunks with a rejection run the
-    second loop, which redoes the rejected elements with their retry blocks.
+    multiply) or a uint64 ``2**32``. Whole blocks go through the core's vectorised
+    Philox batches; a branch-free loop stores every element's first-pass value and
+    counts rejections, and only a batch with a rejection is revisited, redoing the
+    rejected elements with their retry blocks.
     """
     n = out.shape[0]
-    first_block, n_blocks, n_chunks = chunk_layout(first, n, 4)
-    base = np.uint64(block) + np.uint64(first_block)
-    s64 = np.uint64(s)
-    for chunk in nb.prange(n_chunks):
-        b_lo = chunk * CHUNK
-        count = min(CHUNK, n_blocks - b_lo)
-        w = np.empty(4 * CHUNK, dtype=np.uint32)
-        chunk_words(k0, k1, base, b_lo, count, w)
-        e0, lo, hi = chunk_span(first, first_block, b_lo, count, 4, n)
-        rejected = 0
-        for i in range(lo, hi):
-            m = np.uint64(w[i]) * s
-            out[e0 + i] = np.int64(low + (m >> _S32))
-            rejected += (m & U32) < threshold
-        if rejected:
-            for i in range(lo, hi):
-                if (np.uint64(w[i]) * s64 & U32) < threshold:
-                    j = e0 + i
-                    v = lemire32(w[i], s64, threshold, block, first + j, k0, k1)
-                    out[j] = np.int64(low + v)
+    head, whole, tail = split_range(first, n, 4)
+    start = block + np.uint64((first + head) // 4)
+    if head:
+        xs = first_pass_block(k0, k1, block + np.uint64(first // 4))
+        for j in range(head):
+            _store1(xs[first % 4 + j], j, low, s, threshold, block, first, k0, k1, out)
+    if tail:
+        xs = first_pass_block(k0, k1, start + np.uint64(whole))
+        for j in range(tail):
+            _store1(xs[j], n - tail + j, low, s, threshold, block, first, k0, k1, out)
+    for chunk in nb.prange(n_chunks(whole)):
+        words = batch_scratch()
+        lo, hi = chunk_bounds(chunk, whole)
+        for b in range(lo, hi, BATCH_BLOCKS):
+            philox_batch(k0, k1, start + np.uint64(b), words)
+            base = head + 4 * b
+            count = min(b + BATCH_BLOCKS, hi) - b
+            rejected = 0
+            for i in range(count):
+                for lane in range(4):
+                    m = np.uint64(words[lane, i]) * s
+                    out[base + 4 * i + lane] = np.int64(low + (m >> _S32))
+                    rejected += (m & U32) < threshold
+            if rejected:
+                for i in range(count):
+                    for lane in range(4):
+                        x = words[lane, i]
+                        j = base + 4 * i + lane
+                        _store1(x, j, low, s, threshold, block, first, k0, k1, out)
 
 
 @jit_parallel
