@@ -137,16 +137,21 @@ class Generator:
             )
         return position
 
-    def _reserve(self, count: int, words: int) -> Draw:
+    def _reserve(self, count: int, words: int, *, replicated: bool = False) -> Draw:
         """Reserve the blocks of a logical call of ``partition_size * count`` elements of
-        ``words`` words each, atomically, and describe this rank's share."""
-        total = self._size * count
+        ``words`` words each, atomically, and describe this rank's share.
+
+        ``replicated=True`` is for indivisible results (a permutation): the logical call
+        is ``count`` elements and every rank receives all of them.
+        """
+        total = count if replicated else self._size * count
         blocks = -(-total * words // 4)
         with self._lock:
             start = self._position
             self._position = self._checked_position(start + blocks)
         k0, k1 = self.key
-        return Draw(k0, k1, start, self._rank * count, count, words, total)
+        first = 0 if replicated else self._rank * count
+        return Draw(k0, k1, start, first, count, words, total)
 
     # -- spawning ------------------------------------------------------------------
     def spawn(self, k) -> list[Generator]:

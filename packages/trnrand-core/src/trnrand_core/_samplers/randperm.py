@@ -79,16 +79,6 @@ def _targets_portable(draw: Draw, device) -> torch.Tensor:
     return torch_lemire32(words, span, threshold, draw.block, draw.k0, draw.k1, element)
 
 
-def _reserve_whole(gen, n: int) -> Draw:
-    """Reserve one call of ``n`` one-word elements, not split across ranks."""
-    blocks = -(-n // 4)
-    with gen._lock:
-        start = gen._position
-        gen._position = gen._checked_position(start + blocks)
-    k0, k1 = gen.key
-    return Draw(k0, k1, start, 0, n, 1, n)
-
-
 def randperm(n, dtype=torch.int64, generator=None, device=None) -> torch.Tensor:
     """A random permutation of ``0 .. n-1`` (Fisher-Yates on the stream).
 
@@ -117,7 +107,7 @@ def randperm(n, dtype=torch.int64, generator=None, device=None) -> torch.Tensor:
         raise ValueError(f"n - 1 must fit dtype {dtype} (<= {top}), got n={n}")
     gen = _common.resolve_generator(generator)
     dev = _common.resolve_device(device, gen, None)
-    draw = _reserve_whole(gen, n)
+    draw = gen._reserve(n, 1, replicated=True)
     index = np.int32 if n <= 2**31 else np.int64
     if _common.use_cpu_kernels(dev):
         targets = np.empty(n, dtype=index)
