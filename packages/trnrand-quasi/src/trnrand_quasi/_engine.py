@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 import trnrand_core
+from trnrand_core._memory import empty
 from trnrand_core._validation import check_dtype, check_int
 
 DTYPES = (torch.float32, torch.float64)
@@ -40,6 +41,12 @@ def spawn_stream(seed) -> tuple[trnrand_core.Generator, int, int]:
 def words(stream: trnrand_core.Generator, count: int) -> np.ndarray:
     """The next ``count`` stream words as a uint64 NumPy array (32-bit values)."""
     return stream.random_raw(count).cpu().numpy().view(np.uint64)
+
+
+def empty_points(n: int, d: int, dtype: torch.dtype) -> torch.Tensor:
+    """An uninitialised ``(n, d)`` CPU tensor, advised for huge pages when large (fresh
+    4 KiB pages cost more to fault in than the points cost to compute)."""
+    return empty(n * d, dtype).view(n, d)
 
 
 class QMCEngine:

@@ -22,7 +22,7 @@ import torch
 from trnrand_core._philox_cpu import jit, jit_parallel
 from trnrand_core._validation import check_int
 
-from ._engine import QMCEngine, check_scramble, words
+from ._engine import QMCEngine, check_scramble, empty_points, words
 from ._floor import store_floor
 
 MAX_DIM = 21201
@@ -171,7 +171,7 @@ class Halton(QMCEngine):
         _tables(bases, self._n_digits, self._low_digits, raw, self._w, self._low)
 
     def _random(self, n: int) -> torch.Tensor:
-        out = torch.empty((n, self.d), dtype=self.dtype)
+        out = empty_points(n, self.d, self.dtype)
         start = self._first_index(n) + 1
         if n and self.scramble:
             _scrambled_kernel(

@@ -20,7 +20,7 @@ from trnrand_core import uniform
 from trnrand_core._philox_cpu import jit, jit_parallel
 from trnrand_core._validation import check_int
 
-from ._engine import QMCEngine, words
+from ._engine import QMCEngine, empty_points, words
 from ._floor import store_floor
 
 MAX_DIM = 2**31 - 1
@@ -97,7 +97,7 @@ class LatinHypercube(QMCEngine):
         self.centered = bool(centered)
 
     def _random(self, n: int) -> torch.Tensor:
-        out = torch.empty((n, self.d), dtype=self.dtype)
+        out = empty_points(n, self.d, self.dtype)
         if n:
             total = self._size * n
             keys = words(self._stream, 2 * self.d * total).reshape(self.d, 2 * total)
@@ -105,7 +105,8 @@ class LatinHypercube(QMCEngine):
             if not self.centered:
                 jitter = uniform(self.d, total, dtype=self.dtype, generator=self._stream)
                 jitter = jitter.numpy()
-            order = np.empty((self.d, total), dtype=np.int32 if total < 2**31 else np.int64)
+            index = torch.int32 if total < 2**31 else torch.int64
+            order = empty_points(self.d, total, index).numpy()
             _permutations(keys, order)
             _place(order, jitter, self._rank * n, out.numpy())
         return out

@@ -23,7 +23,7 @@ from numba.extending import overload
 from trnrand_core._philox_cpu import jit, jit_parallel
 from trnrand_core._validation import check_int
 
-from ._engine import QMCEngine, check_scramble, warn_unbalanced, words
+from ._engine import QMCEngine, check_scramble, empty_points, warn_unbalanced, words
 
 MAX_DIM = 21201
 _TABLE_BITS = 64
@@ -320,7 +320,7 @@ class Sobol(QMCEngine):
                 "The balance properties of Sobol' points require n to be a power of 2.",
                 self._warn_level,
             )
-        out = torch.empty((n, self.d), dtype=self.dtype)
+        out = empty_points(n, self.d, self.dtype)
         if n:
             _sobol_kernel(
                 self._v,
