@@ -79,7 +79,9 @@ def check_bounds(low, high, low_name: str = "low", high_name: str = "high") -> t
     lo = check_finite(low, low_name)
     hi = check_finite(high, high_name)
     if not lo < hi:
-        raise ValueError(f"{low_name} must be < {high_name}, got {low_name}={lo!r}, {high_name}={hi!r}")
+        raise ValueError(
+            f"{low_name} must be < {high_name}, got {low_name}={lo!r}, {high_name}={hi!r}"
+        )
     return lo, hi
 
 

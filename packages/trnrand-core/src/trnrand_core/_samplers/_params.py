@@ -7,7 +7,6 @@ of shape ``(numel,)`` on the requested device, so kernels see one flat value per
 
 from __future__ import annotations
 
-
 import torch
 
 from .._validation import check_float
@@ -49,7 +48,9 @@ def parameter(
         ok = check(flat, minimum, maximum, allow_inf)
         if not bool(ok.all()):
             bad = flat[~ok].reshape(-1)[0]
-            raise ValueError(f"{name} must be {_text(rule, minimum, maximum)}, got {_describe(bad)}")
+            raise ValueError(
+                f"{name} must be {_text(rule, minimum, maximum)}, got {_describe(bad)}"
+            )
         return flat.reshape(-1).contiguous().to(device)
     number = check_float(value, name)
     if not bool(check(torch.tensor(number, dtype=torch.float64), minimum, maximum, allow_inf)):
