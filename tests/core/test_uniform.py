@@ -284,6 +284,77 @@ def test_bad_uniform_into_buffers(buf, error, match):
         tr.uniform_into(buf, generator=tr.Generator(0))
 
 
+# -- per-element bounds ------------------------------------------------------------------------
+ROW_BOUNDS = [(-2.0, 3.0), (0.0, 0.7), (0.69999, 0.7), (1e-3, 2e-3), (-1e6, -999_999.0)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("portable", [False, True])
+def test_tensor_bounds_equal_scalar_bounds_row_by_row(dtype, portable):
+    """Row i of a per-row-bounds draw equals row i of a scalar-bounds draw at the same
+    position: values depend only on (key, position, element) and the row's bounds."""
+    rows = [b for b in ROW_BOUNDS if _representable(*b, dtype)]
+    low = torch.tensor([[lo] for lo, _ in rows], dtype=torch.float64)
+    high = torch.tensor([[hi] for _, hi in rows], dtype=torch.float64)
+    with portable_on_cpu(portable):
+        both = tr.uniform(
+            len(rows), 257, low=low, high=high, dtype=dtype, generator=tr.Generator(5)
+        )
+        for i, (lo, hi) in enumerate(rows):
+            one = tr.uniform(
+                len(rows), 257, low=lo, high=hi, dtype=dtype, generator=tr.Generator(5)
+            )
+            assert torch.equal(both[i], one[i]), (lo, hi)
+            low_in_dtype = torch.tensor(lo, dtype=torch.float64).to(dtype).double()
+            assert bool((both[i].double() >= low_in_dtype).all())
+            assert bool((both[i].double() < hi).all())
+
+
+def _representable(low, high, dtype) -> bool:
+    try:
+        tr.uniform(1, low=low, high=high, dtype=dtype, generator=tr.Generator(0))
+    except ValueError:
+        return False
+    return True
+
+
+def test_tensor_bounds_partition_invariant():
+    low = torch.linspace(-1.0, 0.0, 12, dtype=torch.float64)
+    high = low + torch.linspace(0.5, 2.0, 12, dtype=torch.float64)
+    whole = tr.uniform(12, low=low, high=high, generator=tr.Generator(8))
+    parts = [
+        tr.uniform(4, low=low[4 * r : 4 * r + 4], high=high[4 * r : 4 * r + 4],
+                   generator=tr.Generator(8, partition_rank=r, partition_size=3))
+        for r in range(3)
+    ]  # fmt: skip
+    assert torch.equal(torch.cat(parts), whole)
+
+
+BAD_TENSOR_BOUNDS = [
+    (
+        {"low": torch.tensor([0.0, 2.0]), "high": 1.0},
+        r"low must be < high, got low=2.0, high=1.0 at element 1",
+    ),
+    ({"low": torch.tensor([0.0, math.nan]), "high": 1.0}, "low must be finite, got nan"),
+    ({"low": 0.0, "high": torch.tensor([1.0, math.inf])}, "high must be finite, got inf"),
+    ({"low": torch.zeros(3), "high": 1.0}, r"low of shape \(3,\) does not broadcast"),
+    (
+        {"low": 0.1, "high": torch.tensor([0.2, 0.10001]), "dtype": torch.float16},
+        "must enclose a float16 value",
+    ),
+    (
+        {"low": torch.tensor([-7e4, 0.0]), "high": 1.0, "dtype": torch.float16},
+        "low must be finite in float16",
+    ),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "match"), BAD_TENSOR_BOUNDS)
+def test_bad_tensor_bounds(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        tr.uniform(2, generator=tr.Generator(0), **kwargs)
+
+
 # -- CUDA ------------------------------------------------------------------------------------
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -29,6 +29,7 @@ from .._philox_cpu import (
 )
 from .._validation import FLOAT_DTYPES, check_bounds, check_dtype, check_size
 from . import _common
+from ._params import as_column, parameter
 
 WORDS = {torch.float16: 1, torch.bfloat16: 1, torch.float32: 1, torch.float64: 2}
 #: Which of the top 24 bits of a word each one-word dtype keeps: float32 all 24,
@@ -296,8 +297,10 @@ def uniform(
     ----------
     *size : ints, or one tuple/list/torch.Size
         Output shape.
-    low, high : float
-        Finite bounds with ``low < high``; results are strictly below ``high``.
+    low, high : float or tensor
+        Finite bounds with ``low < high``; results are strictly below ``high``. Tensors
+        broadcast to the output shape (per-element bounds, same rounding and clipping
+        per element as with numbers).
     dtype : torch.float16, torch.bfloat16, torch.float32 or torch.float64
     generator : trnrand Generator, optional
         Defaults to the module-level generator.
@@ -315,17 +318,79 @@ def uniform(
     """
     shape = check_size(size)
     dtype = check_dtype(dtype, FLOAT_DTYPES)
-    low, high = check_bounds(low, high)
-    _check_representable(low, high, dtype)
     gen = _common.resolve_generator(generator)
     if out is not None:
         _common.check_out(out, shape, dtype)
     dev = _common.resolve_device(device, gen, out)
+    per_element = any(isinstance(b, torch.Tensor) and b.ndim > 0 for b in (low, high))
+    if per_element:
+        low_t, high_t = _tensor_bounds(low, high, shape, dtype, dev)
+    else:
+        low, high = check_bounds(low, high)
+        _check_representable(low, high, dtype)
     draw = gen._reserve(_common.numel(shape), WORDS[dtype])
-    flat = _common.sample(
-        "uniform", draw, dtype, dev, {"low": low, "high": high}, _cpu, _portable, out
+    if not per_element:
+        flat = _common.sample(
+            "uniform", draw, dtype, dev, {"low": low, "high": high}, _cpu, _portable, out
+        )
+        return flat.view(shape) if out is None else out
+    # u itself (exact in every dtype: 0 + 1 * u, never clipped), then the same affine map
+    # and clip per element as the scalar path performs with one pair of bounds.
+    unit = _common.sample("uniform", draw, dtype, dev, {"low": 0.0, "high": 1.0}, _cpu, _portable)
+    values = _affine_clipped(unit, low_t, high_t)
+    if out is None:
+        return values.view(shape)
+    out.copy_(values.view(shape))
+    return out
+
+
+def _tensor_bounds(low, high, shape, dtype, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate per-element bounds; flat float64 tensors of the output's size."""
+    count = _common.numel(shape)
+    low_t = as_column(parameter(low, "low", shape, device), count).to(device)
+    high_t = as_column(parameter(high, "high", shape, device), count).to(device)
+    compute = torch.float64 if dtype == torch.float64 else torch.float32
+    _, below = _clip_tensors(high_t, dtype)
+    checks = (
+        (low_t < high_t, "low must be < high"),
+        (torch.isfinite(low_t.to(dtype)), f"low must be finite in {_name(dtype)}"),
+        (
+            torch.isfinite(high_t.to(compute) - low_t.to(compute)),
+            f"high - low must be finite in {_name(compute)}",
+        ),
+        (below.double() >= low_t, f"low and high must enclose a {_name(dtype)} value"),
     )
-    return flat.view(shape) if out is None else out
+    for ok, rule in checks:
+        if not bool(ok.all()):
+            i = int((~ok).nonzero()[0])
+            raise ValueError(
+                f"{rule}, got low={low_t[i].item()!r}, high={high_t[i].item()!r} at element {i}"
+            )
+    return low_t, high_t
+
+
+def _name(dtype: torch.dtype) -> str:
+    return str(dtype).replace("torch.", "")
+
+
+def _clip_tensors(high: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """Element-wise :func:`clip_bounds`: ``(top, below)`` in ``dtype`` for float64 ``high``."""
+    near = high.to(dtype)
+    rounded_up = near.double() >= high
+    up = torch.nextafter(near, torch.full_like(near, math.inf))
+    down = torch.nextafter(near, torch.full_like(near, -math.inf))
+    return torch.where(rounded_up, near, up), torch.where(rounded_up, down, near)
+
+
+def _affine_clipped(unit: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+    """``low + (high - low) * u`` in the compute precision, rounded to ``unit``'s dtype and
+    clipped below each element's real ``high``."""
+    dtype = unit.dtype
+    compute = torch.float64 if dtype == torch.float64 else torch.float32
+    low_c = low.to(compute)
+    values = (high.to(compute) - low_c).mul_(unit.to(compute)).add_(low_c).to(dtype)
+    top, below = _clip_tensors(high, dtype)
+    return torch.where(values >= top, below, values)
 
 
 def uniform_into(buf, low=0.0, high=1.0, generator=None) -> torch.Tensor:
