@@ -44,3 +44,18 @@ def test_digital_shift_folds_into_starts(scipy_bits):
 def test_free_must_be_power_of_two(scipy_bits):
     with pytest.raises(ValueError, match="power of two"):
         dispatch.sobol_operands(lambda i: scipy_bits[i], 0, 1, free=48)
+
+
+def test_unscrambled_points_match_trnrand_quasi():
+    """The kernel's point blocks equal trnrand-quasi's unscrambled Sobol points (whose
+    float64 values are exact dyadic rationals, so ``* 2**32`` recovers their bits)."""
+    import torch
+
+    import trnrand_quasi
+
+    values = trnrand_quasi.sobol(2**14, D, scramble=False, dtype=torch.float64).numpy()
+    quasi_bits = (values * 2.0**32).astype(np.uint32)
+    np.testing.assert_array_equal(quasi_bits / 2.0**32, values)  # nothing was lost
+    table, starts = dispatch.sobol_operands(lambda i: quasi_bits[i], FIRST, 1, free=FREE)
+    points = dispatch.sobol_reference(table, starts)
+    np.testing.assert_array_equal(points, quasi_bits[FIRST * FREE : (FIRST + 128) * FREE])
