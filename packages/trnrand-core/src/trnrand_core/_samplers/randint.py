@@ -31,6 +31,7 @@ from .._philox_cpu import (
 from .._philox_torch import _mulhilo
 from .._validation import check_dtype, check_int, check_size
 from . import _common
+from . import words as _words
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
 from ._retry import retry_block, torch_retry_block
 
@@ -279,10 +280,13 @@ def randint(
     ----------
     *size : ints, or one tuple/list/torch.Size
         Output shape.
-    low, high : int
-        Python (or 0-d integer) integers with ``low < high``; ``[low, high)`` must fit
-        ``dtype``. Spans up to ``2**32`` use one word per element, larger spans (up to
-        the full int64 range) two.
+    low, high : int or integer tensor
+        Integers with ``low < high``; ``[low, high)`` must fit ``dtype``. Spans up to
+        ``2**32`` use one word per element, larger spans (up to the full int64 range)
+        two. Integer tensors broadcast to the output shape (per-element bounds); their
+        spans must be at most ``2**32``, so every element (and every rank of a
+        partition) uses one word, and each element equals what scalar bounds with its
+        ``low``/``high`` would give.
     dtype : torch.int8, torch.int16, torch.int32, torch.int64 or torch.uint8
     generator : trnrand Generator, optional
         Defaults to the module-level generator.
@@ -300,6 +304,8 @@ def randint(
     """
     shape = check_size(size)
     dtype = check_dtype(dtype, INT_OUT_DTYPES)
+    if any(isinstance(b, torch.Tensor) and b.ndim > 0 for b in (low, high)):
+        return _randint_per_element(shape, low, high, dtype, generator, device, out)
     low = check_int(low, "low")
     high = check_int(high, "high")
     if low >= high:
@@ -319,3 +325,54 @@ def randint(
     params = {"low": low, "span": span}
     flat = _common.sample("randint", draw, dtype, dev, params, _cpu, _portable, out)
     return out if out is not None else flat.view(shape)
+
+
+def _integer_bounds(value, name: str, shape, device) -> torch.Tensor:
+    """Validated integer bound as a flat int64 tensor of the output's size."""
+    if isinstance(value, torch.Tensor):
+        if value.dtype.is_floating_point or value.dtype.is_complex or value.dtype == torch.bool:
+            raise TypeError(f"{name} must be an integer tensor, got dtype {value.dtype}")
+        try:
+            value = torch.broadcast_to(value.to(torch.int64), shape)
+        except RuntimeError:
+            raise ValueError(
+                f"{name} of shape {tuple(value.shape)} does not broadcast to the output "
+                f"shape {tuple(shape)}"
+            ) from None
+        return value.reshape(-1).contiguous().to(device)
+    return torch.full(shape, check_int(value, name), dtype=torch.int64, device=device).view(-1)
+
+
+def _randint_per_element(shape, low, high, dtype, generator, device, out) -> torch.Tensor:
+    """randint with tensor bounds: one word per element, Lemire per element (portable
+    torch operations on the stream's words, retries from the same retry blocks)."""
+    gen = _common.resolve_generator(generator)
+    if out is not None:
+        _common.check_out(out, shape, dtype)
+    dev = _common.resolve_device(device, gen, out)
+    low_t = _integer_bounds(low, "low", shape, dev)
+    high_t = _integer_bounds(high, "high", shape, dev)
+    lo_limit, hi_limit = dtype_range(dtype)
+    span = high_t - low_t
+    checks = (
+        (low_t < high_t, "low must be < high"),
+        ((low_t >= lo_limit) & (high_t - 1 <= hi_limit), f"[low, high) must fit dtype {dtype}"),
+        (span <= TWO32, "tensor bounds must span at most 2**32"),
+    )
+    for ok, rule in checks:
+        if not bool(ok.all()):
+            i = int((~ok).nonzero()[0])
+            raise ValueError(
+                f"{rule}, got low={int(low_t[i])}, high={int(high_t[i])} at element {i}"
+            )
+    draw = gen._reserve(_common.numel(shape), 1)
+    words = _common.sample("words", draw, torch.int64, dev, {}, _words._cpu, _words._portable)
+    element = torch.arange(draw.first, draw.first + draw.count, dtype=torch.int64, device=dev)
+    offset = torch_lemire32(
+        words, span, (TWO32 - span) % span, draw.block, draw.k0, draw.k1, element
+    )
+    values = (low_t + offset).to(dtype).view(shape)
+    if out is None:
+        return values
+    out.copy_(values)
+    return out
