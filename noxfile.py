@@ -81,8 +81,17 @@ def core_only(session: nox.Session) -> None:
 @nox.session
 def minimums(session: nox.Session) -> None:
     """The core tests against the lowest torch / numpy / numba that trnrand-core declares."""
-    session.install("--resolution", "lowest-direct", "-e", "packages/trnrand-core")
-    session.install("pytest", "hypothesis", "scipy")
+    # One resolution, so the test tools cannot drag numpy upwards; they take their own
+    # declared minimums too (the root pyproject's test group).
+    session.install(
+        "--resolution",
+        "lowest-direct",
+        "-e",
+        "packages/trnrand-core",
+        "pytest>=8",
+        "hypothesis>=6.100",
+        "scipy>=1.11",
+    )
     session.run(
         "python",
         "-c",
