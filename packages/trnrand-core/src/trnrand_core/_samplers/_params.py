@@ -88,6 +88,17 @@ def _text(rule: str, lo, hi) -> str:
     return f"in [{lo:g}, {hi:g}]"
 
 
+def require_elementwise(checks, low: torch.Tensor, high: torch.Tensor) -> None:
+    """For per-element bounds: raise ``ValueError`` naming the first element whose
+    ``(low, high)`` fails one of ``checks``, a sequence of ``(ok_mask, rule_text)``."""
+    for ok, rule in checks:
+        if not bool(ok.all()):
+            i = int((~ok).nonzero()[0])
+            raise ValueError(
+                f"{rule}, got low={low[i].item()!r}, high={high[i].item()!r} at element {i}"
+            )
+
+
 def is_scalar(value) -> bool:
     return not isinstance(value, torch.Tensor)
 
@@ -99,4 +110,4 @@ def as_column(value: float | torch.Tensor, count: int) -> torch.Tensor:
     return torch.full((max(count, 0),), value, dtype=torch.float64)
 
 
-__all__ = ["as_column", "is_scalar", "parameter"]
+__all__ = ["as_column", "is_scalar", "parameter", "require_elementwise"]

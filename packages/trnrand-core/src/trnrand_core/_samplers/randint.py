@@ -33,6 +33,7 @@ from .._validation import check_dtype, check_int, check_size
 from . import _common
 from . import words as _words
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
+from ._params import require_elementwise
 from ._retry import retry_block, torch_retry_block
 
 INT_OUT_DTYPES = (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
@@ -359,12 +360,7 @@ def _randint_per_element(shape, low, high, dtype, generator, device, out) -> tor
         ((low_t >= lo_limit) & (high_t - 1 <= hi_limit), f"[low, high) must fit dtype {dtype}"),
         (span <= TWO32, "tensor bounds must span at most 2**32"),
     )
-    for ok, rule in checks:
-        if not bool(ok.all()):
-            i = int((~ok).nonzero()[0])
-            raise ValueError(
-                f"{rule}, got low={int(low_t[i])}, high={int(high_t[i])} at element {i}"
-            )
+    require_elementwise(checks, low_t, high_t)
     draw = gen._reserve(_common.numel(shape), 1)
     words = _common.sample("words", draw, torch.int64, dev, {}, _words._cpu, _words._portable)
     element = torch.arange(draw.first, draw.first + draw.count, dtype=torch.int64, device=dev)

@@ -29,7 +29,7 @@ from .._philox_cpu import (
 )
 from .._validation import FLOAT_DTYPES, check_bounds, check_dtype, check_size
 from . import _common
-from ._params import as_column, parameter
+from ._params import as_column, parameter, require_elementwise
 
 WORDS = {torch.float16: 1, torch.bfloat16: 1, torch.float32: 1, torch.float64: 2}
 #: Which of the top 24 bits of a word each one-word dtype keeps: float32 all 24,
@@ -360,12 +360,7 @@ def _tensor_bounds(low, high, shape, dtype, device) -> tuple[torch.Tensor, torch
         ),
         (below.double() >= low_t, f"low and high must enclose a {_name(dtype)} value"),
     )
-    for ok, rule in checks:
-        if not bool(ok.all()):
-            i = int((~ok).nonzero()[0])
-            raise ValueError(
-                f"{rule}, got low={low_t[i].item()!r}, high={high_t[i].item()!r} at element {i}"
-            )
+    require_elementwise(checks, low_t, high_t)
     return low_t, high_t
 
 
