@@ -112,6 +112,14 @@ class TestHalton(EngineContract):
         return tq.Halton(4, seed=seed, dtype=dtype)
 
 
+class TestHaltonLargeBases(EngineContract):
+    """Bases up to 1223 > the points drawn: the permutation tables are partial and grow
+    (and are rebuilt) as later calls reach higher indices."""
+
+    def make(self, seed, dtype=torch.float32):
+        return tq.Halton(200, seed=seed, dtype=dtype)
+
+
 class TestHaltonPlain(TestSobolPlain):
     def make(self, seed, dtype=torch.float32):
         return tq.Halton(4, scramble=False, seed=seed, dtype=dtype)

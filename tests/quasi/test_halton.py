@@ -1,13 +1,23 @@
-"""Halton: scipy identity, digit-permutation stratification, limits."""
+"""Halton: scipy identity, the scramble against a reference built from its documented
+construction, digit-permutation stratification and uniformity, limits."""
 
 from __future__ import annotations
 
+import math
+from itertools import permutations
+
 import numpy as np
 import pytest
+import scipy.stats as st
 import torch
 from scipy.stats import qmc
 
+import trnrand_core as tc
 import trnrand_quasi as tq
+from trnrand_quasi._halton import first_primes
+
+#: False-alarm rate of this file's statistical tests, split over them (Bonferroni).
+ALPHA = 1e-3 / 2
 
 
 @pytest.mark.parametrize(("d", "n"), [(1, 1), (1, 500), (2, 300), (16, 1000), (100, 50), (1000, 5)])
@@ -58,10 +68,94 @@ def test_scramble_is_a_random_digit_permutation_not_a_shift():
     assert np.array_equal(np.floor(x[0::2, 0] * 2) + np.floor(x[1::2, 0] * 2), np.ones(512))
 
 
+def _reference_permutation(stream, word_at, base):
+    """Forward Fisher-Yates of ``0..base-1`` as the module notes define it, in Python."""
+    stream.advance_to(word_at // 4)
+    skip = word_at % 4
+    raw = [int(w) for w in stream.random_raw(skip + 2 * (base - 1)).tolist()[skip:]]
+    perm = list(range(base))
+    for i in range(base - 1):
+        w = raw[2 * i] + (raw[2 * i + 1] << 32)
+        target = i + ((w * (base - i)) >> 64)
+        perm[i], perm[target] = perm[target], perm[i]
+    return perm
+
+
+def _reference_halton(seed, d, dims, n, bits):
+    """Columns ``dims`` of the first ``n`` scrambled points of ``Halton(d)``, from the
+    engine's child stream, the documented word layout and ``math.fsum``."""
+    stream = tc.Generator(seed).spawn(1)[0]
+    bases = [int(b) for b in first_primes(d)]
+    n_digits = [math.ceil(bits / math.log2(b)) for b in bases]
+    word_at = [0]
+    for b, k in zip(bases, n_digits, strict=True):
+        word_at.append(word_at[-1] + k * 2 * (b - 1))
+    columns = []
+    for j in dims:
+        b = bases[j]
+        perms = [
+            _reference_permutation(stream, word_at[j] + k * 2 * (b - 1), b)
+            for k in range(n_digits[j])
+        ]
+        column = []
+        for index in range(1, n + 1):
+            terms, q = [], index
+            for k in range(n_digits[j]):
+                terms.append(perms[k][q % b] / b ** (k + 1))
+                q //= b
+            column.append(math.fsum(terms))
+        columns.append(column)
+    return np.array(columns).T
+
+
+@pytest.mark.parametrize(
+    ("d", "dims", "n", "dtype"),
+    [
+        (6, [0, 1, 2, 5], 400, torch.float64),
+        (6, [0, 3, 5], 300, torch.float32),
+        (1000, [7, 99, 998, 999], 9000, torch.float64),
+    ],
+)
+def test_scramble_equals_reference_construction(d, dims, n, dtype):
+    bits = 32 if dtype == torch.float32 else 64
+    expected = _reference_halton(31, d, dims, n, bits)
+    got = tq.halton(n, d, seed=31, dtype=dtype)[:, dims].double().numpy()
+    if dtype == torch.float64:  # the kernel sums the same terms in another order
+        np.testing.assert_allclose(got, expected, rtol=0, atol=4 * 2.0**-53)
+    else:  # float32 rounds toward zero
+        assert ((got <= expected) & (expected - got < 2.0**-24 * (1 + 1e-9))).all()
+
+
+def test_large_bases_are_permuted_exactly():
+    # Base 7919 (dimension 999): indices 1..7919 have every digit once in position 0, so
+    # the leading digits of the points are a permutation of 0..7918; 15838 points also
+    # fill a partial table in position 1 (digits 0, 1 and 2).
+    x = tq.halton(2 * 7919, 1000, seed=12, dtype=torch.float64)[:, 999].numpy()
+    cells = np.floor(x * 7919).astype(np.int64)
+    assert np.array_equal(np.sort(cells[:7919]), np.arange(7919))
+    assert np.array_equal(np.sort(cells[7919:]), np.arange(7919))
+
+
+@pytest.mark.parametrize(("dim", "base"), [(1, 3), (2, 5)])
+def test_digit_permutations_are_uniform(dim, base):
+    # Indices 1..base have first digits 1..base-1, 0: across seeds the leading cells of
+    # the first ``base`` points are P(1), .., P(base-1), P(0), one of base! permutations,
+    # each equally likely.
+    seeds = 20 * math.factorial(base)
+    index = {p: i for i, p in enumerate(permutations(range(base)))}
+    counts = np.zeros(len(index), dtype=np.int64)
+    for seed in range(seeds):
+        x = tq.halton(base, dim + 1, seed=seed, dtype=torch.float64)[:, dim].numpy()
+        counts[index[tuple(np.floor(x * base).astype(np.int64).tolist())]] += 1
+    assert st.chisquare(counts).pvalue > ALPHA
+
+
 def test_dimension_limits():
     assert tq.Halton(21201, scramble=False).random(2).shape == (2, 21201)
-    with pytest.raises(ValueError, match=r"n_dims must be <= 1000, got 1001"):
-        tq.halton(2, 1001)
+    x = tq.halton(3, 21201, seed=1)
+    assert x.shape == (3, 21201) and bool(((x >= 0) & (x < 1)).all())
+    with pytest.raises(ValueError, match=r"n_dims must be <= 21201, got 21202"):
+        tq.halton(2, 21202)
     with pytest.raises(ValueError, match=r"d must be <= 21201, got 21202"):
         tq.Halton(21202, scramble=False)
 

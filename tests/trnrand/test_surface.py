@@ -138,4 +138,4 @@ def test_versions_are_lockstep():
     import trnrand_nki
 
     versions = {m.__version__ for m in (trnrand, trnrand_core, trnrand_quasi, trnrand_nki)}
-    assert versions == {"0.2.0"}
+    assert versions == {"0.3.0"}

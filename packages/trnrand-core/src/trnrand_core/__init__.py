@@ -22,7 +22,7 @@ from ._samplers.randperm import randperm
 from ._samplers.truncated_normal import truncated_normal
 from ._samplers.uniform import uniform, uniform_into
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 
 # HAS_NKI is probed on access (the SDK check is not free) and cannot be assigned.

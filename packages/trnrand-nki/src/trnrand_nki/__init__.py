@@ -10,7 +10,7 @@ else here is experimental.
 from ._errors import NkiFallbackWarning, NkiUnavailableError
 from .mirror import DomainError, ExactnessError, NkiRuleError
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "DomainError",

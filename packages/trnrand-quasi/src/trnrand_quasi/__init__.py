@@ -13,7 +13,7 @@ from ._lhs import LatinHypercube, latin_hypercube
 from ._normal import to_normal
 from ._sobol import Sobol, sobol
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "Halton",

@@ -3,11 +3,24 @@ point of index 0 is skipped), optionally with Owen's (2017) random digit permuta
 
 Plain points repeat scipy's arithmetic exactly (digit by digit, least significant
 first), so in float64 they equal ``scipy.stats.qmc.Halton(d, scramble=False)
-.random(n + 1)[1:]``. Scrambled points use, for each dimension and each of its first
-``K = ceil(bits / log2(b))`` digit positions (``bits`` = 32 for float32, 64 for
-float64), an independent uniformly random permutation of the digits ``0..b-1``; the
-value is ``sum_k perm_k(digit_k) * b**-(k+1)``, evaluated as a table lookup for the low
-digits plus a sum over the high digits, recomputed only when they change.
+.random(n + 1)[1:]``.
+
+Scrambled points use, for each dimension ``j`` (base ``b``) and each of its first
+``K = ceil(bits / log2(b))`` digit positions ``k`` (``bits`` = 32 for float32, 64 for
+float64), an independent uniformly random permutation ``P_jk`` of the digits
+``0..b-1``; the value is ``sum_k P_jk(digit_k) * b**-(k+1)``. ``P_jk`` is a forward
+Fisher-Yates shuffle of ``0..b-1``: step ``i = 0..b-2`` swaps entries ``i`` and
+``i + floor(w * (b - i) / 2**64)``, ``w`` the 64-bit integer of the word pair at
+``word_off(j, k) + 2*i`` of the engine's stream (low word first), where the positions
+``(j, k)`` own consecutive runs of ``2*(b-1)`` words in order. Entry ``i`` is final
+after step ``i``, so ``P_jk(0..m-1)`` needs only the first ``m`` steps: the engine
+builds each permutation only as far as the digits its indices so far can have
+(``min(b, ceil(hi / b**k))`` for indices below ``hi``), in ``O(m)`` time and memory by
+a sparse shuffle. The tables therefore grow with the points asked for, never with
+``sum_j K_j * b_j``, which is what lets scrambled Halton reach 21201 dimensions.
+
+Evaluation is a table lookup for the low digits (up to ``_LOW_TABLE`` combinations)
+plus a sum over the high digits, recomputed only when they change.
 """
 
 from __future__ import annotations
@@ -19,16 +32,18 @@ import numba as nb
 import numpy as np
 import torch
 
-from trnrand_core._philox_cpu import jit, jit_parallel
+from trnrand_core._memory import empty
+from trnrand_core._philox_cpu import first_pass_block, jit, jit_parallel
 from trnrand_core._validation import check_int
 
-from ._engine import QMCEngine, check_scramble, empty_points, words
+from ._engine import QMCEngine, check_scramble, empty_points
 from ._floor import store_floor
+from ._shuffle import bounded_index
 
 MAX_DIM = 21201
-MAX_SCRAMBLED_DIM = 1000
 _LOW_TABLE = 4096  # largest low-digit table per dimension
-_CHUNK = 1024
+_CHUNK = 1024  # rows per scrambled-kernel tile
+_TILE_DIMS = 32  # columns per scrambled-kernel tile
 _BELOW_ONE = 1.0 - 2.0**-53
 
 
@@ -62,60 +77,157 @@ def _plain_kernel(bases, start, out):
 
 
 @jit
-def _high_part(h, base, low_digits, n_digits, w, w_off):
-    """Sum over digit positions ``low_digits..n_digits-1`` of ``w[k, digit_k]``."""
+def _high_part(h, base, low_digits, n_digits, values, w_off, first):
+    """Sum over digit positions ``low_digits..n_digits-1`` of ``P_k(digit_k) * b**-(k+1)``
+    for the high digits ``h`` of an index."""
     acc = 0.0
     for k in range(low_digits, n_digits):
-        acc += w[w_off + k * base + h % base]
+        acc += values[w_off[first + k] + h % base]
         h //= base
     return acc
 
 
 @jit_parallel
-def _scrambled_kernel(bases, n_digits, low_digits, low_size, w, w_off, low, low_off, start, out):
-    """``out[i, j]`` = permuted radical inverse of ``start + i``."""
+def _scrambled_kernel(
+    bases, n_digits, low_digits, low_size, pos_first, w_off, low_off, values, start, out
+):
+    """``out[i, j]`` = permuted radical inverse of ``start + i``, in tiles of ``_CHUNK``
+    rows by ``_TILE_DIMS`` columns (a tile stays in cache while it is written column by
+    column)."""
     n, d = out.shape
-    for chunk in nb.prange((n + _CHUNK - 1) // _CHUNK):
-        lo = chunk * _CHUNK
+    row_chunks = (n + _CHUNK - 1) // _CHUNK
+    dim_blocks = (d + _TILE_DIMS - 1) // _TILE_DIMS
+    for tile in nb.prange(row_chunks * dim_blocks):
+        lo = (tile // dim_blocks) * _CHUNK
         hi = min(lo + _CHUNK, n)
-        for j in range(d):
-            size = low_size[j]
+        first_dim = (tile % dim_blocks) * _TILE_DIMS
+        for j in range(first_dim, min(first_dim + _TILE_DIMS, d)):
+            base, size, first = bases[j], low_size[j], pos_first[j]
             h = (start + lo) // size
             r = (start + lo) % size
-            high = _high_part(h, bases[j], low_digits[j], n_digits[j], w, w_off[j])
+            high = _high_part(h, base, low_digits[j], n_digits[j], values, w_off, first)
             for i in range(lo, hi):
-                value = min(high + low[low_off[j] + r], _BELOW_ONE)
-                store_floor(out, i, j, value, 0.0)
-                r += 1
-                if r == size:
+                if r == size:  # the high digits change (never past this chunk's last index)
                     r = 0
                     h += 1
-                    high = _high_part(h, bases[j], low_digits[j], n_digits[j], w, w_off[j])
+                    high = _high_part(h, base, low_digits[j], n_digits[j], values, w_off, first)
+                value = min(high + values[low_off[j] + r], _BELOW_ONE)
+                store_floor(out, i, j, value, 0.0)
+                r += 1
 
 
 @jit
-def _tables(bases, n_digits, low_digits, raw, w, low):
-    """Permutation value tables ``w`` (dimension, digit position, digit) and low-digit
-    tables ``low``; each permutation is the stable argsort of its row of ``raw``."""
-    w_at = 0
-    low_at = 0
-    for j in range(bases.shape[0]):
+def _layout(bases, n_digits, low_digits, hi):
+    """Where each table lives for indices below ``hi``: per digit position ``p`` (those of
+    dimension ``j`` start at ``pos_first[j]``) its first stream word ``word_off[p]``, its
+    length ``m[p]`` and offset ``w_off[p]`` in the value array; per dimension the offset
+    and length of its low-digit table (length 0: it is position 0's table). Returns those
+    arrays and the value array's length."""
+    d = bases.shape[0]
+    pos_first = np.empty(d, np.int64)
+    word_off = np.empty(n_digits.sum(), np.int64)
+    m = np.empty_like(word_off)
+    w_off = np.empty_like(word_off)
+    low_off = np.empty(d, np.int64)
+    low_len = np.zeros(d, np.int64)
+    p = 0
+    word_at = 0
+    at = 0
+    for j in range(d):
         base = bases[j]
-        for k in range(n_digits[j]):
-            order = np.argsort(raw[w_at : w_at + base], kind="mergesort")
-            scale = float(base) ** -(k + 1.0)
-            for digit in range(base):
-                w[w_at + digit] = order[digit] * scale
-            w_at += base
-        first = w_at - n_digits[j] * base
-        for r in range(base ** low_digits[j]):
-            acc = 0.0
-            q = r
-            for k in range(low_digits[j]):
-                acc += w[first + k * base + q % base]
-                q //= base
-            low[low_at] = acc
-            low_at += 1
+        pos_first[j] = p
+        q = hi - 1  # largest index, then its high digits
+        for _ in range(n_digits[j]):
+            word_off[p] = word_at
+            word_at += 2 * (base - 1)
+            m[p] = min(base, q + 1)
+            w_off[p] = at
+            at += m[p]
+            q //= base
+            p += 1
+        if low_digits[j] == 1:
+            low_off[j] = w_off[pos_first[j]]
+        else:
+            low_off[j] = at
+            low_len[j] = min(base ** low_digits[j], hi)
+            at += low_len[j]
+    return pos_first, word_off, m, w_off, low_off, low_len, at
+
+
+@jit
+def _permutation_prefix(k0, k1, word_at, base, m, scale, values, at, scratch, touched):
+    """``values[at + i] = P(i) * scale`` for ``i < m``: the first ``m`` steps of the
+    forward Fisher-Yates shuffle whose step words start at stream word ``word_at`` (even).
+
+    ``scratch`` (all -1 on entry and on return) holds the moved entries (-1: entry ``x``
+    is still ``x``); ``touched`` records which, so resetting costs ``O(m)``, not ``O(b)``.
+    """
+    block = np.uint64(0)
+    x0 = x1 = x2 = x3 = np.uint64(0)
+    have = False
+    for i in range(m):
+        target = i
+        if i < base - 1:
+            word = word_at + 2 * i
+            if not have or np.uint64(word >> 2) != block:
+                block = np.uint64(word >> 2)
+                x0, x1, x2, x3 = first_pass_block(k0, k1, block)
+                have = True
+            if word & 2:
+                target = i + np.int64(bounded_index(x2, x3, base - i))
+            else:
+                target = i + np.int64(bounded_index(x0, x1, base - i))
+        moved = scratch[target]
+        value = target if moved < 0 else moved
+        held = scratch[i]
+        scratch[target] = i if held < 0 else held
+        touched[i] = target
+        values[at + i] = value * scale
+    for i in range(m):
+        scratch[touched[i]] = -1
+
+
+@jit_parallel
+def _fill_tables(
+    bases,
+    n_digits,
+    low_digits,
+    pos_first,
+    word_off,
+    m,
+    w_off,
+    low_off,
+    low_len,
+    k0,
+    k1,
+    tasks,
+    values,
+):
+    """Every digit position's permutation prefix, then the low-digit tables (sums over the
+    low digits of ``r``); dimensions are dealt round-robin to tasks so large and small
+    bases balance."""
+    d = bases.shape[0]
+    for task in nb.prange(tasks):
+        largest = 2
+        for j in range(task, d, tasks):
+            largest = max(largest, bases[j])
+        scratch = np.full(largest, -1, np.int64)
+        touched = np.empty(largest, np.int64)
+        for j in range(task, d, tasks):
+            base, first = bases[j], pos_first[j]
+            for k in range(n_digits[j]):
+                p = first + k
+                scale = float(base) ** -(k + 1.0)
+                _permutation_prefix(
+                    k0, k1, word_off[p], base, m[p], scale, values, w_off[p], scratch, touched
+                )
+            for r in range(low_len[j]):
+                acc = 0.0
+                q = r
+                for k in range(low_digits[j]):
+                    acc += values[w_off[first + k] + q % base]
+                    q //= base
+                values[low_off[j] + r] = acc
 
 
 class Halton(QMCEngine):
@@ -124,12 +236,12 @@ class Halton(QMCEngine):
     Parameters
     ----------
     d : int
-        Dimension: 1 to 21201 plain, 1 to 1000 scrambled (the permutation tables hold
-        about ``sum_j K_j * b_j`` entries).
+        Dimension, 1 to 21201, scrambled or not.
     scramble : bool
-        ``True``: random digit permutations per base and digit position (Owen 2017);
-        consumes ``K_j * b_j`` stream words for dimension ``j`` (dimension, digit
-        position, digit order), each permutation being the stable argsort of its words.
+        ``True``: random digit permutations per base and digit position (Owen 2017),
+        each a Fisher-Yates shuffle driven by the engine's stream (module notes). The
+        permutation tables are built as far as the indices drawn need: at most one
+        float64 per point and dimension, plus ``K_j`` per dimension.
         ``False``: plain radical inverses, equal in float64 to
         ``scipy.stats.qmc.Halton(d, scramble=False).random(n + 1)[1:]``.
     seed : int, trnrand Generator or None
@@ -150,39 +262,60 @@ class Halton(QMCEngine):
 
     def __init__(self, d, *, scramble=True, seed=None, dtype=torch.float32):
         self.scramble = check_scramble(scramble, ())
-        limit = MAX_SCRAMBLED_DIM if self.scramble else MAX_DIM
-        super().__init__(d, seed=seed, dtype=dtype, max_dim=limit, max_points=2**62)
+        super().__init__(d, seed=seed, dtype=dtype, max_dim=MAX_DIM, max_points=2**62)
         self._bases = first_primes(self.d)
         if self.scramble:
-            self._build_tables(32 if self.dtype == torch.float32 else 64)
+            bits = 32 if self.dtype == torch.float32 else 64
+            self._n_digits = np.ceil(bits / np.log2(self._bases)).astype(np.int64)
+            low_digits = np.floor(np.log(_LOW_TABLE) / np.log(self._bases)).astype(np.int64)
+            self._low_digits = np.clip(low_digits, 1, self._n_digits)
+            self._low_size = self._bases**self._low_digits
+            self._covered = 0  # the tables serve indices below this
 
-    def _build_tables(self, bits: int) -> None:
-        bases = self._bases
-        self._n_digits = np.ceil(bits / np.log2(bases)).astype(np.int64)
-        low_digits = np.floor(np.log(_LOW_TABLE) / np.log(bases)).astype(np.int64)
-        self._low_digits = np.clip(low_digits, 1, self._n_digits)
-        sizes = self._n_digits * bases
-        self._w_off = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-        self._low_size = bases**self._low_digits
-        self._low_off = np.concatenate(([0], np.cumsum(self._low_size)[:-1]))
-        self._w = np.empty(int(sizes.sum()), dtype=np.float64)
-        self._low = np.empty(int(self._low_size.sum()), dtype=np.float64)
-        raw = words(self._stream, self._w.shape[0])
-        _tables(bases, self._n_digits, self._low_digits, raw, self._w, self._low)
+    def _cover(self, hi: int) -> None:
+        """Build the tables for indices below ``hi`` (at least doubling what they serve,
+        so an engine drawn in many small calls rebuilds O(log n) times)."""
+        if hi <= self._covered:
+            return
+        hi = max(hi, min(2 * self._covered, self.max_points + 1))
+        bases, n_digits, low_digits = self._bases, self._n_digits, self._low_digits
+        layout = _layout(bases, n_digits, low_digits, hi)
+        pos_first, word_off, m, w_off, low_off, low_len, length = layout
+        values = empty(length, torch.float64).numpy()
+        k0, k1 = self._stream.key
+        _fill_tables(
+            bases,
+            n_digits,
+            low_digits,
+            pos_first,
+            word_off,
+            m,
+            w_off,
+            low_off,
+            low_len,
+            np.uint64(k0),
+            np.uint64(k1),
+            min(self.d, 4 * nb.get_num_threads()),
+            values,
+        )
+        self._tables = (pos_first, w_off, low_off, values)
+        self._covered = hi
 
     def _random(self, n: int) -> torch.Tensor:
         out = empty_points(n, self.d, self.dtype)
         start = self._first_index(n) + 1
         if n and self.scramble:
+            self._cover(start + n)
+            pos_first, w_off, low_off, values = self._tables
             _scrambled_kernel(
                 self._bases,
                 self._n_digits,
                 self._low_digits,
                 self._low_size,
-                self._w,
-                self._w_off,
-                self._low,
-                self._low_off,
+                pos_first,
+                w_off,
+                low_off,
+                values,
                 start,
                 out.numpy(),
             )
@@ -198,7 +331,7 @@ def halton(n_points, n_dims, seed=None, scramble=True, dtype=torch.float32) -> t
     ----------
     n_points : int >= 0
     n_dims : int
-        1 to 21201 (scrambled: 1 to 1000).
+        1 to 21201.
     seed : int, trnrand Generator or None
         Source of the digit permutations.
     scramble : bool
@@ -213,7 +346,5 @@ def halton(n_points, n_dims, seed=None, scramble=True, dtype=torch.float32) -> t
     """
     n_points = check_int(n_points, "n_points", minimum=0)
     scramble = check_scramble(scramble, ())
-    n_dims = check_int(
-        n_dims, "n_dims", minimum=1, maximum=MAX_SCRAMBLED_DIM if scramble else MAX_DIM
-    )
+    n_dims = check_int(n_dims, "n_dims", minimum=1, maximum=MAX_DIM)
     return Halton(n_dims, scramble=scramble, seed=seed, dtype=dtype).random(n_points)

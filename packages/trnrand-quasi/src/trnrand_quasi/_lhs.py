@@ -22,9 +22,9 @@ from trnrand_core._validation import check_int
 
 from ._engine import QMCEngine, empty_points, words
 from ._floor import store_floor
+from ._shuffle import bounded_index
 
 MAX_DIM = 2**31 - 1
-_S32 = np.uint64(32)
 _ROWS = 256  # rows per parallel task (an L1-sized tile of the output)
 
 
@@ -39,9 +39,7 @@ def _permutations(raw, order):
         for i in range(total):
             perm[i] = i
         for i in range(total - 1, 0, -1):
-            span = np.uint64(i + 1)
-            low, high = raw[j, 2 * i], raw[j, 2 * i + 1]
-            target = (high * span + ((low * span) >> _S32)) >> _S32
+            target = bounded_index(raw[j, 2 * i], raw[j, 2 * i + 1], i + 1)
             perm[i], perm[target] = perm[target], perm[i]
 
 

@@ -53,7 +53,7 @@ from .quasi import (
     to_normal,
 )
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 
 # HAS_NKI is probed on access (the SDK check is not free) and cannot be assigned.
