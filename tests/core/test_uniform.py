@@ -1,5 +1,5 @@
 """Raw words and uniform floats: the plain-Python reference, both implementations bit for
-bit, strict upper bounds, golden values, argument checking and CUDA."""
+bit, strict upper bounds, golden values and argument checking (CUDA: test_cuda.py)."""
 
 from __future__ import annotations
 
@@ -353,21 +353,3 @@ BAD_TENSOR_BOUNDS = [
 def test_bad_tensor_bounds(kwargs, match):
     with pytest.raises(ValueError, match=match):
         tr.uniform(2, generator=tr.Generator(0), **kwargs)
-
-
-# -- CUDA ------------------------------------------------------------------------------------
-@pytest.mark.cuda
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-@pytest.mark.parametrize("kind", ["raw", *DTYPES])
-def test_portable_path_on_cuda_equals_cpu_kernels(kind):
-    for position, n, size, rank in [(0, 1001, 1, 0), (7, 333, 3, 2), ((1 << 64) - 700, 555, 2, 1)]:
-        cpu = tr.Generator(0xC0DA, partition_rank=rank, partition_size=size).advance(position)
-        gpu = tr.Generator(0xC0DA, "cuda", partition_rank=rank, partition_size=size)
-        gpu.advance(position)
-        if kind == "raw":
-            a, b = cpu.random_raw(n), gpu.random_raw(n)
-        else:
-            a = tr.uniform(n, low=-1.0, high=2.0, dtype=kind, generator=cpu)
-            b = tr.uniform(n, low=-1.0, high=2.0, dtype=kind, generator=gpu)
-        assert b.device.type == "cuda"
-        assert torch.equal(a, b.cpu())
