@@ -10,6 +10,7 @@ import torch
 from _distributions_a import TOLERANCE
 
 import trnrand_core as tr
+from trnrand_core._philox_torch import _torch_block_words, block_words
 
 pytestmark = [
     pytest.mark.cuda,
@@ -136,3 +137,15 @@ def test_ranks_on_cuda_tile_the_whole_draw():
     expected = tr.normal(3 * 777, generator=whole)
     got = torch.cat([tr.normal(777, generator=g) for g in ranks])
     assert torch.equal(got, expected)  # one backend: bit for bit under any partition
+
+
+@pytest.mark.parametrize(
+    ("first", "n_blocks"), [(0, 1), (3, 5000), ((1 << 32) - 7, 70_000), ((1 << 64) - 3, 1000)]
+)
+def test_cuda_bit_source_equals_torch_operations(first, n_blocks):
+    """The Triton kernel (when Triton runs here) and the torch-ops source give the same
+    words on the device, across the 2**32 and 2**64 counter wraps."""
+    k0, k1 = tr.Generator(0xFEEDFACECAFEBEEF).key
+    words = block_words(k0, k1, first, n_blocks, "cuda")
+    assert words.device.type == "cuda" and words.dtype == torch.int64
+    assert torch.equal(words, _torch_block_words(k0, k1, first, n_blocks, "cuda"))
