@@ -149,6 +149,23 @@ def test_torch_stateless_bits_equal_the_word_stream(seed, position):
     assert ours.tolist() == words(seed, position, 23)
 
 
+def _in_triton_interpreter(script: str, n_lines: int) -> list[str]:
+    """The last ``n_lines`` printed by ``script`` run in a subprocess under Triton's CPU
+    interpreter (``TRITON_INTERPRET=1``); skips where Triton is missing or cannot run."""
+    pytest.importorskip("triton")
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, TRITON_INTERPRET="1"),
+        timeout=300,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.skip(f"Triton's interpreter did not run here: {result.stderr[-300:]}")
+    return result.stdout.strip().splitlines()[-n_lines:]
+
+
 _TRITON_SCRIPT = textwrap.dedent(
     """
     import torch, triton, triton.language as tl
@@ -173,21 +190,9 @@ _TRITON_SCRIPT = textwrap.dedent(
 def test_triton_randint4x_layout():
     """STREAM.md section 3: Triton's ``randint4x(seed, offset=b)`` is block ``b``'s words.
     Runs Triton's interpreter on the CPU in a subprocess (TRITON_INTERPRET=1)."""
-    pytest.importorskip("triton")
     seeds, offset = [7, 0x0123456789ABCDEF], 5
-    env = dict(os.environ, TRITON_INTERPRET="1")
     script = f"SEEDS, OFFSET = {seeds}, {offset}\n" + _TRITON_SCRIPT
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.skip(f"Triton's interpreter did not run here: {result.stderr[-300:]}")
-    lines = result.stdout.strip().splitlines()[-len(seeds) :]
+    lines = _in_triton_interpreter(script, len(seeds))
     for seed, line in zip(seeds, lines, strict=True):
         theirs = [int(v) for v in line.split(",")]
         assert theirs == tr.Generator(seed).advance(offset).random_raw(64).tolist()
@@ -205,20 +210,8 @@ _TRITON_SOURCE_SCRIPT = textwrap.dedent(
 def test_triton_bit_source_in_the_interpreter():
     """The CUDA bit source (``_philox_triton``) run by Triton's interpreter on the CPU
     gives the stream's words, across the 2**32 and 2**64 counter wraps."""
-    pytest.importorskip("triton")
     cases = [(1, 2, 0, 3), (0xFFFFFFFF, 0x12345678, (1 << 32) - 2, 5), (7, 9, (1 << 64) - 2, 4)]
-    env = dict(os.environ, TRITON_INTERPRET="1")
-    result = subprocess.run(
-        [sys.executable, "-c", f"CASES = {cases}\n" + _TRITON_SOURCE_SCRIPT],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.skip(f"Triton's interpreter did not run here: {result.stderr[-300:]}")
-    lines = result.stdout.strip().splitlines()[-len(cases) :]
+    lines = _in_triton_interpreter(f"CASES = {cases}\n" + _TRITON_SOURCE_SCRIPT, len(cases))
     for (k0, k1, first, n), line in zip(cases, lines, strict=True):
         counters = [(first + b) % (1 << 64) for b in range(n)]
         expected = [w for c in counters for w in philox((c & 0xFFFFFFFF, c >> 32, 0, 0), (k0, k1))]

@@ -24,7 +24,8 @@ from ._constants import MASK32, PHILOX_M0, PHILOX_M1, PHILOX_ROUNDS, PHILOX_W0, 
 _BLOCKS = 1024
 
 
-@triton.jit
+# Scalars stay runtime values (Triton would turn an argument equal to 1 into a constant).
+@triton.jit(do_not_specialize=["n_blocks", "first_lo", "first_hi", "k0", "k1"])
 def _philox_kernel(
     out_ptr,
     n_blocks,
@@ -43,13 +44,13 @@ def _philox_kernel(
     (``first = first_lo + first_hi * 2**32``)."""
     i = tl.program_id(0).to(tl.int64) * BLOCKS + tl.arange(0, BLOCKS)
     mask = i < n_blocks
-    low = i + tl.to_tensor(first_lo).to(tl.int64)  # < 2**63: no carry is lost
+    low = i + first_lo.to(tl.int64)  # < 2**63: no carry is lost
     c0 = (low & 0xFFFFFFFF).to(tl.uint32)
-    c1 = ((low >> 32) + tl.to_tensor(first_hi).to(tl.int64)).to(tl.uint32)
+    c1 = ((low >> 32) + first_hi.to(tl.int64)).to(tl.uint32)
     c2 = tl.zeros_like(c0)
     c3 = tl.zeros_like(c0)
-    key0 = tl.to_tensor(k0).to(tl.uint32)
-    key1 = tl.to_tensor(k1).to(tl.uint32)
+    key0 = k0.to(tl.uint32)
+    key1 = k1.to(tl.uint32)
     for _ in tl.static_range(ROUNDS):
         hi0 = tl.umulhi(c0, M0)
         lo0 = c0 * M0

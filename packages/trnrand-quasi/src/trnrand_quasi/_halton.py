@@ -122,7 +122,7 @@ def _layout(bases, n_digits, low_digits, hi):
     dimension ``j`` start at ``pos_first[j]``) its first stream word ``word_off[p]``, its
     length ``m[p]`` and offset ``w_off[p]`` in the value array; per dimension the offset
     and length of its low-digit table (length 0: it is position 0's table). Returns those
-    arrays and the value array's length."""
+    arrays as one tuple, and the value array's length."""
     d = bases.shape[0]
     pos_first = np.empty(d, np.int64)
     word_off = np.empty(n_digits.sum(), np.int64)
@@ -151,7 +151,7 @@ def _layout(bases, n_digits, low_digits, hi):
             low_off[j] = at
             low_len[j] = min(base ** low_digits[j], hi)
             at += low_len[j]
-    return pos_first, word_off, m, w_off, low_off, low_len, at
+    return (pos_first, word_off, m, w_off, low_off, low_len), at
 
 
 @jit
@@ -188,24 +188,11 @@ def _permutation_prefix(k0, k1, word_at, base, m, scale, values, at, scratch, to
 
 
 @jit_parallel
-def _fill_tables(
-    bases,
-    n_digits,
-    low_digits,
-    pos_first,
-    word_off,
-    m,
-    w_off,
-    low_off,
-    low_len,
-    k0,
-    k1,
-    tasks,
-    values,
-):
+def _fill_tables(bases, n_digits, low_digits, layout, k0, k1, tasks, values):
     """Every digit position's permutation prefix, then the low-digit tables (sums over the
-    low digits of ``r``); dimensions are dealt round-robin to tasks so large and small
-    bases balance."""
+    low digits of ``r``), at the places ``layout`` (from :func:`_layout`) gives;
+    dimensions are dealt round-robin to tasks so large and small bases balance."""
+    pos_first, word_off, m, w_off, low_off, low_len = layout
     d = bases.shape[0]
     for task in nb.prange(tasks):
         largest = 2
@@ -279,26 +266,12 @@ class Halton(QMCEngine):
             return
         hi = max(hi, min(2 * self._covered, self.max_points + 1))
         bases, n_digits, low_digits = self._bases, self._n_digits, self._low_digits
-        layout = _layout(bases, n_digits, low_digits, hi)
-        pos_first, word_off, m, w_off, low_off, low_len, length = layout
+        layout, length = _layout(bases, n_digits, low_digits, hi)
         values = empty(length, torch.float64).numpy()
-        k0, k1 = self._stream.key
-        _fill_tables(
-            bases,
-            n_digits,
-            low_digits,
-            pos_first,
-            word_off,
-            m,
-            w_off,
-            low_off,
-            low_len,
-            np.uint64(k0),
-            np.uint64(k1),
-            min(self.d, 4 * nb.get_num_threads()),
-            values,
-        )
-        self._tables = (pos_first, w_off, low_off, values)
+        k0, k1 = np.uint64(self._stream.key[0]), np.uint64(self._stream.key[1])
+        tasks = min(self.d, 4 * nb.get_num_threads())
+        _fill_tables(bases, n_digits, low_digits, layout, k0, k1, tasks, values)
+        self._tables = (layout, values)
         self._covered = hi
 
     def _random(self, n: int) -> torch.Tensor:
@@ -306,7 +279,7 @@ class Halton(QMCEngine):
         start = self._first_index(n) + 1
         if n and self.scramble:
             self._cover(start + n)
-            pos_first, w_off, low_off, values = self._tables
+            (pos_first, _, _, w_off, low_off, _), values = self._tables
             _scrambled_kernel(
                 self._bases,
                 self._n_digits,
