@@ -3,9 +3,6 @@ implementations, and the layout facts shared with torch's stateless API and Trit
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -14,6 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from philox_reference import block, philox, words
+from triton_interpreter import in_triton_interpreter
 
 import trnrand_core as tr
 from trnrand_core._philox_cpu import fill_words, philox_block
@@ -149,23 +147,6 @@ def test_torch_stateless_bits_equal_the_word_stream(seed, position):
     assert ours.tolist() == words(seed, position, 23)
 
 
-def _in_triton_interpreter(script: str, n_lines: int) -> list[str]:
-    """The last ``n_lines`` printed by ``script`` run in a subprocess under Triton's CPU
-    interpreter (``TRITON_INTERPRET=1``); skips where Triton is missing or cannot run."""
-    pytest.importorskip("triton")
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, TRITON_INTERPRET="1"),
-        timeout=300,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.skip(f"Triton's interpreter did not run here: {result.stderr[-300:]}")
-    return result.stdout.strip().splitlines()[-n_lines:]
-
-
 _TRITON_SCRIPT = textwrap.dedent(
     """
     import torch, triton, triton.language as tl
@@ -192,7 +173,7 @@ def test_triton_randint4x_layout():
     Runs Triton's interpreter on the CPU in a subprocess (TRITON_INTERPRET=1)."""
     seeds, offset = [7, 0x0123456789ABCDEF], 5
     script = f"SEEDS, OFFSET = {seeds}, {offset}\n" + _TRITON_SCRIPT
-    lines = _in_triton_interpreter(script, len(seeds))
+    lines = in_triton_interpreter(script, len(seeds))
     for seed, line in zip(seeds, lines, strict=True):
         theirs = [int(v) for v in line.split(",")]
         assert theirs == tr.Generator(seed).advance(offset).random_raw(64).tolist()
@@ -200,7 +181,7 @@ def test_triton_randint4x_layout():
 
 _TRITON_SOURCE_SCRIPT = textwrap.dedent(
     """
-    from trnrand_core._philox_triton import block_words
+    from trnrand_core._triton_kernels import block_words
     for k0, k1, first, n in CASES:
         print(",".join(str(v) for v in block_words(k0, k1, first, n, "cpu").tolist()))
     """
@@ -208,10 +189,10 @@ _TRITON_SOURCE_SCRIPT = textwrap.dedent(
 
 
 def test_triton_bit_source_in_the_interpreter():
-    """The CUDA bit source (``_philox_triton``) run by Triton's interpreter on the CPU
+    """The CUDA bit source (``_triton_kernels.block_words``) run by Triton's interpreter on the CPU
     gives the stream's words, across the 2**32 and 2**64 counter wraps."""
     cases = [(1, 2, 0, 3), (0xFFFFFFFF, 0x12345678, (1 << 32) - 2, 5), (7, 9, (1 << 64) - 2, 4)]
-    lines = _in_triton_interpreter(f"CASES = {cases}\n" + _TRITON_SOURCE_SCRIPT, len(cases))
+    lines = in_triton_interpreter(f"CASES = {cases}\n" + _TRITON_SOURCE_SCRIPT, len(cases))
     for (k0, k1, first, n), line in zip(cases, lines, strict=True):
         counters = [(first + b) % (1 << 64) for b in range(n)]
         expected = [w for c in counters for w in philox((c & 0xFFFFFFFF, c >> 32, 0, 0), (k0, k1))]

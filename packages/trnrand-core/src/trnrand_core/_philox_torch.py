@@ -9,10 +9,9 @@ any backend torch supports.
 
 from __future__ import annotations
 
-import warnings
-
 import torch
 
+from . import _triton
 from ._constants import MASK32, PHILOX_M0, PHILOX_M1, PHILOX_ROUNDS, PHILOX_W0, PHILOX_W1
 
 _LOW16 = 0xFFFF
@@ -88,44 +87,12 @@ def block_words(k0: int, k1: int, first_block: int, n_blocks: int, device) -> to
     int64 tensor of length ``4 * n_blocks`` (block-major, words x0..x3).
 
     On CUDA devices the words come from one Triton kernel when Triton works there
-    (:mod:`trnrand_core._philox_triton`), else from torch operations.
+    (:mod:`trnrand_core._triton`), else from torch operations.
     """
-    kernel = _triton_source(torch.device(device))
-    if kernel is not None:
-        try:
-            words = kernel(k0, k1, first_block, n_blocks, device)
-        except Exception as error:  # a Triton that imports but cannot compile here
-            if _TRITON_STATE["launched"]:
-                raise
-            _TRITON_STATE["error"] = error
-            warnings.warn(
-                f"trnrand: Triton's Philox kernel failed on {device} ({error!r}); "
-                "using torch operations for CUDA words from now on (slower, same values)",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-        else:
-            _TRITON_STATE["launched"] = True
-            return words
+    words = _triton.run("block_words", device, k0, k1, first_block, n_blocks)
+    if words is not None:
+        return words
     return _torch_block_words(k0, k1, first_block, n_blocks, device)
-
-
-#: Whether a Triton launch has succeeded (later errors are real errors, not a missing
-#: toolchain) and the error that disabled it, if any.
-_TRITON_STATE: dict = {"launched": False, "error": None}
-
-
-def _triton_source(device: torch.device):
-    """The Triton bit source for ``device``, or None: not CUDA, Triton not importable,
-    or it failed before (``_TRITON_STATE``)."""
-    if device.type != "cuda" or _TRITON_STATE["error"] is not None:
-        return None
-    try:
-        from ._philox_triton import block_words as kernel
-    except ImportError as error:
-        _TRITON_STATE["error"] = error
-        return None
-    return kernel
 
 
 def _torch_block_words(k0: int, k1: int, first_block: int, n_blocks: int, device):

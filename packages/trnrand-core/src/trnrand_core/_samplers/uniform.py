@@ -16,6 +16,7 @@ import numba as nb
 import numpy as np
 import torch
 
+from .. import _triton
 from .._conversions import torch_narrow, torch_u24, torch_u53, u53
 from .._philox_cpu import (
     BATCH_BLOCKS,
@@ -252,15 +253,22 @@ def _clip_below_high(values: torch.Tensor, high: float) -> None:
 
 
 def _portable(draw, dtype, device, low: float, high: float) -> torch.Tensor:
+    """``low + span * u`` in the compute precision (``low`` and ``span`` rounded to it),
+    then the clip; one fused Triton kernel on CUDA when available."""
+    if dtype == torch.float64:
+        low_c, span_c = low, high - low
+    else:
+        low_c = float(np.float32(low))
+        span_c = float(np.float32(np.float32(high) - np.float32(low)))
+    fused = _triton.run("uniform", device, draw, dtype, low_c, span_c, *clip_bounds(high, dtype))
+    if fused is not None:
+        return fused
     words = _common.element_words(draw, device)
     if dtype == torch.float64:
-        u = torch_u53(words[:, 0], words[:, 1])
-        values = u.mul_(high - low).add_(low)
+        values = torch_u53(words[:, 0], words[:, 1]).mul_(span_c).add_(low_c)
     else:
         u = torch_u24(words[:, 0]) if dtype == torch.float32 else torch_narrow(words[:, 0], dtype)
-        low32 = np.float32(low)
-        span32 = float(np.float32(np.float32(high) - low32))
-        values = u.mul_(span32).add_(float(low32)).to(dtype)
+        values = u.mul_(span_c).add_(low_c).to(dtype)
     _clip_below_high(values, high)
     return values
 

@@ -1,0 +1,204 @@
+"""Triton kernels of the portable path on CUDA: the Philox4x32-10 bit source, and
+uniform floats fused with it.
+
+The torch-ops path makes over 200 full-tensor passes for the ten Philox rounds, so on a
+GPU it is bound by memory traffic; these kernels keep a block's state in registers and
+write each result once. They compute the same functions:
+
+* :func:`block_words`: STREAM.md sections 1 and 3 (32-bit lanes, ``umulhi`` for the high
+  half of each product, wrapping 32-bit adds for the key schedule), stored as int64 in
+  the layout of :func:`trnrand_core._philox_torch.block_words`;
+* :func:`uniform`: each element's word(s) (Draw's word addressing), the exact
+  conversion of STREAM.md section 6, ``low + span * u`` in the compute precision with
+  separate multiply and add (floating-point contraction is switched off: an FMA would
+  round once instead of twice), and the clip of ``uniform.clip_bounds``.
+
+So the results are bit-identical to the CPU kernels. Used through
+:mod:`trnrand_core._triton`; with ``TRITON_INTERPRET=1`` they also run on CPU tensors,
+which is how they are tested without a GPU.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import torch
+import triton
+import triton.language as tl
+
+from ._constants import MASK32, PHILOX_M0, PHILOX_M1, PHILOX_ROUNDS, PHILOX_W0, PHILOX_W1
+
+#: Counter blocks (words kernel) or elements (uniform kernel) per Triton program.
+_PER_PROGRAM = 1024
+_PHILOX = {
+    "M0": PHILOX_M0,
+    "M1": PHILOX_M1,
+    "W0": PHILOX_W0,
+    "W1": PHILOX_W1,
+    "ROUNDS": PHILOX_ROUNDS,
+}
+#: uniform's output kinds: float32, float64, float16, bfloat16.
+_KIND = {torch.float32: 0, torch.float64: 1, torch.float16: 2, torch.bfloat16: 3}
+
+
+@triton.jit
+def _philox(rel, first_lo, first_hi, k0, k1, M0, M1, W0, W1, ROUNDS):
+    """The four words of first-pass block ``first + rel`` (``rel`` int64 in [0, 2**62),
+    ``first = first_lo + first_hi * 2**32`` taken mod 2**64)."""
+    low = rel + first_lo.to(tl.int64)
+    c0 = (low & 0xFFFFFFFF).to(tl.uint32)
+    c1 = ((low >> 32) + first_hi.to(tl.int64)).to(tl.uint32)
+    c2 = tl.zeros_like(c0)
+    c3 = tl.zeros_like(c0)
+    key0 = k0.to(tl.uint32)
+    key1 = k1.to(tl.uint32)
+    for _ in tl.static_range(ROUNDS):
+        hi0 = tl.umulhi(c0, M0)
+        lo0 = c0 * M0
+        hi1 = tl.umulhi(c2, M1)
+        lo1 = c2 * M1
+        c0 = hi1 ^ c1 ^ key0
+        c1 = lo1
+        c2 = hi0 ^ c3 ^ key1
+        c3 = lo0
+        key0 = key0 + W0
+        key1 = key1 + W1
+    return c0, c1, c2, c3
+
+
+@triton.jit
+def _word(j, first_lo, first_hi, k0, k1, M0, M1, W0, W1, ROUNDS):
+    """Word ``j`` (int64) of the word stream that starts at block ``first``."""
+    x0, x1, x2, x3 = _philox(j >> 2, first_lo, first_hi, k0, k1, M0, M1, W0, W1, ROUNDS)
+    lane = j & 3
+    return tl.where(lane == 0, x0, tl.where(lane == 1, x1, tl.where(lane == 2, x2, x3)))
+
+
+# Scalars stay runtime values (Triton would turn an argument equal to 1 into a constant).
+@triton.jit(do_not_specialize=["n_blocks", "first_lo", "first_hi", "k0", "k1"])
+def _words_kernel(
+    out_ptr,
+    n_blocks,
+    first_lo,
+    first_hi,
+    k0,
+    k1,
+    M0: tl.constexpr,
+    M1: tl.constexpr,
+    W0: tl.constexpr,
+    W1: tl.constexpr,
+    ROUNDS: tl.constexpr,
+    PER_PROGRAM: tl.constexpr,
+):
+    """``out[4*i + l]`` = word ``l`` of first-pass block ``first + i`` for ``i < n_blocks``."""
+    i = tl.program_id(0).to(tl.int64) * PER_PROGRAM + tl.arange(0, PER_PROGRAM)
+    mask = i < n_blocks
+    x0, x1, x2, x3 = _philox(i, first_lo, first_hi, k0, k1, M0, M1, W0, W1, ROUNDS)
+    out = out_ptr + 4 * i
+    tl.store(out, x0.to(tl.int64), mask=mask)
+    tl.store(out + 1, x1.to(tl.int64), mask=mask)
+    tl.store(out + 2, x2.to(tl.int64), mask=mask)
+    tl.store(out + 3, x3.to(tl.int64), mask=mask)
+
+
+@triton.jit(
+    do_not_specialize=[
+        "count", "word_offset", "first_lo", "first_hi", "k0", "k1",
+        "low_bits", "span_bits", "top_bits", "below_bits",
+    ]
+)  # fmt: skip
+def _uniform_kernel(
+    out_ptr,
+    count,
+    word_offset,
+    first_lo,
+    first_hi,
+    k0,
+    k1,
+    low_bits,
+    span_bits,
+    top_bits,
+    below_bits,
+    M0: tl.constexpr,
+    M1: tl.constexpr,
+    W0: tl.constexpr,
+    W1: tl.constexpr,
+    ROUNDS: tl.constexpr,
+    KIND: tl.constexpr,
+    PER_PROGRAM: tl.constexpr,
+):
+    """``out[e]`` for ``e < count``: uniform from the word(s) of element ``e`` (word
+    ``word_offset + e`` or the pair at ``word_offset + 2e``); bounds come as float64 bits
+    (Triton types a small integer argument as int32: widened before the bitcast).
+    """
+    e = tl.program_id(0).to(tl.int64) * PER_PROGRAM + tl.arange(0, PER_PROGRAM)
+    mask = e < count
+    low = low_bits.to(tl.int64).to(tl.float64, bitcast=True)
+    span = span_bits.to(tl.int64).to(tl.float64, bitcast=True)
+    top = top_bits.to(tl.int64).to(tl.float64, bitcast=True)
+    below = below_bits.to(tl.int64).to(tl.float64, bitcast=True)
+    if KIND == 1:
+        j = word_offset + 2 * e
+        a = _word(j, first_lo, first_hi, k0, k1, M0, M1, W0, W1, ROUNDS)
+        b = _word(j + 1, first_lo, first_hi, k0, k1, M0, M1, W0, W1, ROUNDS)
+        merged = (a >> 5).to(tl.int64) * 67108864 + (b >> 6).to(tl.int64)
+        value = merged.to(tl.float64) * 1.1102230246251565e-16  # 2**-53
+        value = value * span + low
+        value = tl.where(value >= top, below, value)
+    else:
+        x = _word(word_offset + e, first_lo, first_hi, k0, k1, M0, M1, W0, W1, ROUNDS)
+        if KIND == 0:
+            u = (x >> 8).to(tl.float32) * 5.9604644775390625e-08  # 2**-24
+        elif KIND == 2:
+            u = (x >> 21).to(tl.float32) * 0.00048828125  # 2**-11
+        else:
+            u = (x >> 24).to(tl.float32) * 0.00390625  # 2**-8
+        value = u * span.to(tl.float32) + low.to(tl.float32)
+        if KIND == 2:
+            value = value.to(tl.float16, fp_downcast_rounding="rtne")
+        elif KIND == 3:  # round to nearest even on the bits (the same on every backend)
+            bits = value.to(tl.uint32, bitcast=True)
+            bits = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+            value = bits.to(tl.uint16).to(tl.bfloat16, bitcast=True)
+        clipped = below.to(tl.float32).to(value.dtype)  # exact: below is a value of dtype
+        value = tl.where(value.to(tl.float32) >= top.to(tl.float32), clipped, value)
+    tl.store(out_ptr + e, value.to(out_ptr.dtype.element_ty), mask=mask)
+
+
+def _bits(value: float) -> int:
+    """The IEEE float64 bit pattern of ``value`` as a signed int64 (Triton passes Python
+    floats as float32)."""
+    return struct.unpack("<q", struct.pack("<d", value))[0]
+
+
+def _launch(kernel, grid, args, constants, device: torch.device) -> None:
+    options = dict(constants, enable_fp_fusion=False)
+    if device.type == "cuda":
+        with torch.cuda.device(device):
+            kernel[grid](*args, **options)
+    else:  # Triton's interpreter (TRITON_INTERPRET=1)
+        kernel[grid](*args, **options)
+
+
+def block_words(k0: int, k1: int, first_block: int, n_blocks: int, device) -> torch.Tensor:
+    """Words of first-pass blocks ``first_block .. first_block + n_blocks - 1`` as a flat
+    int64 tensor of length ``4 * n_blocks`` on ``device`` (block-major, words x0..x3)."""
+    out = torch.empty(4 * n_blocks, dtype=torch.int64, device=device)
+    if n_blocks:
+        grid = (triton.cdiv(n_blocks, _PER_PROGRAM),)
+        args = (out, n_blocks, first_block & MASK32, first_block >> 32, k0, k1)
+        _launch(_words_kernel, grid, args, dict(_PHILOX, PER_PROGRAM=_PER_PROGRAM), out.device)
+    return out
+
+
+def uniform(draw, dtype, low: float, span: float, top: float, below: float, device):
+    """This rank's ``draw.count`` uniform values on ``device`` (``low`` and ``span`` in the
+    compute precision, ``top``/``below`` from ``uniform.clip_bounds``)."""
+    out = torch.empty(draw.count, dtype=dtype, device=device)
+    grid = (triton.cdiv(draw.count, _PER_PROGRAM),)
+    bounds = (_bits(low), _bits(span), _bits(top), _bits(below))
+    stream = (draw.block & MASK32, draw.block >> 32, draw.k0, draw.k1)
+    args = (out, draw.count, draw.word_offset, *stream, *bounds)
+    constants = dict(_PHILOX, KIND=_KIND[dtype], PER_PROGRAM=_PER_PROGRAM)
+    _launch(_uniform_kernel, grid, args, constants, out.device)
+    return out
