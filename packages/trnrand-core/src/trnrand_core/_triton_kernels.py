@@ -28,7 +28,7 @@ import triton.language as tl
 
 from ._constants import MASK32, PHILOX_M0, PHILOX_M1, PHILOX_ROUNDS, PHILOX_W0, PHILOX_W1
 
-#: Counter blocks (words kernel) or elements (uniform kernel) per Triton program.
+#: Counter blocks per Triton program.
 _PER_PROGRAM = 1024
 _PHILOX = {
     "M0": PHILOX_M0,
@@ -66,14 +66,6 @@ def _philox(rel, first_lo, first_hi, k0, k1, M0, M1, W0, W1, ROUNDS):
     return c0, c1, c2, c3
 
 
-@triton.jit
-def _word(j, first_lo, first_hi, k0, k1, M0, M1, W0, W1, ROUNDS):
-    """Word ``j`` (int64) of the word stream that starts at block ``first``."""
-    x0, x1, x2, x3 = _philox(j >> 2, first_lo, first_hi, k0, k1, M0, M1, W0, W1, ROUNDS)
-    lane = j & 3
-    return tl.where(lane == 0, x0, tl.where(lane == 1, x1, tl.where(lane == 2, x2, x3)))
-
-
 # Scalars stay runtime values (Triton would turn an argument equal to 1 into a constant).
 @triton.jit(do_not_specialize=["n_blocks", "first_lo", "first_hi", "k0", "k1"])
 def _words_kernel(
@@ -99,6 +91,41 @@ def _words_kernel(
     tl.store(out + 1, x1.to(tl.int64), mask=mask)
     tl.store(out + 2, x2.to(tl.int64), mask=mask)
     tl.store(out + 3, x3.to(tl.int64), mask=mask)
+
+
+@triton.jit
+def _unit64(a, b, low, span, top, below):
+    """float64 ``low + span * u53(a, b)``, clipped below ``high``."""
+    merged = (a >> 5).to(tl.int64) * 67108864 + (b >> 6).to(tl.int64)
+    value = merged.to(tl.float64) * 1.1102230246251565e-16  # 2**-53
+    value = value * span + low
+    return tl.where(value >= top, below, value)
+
+
+@triton.jit
+def _unit32(x, low, span, top, below, KIND: tl.constexpr):
+    """One-word dtypes: ``low + span * u`` in float32, rounded to the dtype, clipped."""
+    if KIND == 0:
+        u = (x >> 8).to(tl.float32) * 5.9604644775390625e-08  # 2**-24
+    elif KIND == 2:
+        u = (x >> 21).to(tl.float32) * 0.00048828125  # 2**-11
+    else:
+        u = (x >> 24).to(tl.float32) * 0.00390625  # 2**-8
+    value = u * span + low
+    if KIND == 2:
+        value = value.to(tl.float16, fp_downcast_rounding="rtne")
+    elif KIND == 3:  # round to nearest even on the bits (the same on every backend)
+        bits = value.to(tl.uint32, bitcast=True)
+        bits = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+        value = bits.to(tl.uint16).to(tl.bfloat16, bitcast=True)
+    clipped = below.to(value.dtype)  # exact: below is a value of the dtype
+    return tl.where(value.to(tl.float32) >= top, clipped, value)
+
+
+@triton.jit
+def _store(out_ptr, e, value, count):
+    """``out[e] = value`` where ``0 <= e < count``."""
+    tl.store(out_ptr + e, value.to(out_ptr.dtype.element_ty), mask=(e >= 0) & (e < count))
 
 
 @triton.jit(
@@ -128,41 +155,33 @@ def _uniform_kernel(
     PER_PROGRAM: tl.constexpr,
 ):
     """``out[e]`` for ``e < count``: uniform from the word(s) of element ``e`` (word
-    ``word_offset + e`` or the pair at ``word_offset + 2e``); bounds come as float64 bits
-    (Triton types a small integer argument as int32: widened before the bitcast).
+    ``word_offset + e``, or the pair at ``word_offset + 2e``).
+
+    Block-major: one Philox evaluation per block gives 4 one-word or 2 two-word
+    elements; a rank whose share starts mid-block masks the lanes before it. Bounds come
+    as float64 bits (a small integer argument is typed int32: widened before the bitcast).
     """
-    e = tl.program_id(0).to(tl.int64) * PER_PROGRAM + tl.arange(0, PER_PROGRAM)
-    mask = e < count
+    i = tl.program_id(0).to(tl.int64) * PER_PROGRAM + tl.arange(0, PER_PROGRAM)
+    shift = word_offset & 3
+    x0, x1, x2, x3 = _philox(
+        i + (word_offset >> 2), first_lo, first_hi, k0, k1, M0, M1, W0, W1, ROUNDS
+    )
     low = low_bits.to(tl.int64).to(tl.float64, bitcast=True)
     span = span_bits.to(tl.int64).to(tl.float64, bitcast=True)
     top = top_bits.to(tl.int64).to(tl.float64, bitcast=True)
     below = below_bits.to(tl.int64).to(tl.float64, bitcast=True)
     if KIND == 1:
-        j = word_offset + 2 * e
-        a = _word(j, first_lo, first_hi, k0, k1, M0, M1, W0, W1, ROUNDS)
-        b = _word(j + 1, first_lo, first_hi, k0, k1, M0, M1, W0, W1, ROUNDS)
-        merged = (a >> 5).to(tl.int64) * 67108864 + (b >> 6).to(tl.int64)
-        value = merged.to(tl.float64) * 1.1102230246251565e-16  # 2**-53
-        value = value * span + low
-        value = tl.where(value >= top, below, value)
+        e = 2 * i - (shift >> 1)  # word_offset is even: pairs never straddle blocks
+        _store(out_ptr, e, _unit64(x0, x1, low, span, top, below), count)
+        _store(out_ptr, e + 1, _unit64(x2, x3, low, span, top, below), count)
     else:
-        x = _word(word_offset + e, first_lo, first_hi, k0, k1, M0, M1, W0, W1, ROUNDS)
-        if KIND == 0:
-            u = (x >> 8).to(tl.float32) * 5.9604644775390625e-08  # 2**-24
-        elif KIND == 2:
-            u = (x >> 21).to(tl.float32) * 0.00048828125  # 2**-11
-        else:
-            u = (x >> 24).to(tl.float32) * 0.00390625  # 2**-8
-        value = u * span.to(tl.float32) + low.to(tl.float32)
-        if KIND == 2:
-            value = value.to(tl.float16, fp_downcast_rounding="rtne")
-        elif KIND == 3:  # round to nearest even on the bits (the same on every backend)
-            bits = value.to(tl.uint32, bitcast=True)
-            bits = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
-            value = bits.to(tl.uint16).to(tl.bfloat16, bitcast=True)
-        clipped = below.to(tl.float32).to(value.dtype)  # exact: below is a value of dtype
-        value = tl.where(value.to(tl.float32) >= top.to(tl.float32), clipped, value)
-    tl.store(out_ptr + e, value.to(out_ptr.dtype.element_ty), mask=mask)
+        low32, span32 = low.to(tl.float32), span.to(tl.float32)
+        top32, below32 = top.to(tl.float32), below.to(tl.float32)
+        e = 4 * i - shift
+        _store(out_ptr, e, _unit32(x0, low32, span32, top32, below32, KIND), count)
+        _store(out_ptr, e + 1, _unit32(x1, low32, span32, top32, below32, KIND), count)
+        _store(out_ptr, e + 2, _unit32(x2, low32, span32, top32, below32, KIND), count)
+        _store(out_ptr, e + 3, _unit32(x3, low32, span32, top32, below32, KIND), count)
 
 
 def _bits(value: float) -> int:
@@ -195,7 +214,8 @@ def uniform(draw, dtype, low: float, span: float, top: float, below: float, devi
     """This rank's ``draw.count`` uniform values on ``device`` (``low`` and ``span`` in the
     compute precision, ``top``/``below`` from ``uniform.clip_bounds``)."""
     out = torch.empty(draw.count, dtype=dtype, device=device)
-    grid = (triton.cdiv(draw.count, _PER_PROGRAM),)
+    n_blocks = -(-(draw.word_offset % 4 + draw.count * draw.words) // 4)
+    grid = (triton.cdiv(n_blocks, _PER_PROGRAM),)
     bounds = (_bits(low), _bits(span), _bits(top), _bits(below))
     stream = (draw.block & MASK32, draw.block >> 32, draw.k0, draw.k1)
     args = (out, draw.count, draw.word_offset, *stream, *bounds)
