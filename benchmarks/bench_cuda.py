@@ -6,7 +6,10 @@ from __future__ import annotations
 import torch
 from _harness import Benchmark
 
-N = 1 << 24
+N = 1 << 26
+#: A small call, where the per-call cost on the host (validation, reservation, the
+#: kernel launch) shows.
+N_SMALL = 1 << 16
 
 
 def benchmarks() -> list[Benchmark]:
@@ -27,10 +30,12 @@ def benchmarks() -> list[Benchmark]:
     gen = tr.Generator(seed=1, device="cuda")
     buf = torch.empty(N, device="cuda")
 
-    def row(name, ours, theirs_name, theirs):
-        return Benchmark(f"cuda {name}", N, synced(ours), {theirs_name: synced(theirs)})
+    def row(name, ours, theirs_name, theirs, n=N):
+        return Benchmark(f"cuda {name}", n, synced(ours), {theirs_name: synced(theirs)})
 
     return [
+        row("uniform float32, small calls", lambda: tr.uniform(N_SMALL, generator=gen),
+            "torch.rand on cuda", lambda: torch.rand(N_SMALL, device="cuda"), n=N_SMALL),
         row("raw words", lambda: gen.random_raw(N), "torch.randint int32 on cuda",
             lambda: torch.randint(-(2**31), 2**31 - 1, (N,), dtype=torch.int32, device="cuda")),
         row("uniform float32", lambda: tr.uniform(N, generator=gen), "torch.rand on cuda",
@@ -42,6 +47,9 @@ def benchmarks() -> list[Benchmark]:
             "buf.uniform_ on cuda", lambda: buf.uniform_()),
         row("normal float32", lambda: tr.normal(N, generator=gen), "torch.randn on cuda",
             lambda: torch.randn(N, device="cuda")),
+        row("normal float64", lambda: tr.normal(N, dtype=torch.float64, generator=gen),
+            "torch.randn float64 on cuda",
+            lambda: torch.randn(N, dtype=torch.float64, device="cuda")),
         row("exponential float32", lambda: tr.exponential(N, generator=gen),
             "buf.exponential_ on cuda", lambda: buf.exponential_()),
         row("randint(0, 1000) int64", lambda: tr.randint(N, high=1000, generator=gen),

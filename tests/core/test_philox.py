@@ -177,23 +177,3 @@ def test_triton_randint4x_layout():
     for seed, line in zip(seeds, lines, strict=True):
         theirs = [int(v) for v in line.split(",")]
         assert theirs == tr.Generator(seed).advance(offset).random_raw(64).tolist()
-
-
-_TRITON_SOURCE_SCRIPT = textwrap.dedent(
-    """
-    from trnrand_core._triton_kernels import block_words
-    for k0, k1, first, n in CASES:
-        print(",".join(str(v) for v in block_words(k0, k1, first, n, "cpu").tolist()))
-    """
-)
-
-
-def test_triton_bit_source_in_the_interpreter():
-    """The CUDA bit source (``_triton_kernels.block_words``) run by Triton's interpreter on the CPU
-    gives the stream's words, across the 2**32 and 2**64 counter wraps."""
-    cases = [(1, 2, 0, 3), (0xFFFFFFFF, 0x12345678, (1 << 32) - 2, 5), (7, 9, (1 << 64) - 2, 4)]
-    lines = in_triton_interpreter(f"CASES = {cases}\n" + _TRITON_SOURCE_SCRIPT, len(cases))
-    for (k0, k1, first, n), line in zip(cases, lines, strict=True):
-        counters = [(first + b) % (1 << 64) for b in range(n)]
-        expected = [w for c in counters for w in philox((c & 0xFFFFFFFF, c >> 32, 0, 0), (k0, k1))]
-        assert [int(v) for v in line.split(",")] == expected

@@ -4,7 +4,6 @@ bit, strict upper bounds, golden values and argument checking (CUDA: test_cuda.p
 from __future__ import annotations
 
 import math
-import textwrap
 
 import numpy as np
 import pytest
@@ -12,7 +11,6 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from philox_reference import uniform32, uniform64, words
-from triton_interpreter import in_triton_interpreter
 
 import trnrand_core as tr
 from trnrand_core._samplers._common import portable_on_cpu
@@ -355,42 +353,3 @@ BAD_TENSOR_BOUNDS = [
 def test_bad_tensor_bounds(kwargs, match):
     with pytest.raises(ValueError, match=match):
         tr.uniform(2, generator=tr.Generator(0), **kwargs)
-
-
-# -- Triton (the fused CUDA kernel, run by Triton's interpreter on the CPU) -----------------
-_TRITON_UNIFORM_SCRIPT = textwrap.dedent(
-    """
-    import torch
-    import trnrand_core as tr
-    from trnrand_core._samplers import uniform as module
-    from trnrand_core._triton_kernels import uniform
-
-    for dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
-        for position, size, rank in ((0, 1, 0), ((1 << 32) - 5, 3, 2), ((1 << 64) - 2000, 2, 1)):
-            for low, high in ((-1.0, 2.0), (0.0, 1.0), (1e-3, 1e-3 + 2**-9)):
-                gen = tr.Generator(77, partition_rank=rank, partition_size=size).advance(position)
-                expected = tr.uniform(999, low=low, high=high, dtype=dtype, generator=gen)
-                gen.advance_to(position)
-                draw = gen._reserve(999, module.WORDS[dtype])
-                if dtype == torch.float64:
-                    low_c, span_c = low, high - low
-                else:
-                    low_c = float(torch.tensor(low, dtype=torch.float32))
-                    span_c = float(torch.tensor(high, dtype=torch.float32) - low_c)
-                bounds = module.clip_bounds(high, dtype)
-                got = uniform(draw, dtype, low_c, span_c, *bounds, "cpu")
-                print(dtype, position, low, torch.equal(got, expected))
-    """
-)
-
-
-def test_triton_uniform_kernel_in_the_interpreter():
-    """The fused CUDA uniform kernel gives the CPU kernels' values bit for bit, for every
-    dtype, partitioned, across the 2**32 counter carry and at the end of the stream
-    (clipping included: float16 and
-    bfloat16 round up to ``high`` often with these bounds)."""
-    lines = in_triton_interpreter(_TRITON_UNIFORM_SCRIPT, 36)
-    assert len(lines) == 36
-    assert all(line.endswith("True") for line in lines), [
-        line for line in lines if not line.endswith("True")
-    ]

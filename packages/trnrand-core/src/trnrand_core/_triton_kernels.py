@@ -27,6 +27,7 @@ import triton
 import triton.language as tl
 
 from ._constants import MASK32, PHILOX_M0, PHILOX_M1, PHILOX_ROUNDS, PHILOX_W0, PHILOX_W1
+from ._samplers._fastmath import CONSTANTS32
 
 #: Counter blocks per Triton program.
 _PER_PROGRAM = 1024
@@ -94,6 +95,20 @@ def _words_kernel(
 
 
 @triton.jit
+def _narrow(value, KIND: tl.constexpr):
+    """A float32 ``value`` rounded to nearest even in the output dtype of ``KIND`` (float16
+    by Triton's conversion, bfloat16 on the bits: the same on every backend, the
+    interpreter included); float32 and float64 unchanged."""
+    if KIND == 2:
+        value = value.to(tl.float16, fp_downcast_rounding="rtne")
+    elif KIND == 3:
+        bits = value.to(tl.uint32, bitcast=True)
+        bits = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+        value = bits.to(tl.uint16).to(tl.bfloat16, bitcast=True)
+    return value
+
+
+@triton.jit
 def _unit64(a, b, low, span, top, below):
     """float64 ``low + span * u53(a, b)``, clipped below ``high``."""
     merged = (a >> 5).to(tl.int64) * 67108864 + (b >> 6).to(tl.int64)
@@ -111,13 +126,7 @@ def _unit32(x, low, span, top, below, KIND: tl.constexpr):
         u = (x >> 21).to(tl.float32) * 0.00048828125  # 2**-11
     else:
         u = (x >> 24).to(tl.float32) * 0.00390625  # 2**-8
-    value = u * span + low
-    if KIND == 2:
-        value = value.to(tl.float16, fp_downcast_rounding="rtne")
-    elif KIND == 3:  # round to nearest even on the bits (the same on every backend)
-        bits = value.to(tl.uint32, bitcast=True)
-        bits = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
-        value = bits.to(tl.uint16).to(tl.bfloat16, bitcast=True)
+    value = _narrow(u * span + low, KIND)
     clipped = below.to(value.dtype)  # exact: below is a value of the dtype
     return tl.where(value.to(tl.float32) >= top, clipped, value)
 
@@ -184,6 +193,153 @@ def _uniform_kernel(
         _store(out_ptr, e + 3, _unit32(x3, low32, span32, top32, below32, KIND), count)
 
 
+@triton.jit
+def _log32(x, LN2_HI, LN2_LO, R1, R2, R3, R4):
+    """``_fastmath.log32`` step for step (IEEE division, no contraction)."""
+    bits = x.to(tl.int32, bitcast=True) - 0x3F3504F3
+    e = (bits >> 23).to(tl.float32)
+    m = ((bits & 0x007FFFFF) + 0x3F3504F3).to(tl.float32, bitcast=True)
+    f = m - 1.0
+    s = tl.math.div_rn(f, 2.0 + f)
+    z = s * s
+    r = z * (R1 + z * (R2 + z * (R3 + z * R4)))
+    hfsq = 0.5 * f * f
+    return e * LN2_HI + (f - (hfsq - (s * (hfsq + r) + e * LN2_LO)))
+
+
+@triton.jit
+def _quadrant(q, s, c):
+    """``_fastmath.quadrant``: ``(sin, cos)`` of ``q pi/2 + t`` from those of ``t``."""
+    swap = (q & 1) != 0
+    sin_v = tl.where(swap, c, s)
+    cos_v = tl.where(swap, s, c)
+    sin_v = tl.where((q & 2) != 0, -sin_v, sin_v)
+    cos_v = tl.where(((q + 1) & 2) != 0, -cos_v, cos_v)
+    return sin_v, cos_v
+
+
+@triton.jit
+def _sincos_turns(y, S1, S2, S3, S4, C2, C3, C4, C5, TURN24):
+    """``_fastmath.sincos_turns`` of a 24-bit integer ``y`` (float32)."""
+    yi = y.to(tl.int32)
+    q = (yi + (1 << 21)) >> 22
+    t = (yi - (q << 22)).to(tl.float32) * TURN24
+    z = t * t
+    s = t + t * (z * (S1 + z * (S2 + z * (S3 + z * S4))))
+    c = 1.0 - 0.5 * z + z * z * (C2 + z * (C3 + z * (C4 + z * C5)))
+    return _quadrant(q, s, c)
+
+
+@triton.jit
+def _normal_pair32(xa, xb, LN2_HI, LN2_LO, R1, R2, R3, R4, S1, S2, S3, S4, C2, C3, C4, C5,
+                   TURN24):  # fmt: skip
+    """float32 Box-Muller of one word pair: ``(r cos, r sin)``."""
+    u1 = ((xa >> 9).to(tl.float32) + 0.5) * 1.1920928955078125e-07  # open_u23: 2**-23
+    r = tl.sqrt_rn(-2.0 * _log32(u1, LN2_HI, LN2_LO, R1, R2, R3, R4))
+    s, c = _sincos_turns(xb >> 8, S1, S2, S3, S4, C2, C3, C4, C5, TURN24)
+    return r * c, r * s
+
+
+@triton.jit
+def _open_u53(a, b):
+    merged = (a >> 5).to(tl.int64) * 67108864 + (b >> 6).to(tl.int64)
+    return (merged.to(tl.float64) + 0.5) * 1.1102230246251565e-16  # 2**-53
+
+
+@triton.jit
+def _normal_pair64(x0, x1, x2, x3):
+    """float64 Box-Muller of one block (``_normal_f64``: libdevice's log, sin and cos
+    where the CPU kernel calls libm, so the values agree to the documented tolerance)."""
+    r = tl.sqrt(-2.0 * tl.log(_open_u53(x0, x1)))  # float64 square roots are IEEE
+    y = (x2 >> 5).to(tl.int64) * 67108864 + (x3 >> 6).to(tl.int64)
+    q = (y + (1 << 50)) >> 51
+    t = (y - (q << 51)).to(tl.float64) * 6.975736996017264e-16  # 2 pi / 2**53
+    s, c = _quadrant((q & 3).to(tl.int32), tl.sin(t), tl.cos(t))
+    return r * c, r * s
+
+
+@triton.jit(
+    do_not_specialize=[
+        "count", "word_offset", "first_lo", "first_hi", "k0", "k1", "loc_bits", "scale_bits",
+    ]
+)  # fmt: skip
+def _transcendental_kernel(
+    out_ptr,
+    count,
+    word_offset,
+    first_lo,
+    first_hi,
+    k0,
+    k1,
+    loc_bits,
+    scale_bits,
+    M0: tl.constexpr,
+    M1: tl.constexpr,
+    W0: tl.constexpr,
+    W1: tl.constexpr,
+    ROUNDS: tl.constexpr,
+    KIND: tl.constexpr,
+    NORMAL: tl.constexpr,
+    PER_PROGRAM: tl.constexpr,
+    LN2_HI: tl.constexpr,
+    LN2_LO: tl.constexpr,
+    R1: tl.constexpr,
+    R2: tl.constexpr,
+    R3: tl.constexpr,
+    R4: tl.constexpr,
+    S1: tl.constexpr,
+    S2: tl.constexpr,
+    S3: tl.constexpr,
+    S4: tl.constexpr,
+    C2: tl.constexpr,
+    C3: tl.constexpr,
+    C4: tl.constexpr,
+    C5: tl.constexpr,
+    TURN24: tl.constexpr,
+):
+    """``out[e] = loc + scale * z_e`` for ``e < count``: ``z`` standard normal (Box-Muller
+    on word pairs, ``NORMAL``) or standard exponential (``-log`` of an open uniform),
+    in the compute precision, then rounded to the dtype. Block-major as in
+    ``_uniform_kernel``; ``loc`` and ``scale`` come as float64 bits."""
+    i = tl.program_id(0).to(tl.int64) * PER_PROGRAM + tl.arange(0, PER_PROGRAM)
+    shift = word_offset & 3
+    x0, x1, x2, x3 = _philox(
+        i + (word_offset >> 2), first_lo, first_hi, k0, k1, M0, M1, W0, W1, ROUNDS
+    )
+    loc = loc_bits.to(tl.int64).to(tl.float64, bitcast=True)
+    scale = scale_bits.to(tl.int64).to(tl.float64, bitcast=True)
+    if KIND == 1:
+        if NORMAL:
+            z0, z1 = _normal_pair64(x0, x1, x2, x3)
+        else:
+            z0 = -tl.log(_open_u53(x0, x1))
+            z1 = -tl.log(_open_u53(x2, x3))
+        e = 2 * i - (shift >> 1)
+        _store(out_ptr, e, loc + scale * z0, count)
+        _store(out_ptr, e + 1, loc + scale * z1, count)
+    else:
+        if NORMAL:
+            z0, z1 = _normal_pair32(x0, x1, LN2_HI, LN2_LO, R1, R2, R3, R4, S1, S2, S3, S4,
+                                    C2, C3, C4, C5, TURN24)  # fmt: skip
+            z2, z3 = _normal_pair32(x2, x3, LN2_HI, LN2_LO, R1, R2, R3, R4, S1, S2, S3, S4,
+                                    C2, C3, C4, C5, TURN24)  # fmt: skip
+        else:
+            z0 = -_log32(((x0 >> 9).to(tl.float32) + 0.5) * 1.1920928955078125e-07,
+                         LN2_HI, LN2_LO, R1, R2, R3, R4)  # fmt: skip
+            z1 = -_log32(((x1 >> 9).to(tl.float32) + 0.5) * 1.1920928955078125e-07,
+                         LN2_HI, LN2_LO, R1, R2, R3, R4)  # fmt: skip
+            z2 = -_log32(((x2 >> 9).to(tl.float32) + 0.5) * 1.1920928955078125e-07,
+                         LN2_HI, LN2_LO, R1, R2, R3, R4)  # fmt: skip
+            z3 = -_log32(((x3 >> 9).to(tl.float32) + 0.5) * 1.1920928955078125e-07,
+                         LN2_HI, LN2_LO, R1, R2, R3, R4)  # fmt: skip
+        loc32, scale32 = loc.to(tl.float32), scale.to(tl.float32)
+        e = 4 * i - shift
+        _store(out_ptr, e, _narrow(loc32 + scale32 * z0, KIND), count)
+        _store(out_ptr, e + 1, _narrow(loc32 + scale32 * z1, KIND), count)
+        _store(out_ptr, e + 2, _narrow(loc32 + scale32 * z2, KIND), count)
+        _store(out_ptr, e + 3, _narrow(loc32 + scale32 * z3, KIND), count)
+
+
 def _bits(value: float) -> int:
     """The IEEE float64 bit pattern of ``value`` as a signed int64 (Triton passes Python
     floats as float32)."""
@@ -221,4 +377,19 @@ def uniform(draw, dtype, low: float, span: float, top: float, below: float, devi
     args = (out, draw.count, draw.word_offset, *stream, *bounds)
     constants = dict(_PHILOX, KIND=_KIND[dtype], PER_PROGRAM=_PER_PROGRAM)
     _launch(_uniform_kernel, grid, args, constants, out.device)
+    return out
+
+
+def transcendental(draw, dtype, normal: bool, loc: float, scale: float, device):
+    """This rank's ``draw.count`` values ``loc + scale * z`` on ``device``, ``z`` standard
+    normal (``normal``) or standard exponential, as the CPU kernels compute them."""
+    out = torch.empty(draw.count, dtype=dtype, device=device)
+    n_blocks = -(-(draw.word_offset % 4 + draw.count * draw.words) // 4)
+    grid = (triton.cdiv(n_blocks, _PER_PROGRAM),)
+    stream = (draw.block & MASK32, draw.block >> 32, draw.k0, draw.k1)
+    args = (out, draw.count, draw.word_offset, *stream, _bits(loc), _bits(scale))
+    constants = dict(
+        _PHILOX, **CONSTANTS32, KIND=_KIND[dtype], NORMAL=normal, PER_PROGRAM=_PER_PROGRAM
+    )
+    _launch(_transcendental_kernel, grid, args, constants, out.device)
     return out

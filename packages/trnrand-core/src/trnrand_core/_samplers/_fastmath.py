@@ -48,6 +48,18 @@ _Q_HALF = _I(1 << 21)
 _ZERO_I, _ONE_I, _TWO_I = _I(0), _I(1), _I(2)
 _Q_SHIFT = _I(22)
 _TURN53 = 2.0 * math.pi / 2.0**53
+#: The float32 constants of :func:`log32` and :func:`sincos_turns`, for their Triton
+#: twins (``_triton_kernels``), which must use the very same values.
+CONSTANTS32 = {
+    name: float(value)
+    for name, value in {
+        "LN2_HI": _LN2_HI, "LN2_LO": _LN2_LO,
+        "R1": _R1, "R2": _R2, "R3": _R3, "R4": _R4,
+        "S1": _S1, "S2": _S2, "S3": _S3, "S4": _S4,
+        "C2": _C2, "C3": _C3, "C4": _C4, "C5": _C5,
+        "TURN24": _TURN24,
+    }.items()
+}  # fmt: skip
 _Q53_HALF = np.int64(1 << 50)
 _Q53_SHIFT = np.int64(51)
 
@@ -114,4 +126,11 @@ def torch_sincos_turns(y: torch.Tensor, bits: int, dtype: torch.dtype):
     return sin_v, cos_v
 
 
-__all__ = ["log32", "quadrant", "sincos_turns", "sincos_turns53", "torch_sincos_turns"]
+__all__ = [
+    "CONSTANTS32",
+    "log32",
+    "quadrant",
+    "sincos_turns",
+    "sincos_turns53",
+    "torch_sincos_turns",
+]

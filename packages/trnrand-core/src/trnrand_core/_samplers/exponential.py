@@ -17,6 +17,7 @@ import numba as nb
 import numpy as np
 import torch
 
+from .. import _triton
 from .._conversions import open_u23, open_u53, torch_open_u23, torch_open_u53
 from .._philox_cpu import jit_parallel
 from .._validation import FLOAT_DTYPES, check_dtype, check_size
@@ -71,6 +72,10 @@ def _cpu(draw, flat: torch.Tensor, scale) -> None:
 
 
 def _portable(draw, dtype, device, scale) -> torch.Tensor:
+    if not isinstance(scale, torch.Tensor):
+        fused = _triton.run("transcendental", device, draw, dtype, False, 0.0, scale)
+        if fused is not None:  # CUDA: one Triton kernel
+            return fused
     words = _common.element_words(draw, device)
     if dtype == torch.float64:
         u = torch_open_u53(words[:, 0], words[:, 1])

@@ -21,6 +21,7 @@ import numba as nb
 import numpy as np
 import torch
 
+from .. import _triton
 from .._conversions import open_u23, open_u53, torch_open_u23, torch_open_u53
 from .._philox_cpu import jit_parallel
 from .._validation import FLOAT_DTYPES, check_dtype, check_size
@@ -100,6 +101,10 @@ def standard_pairs(words: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 
 
 def _portable(draw, dtype, device, loc, scale) -> torch.Tensor:
+    if not isinstance(loc, torch.Tensor) and not isinstance(scale, torch.Tensor):
+        fused = _triton.run("transcendental", device, draw, dtype, True, loc, scale)
+        if fused is not None:  # CUDA: one Triton kernel
+            return fused
     start = draw.first - draw.first % 2
     stop = draw.first + draw.count + (draw.first + draw.count) % 2
     words = _common.element_words(
