@@ -53,6 +53,8 @@ EXACT = {
     "uniform-float32": _uniform(torch.float32),
     "uniform-float64": _uniform(torch.float64),
     "bernoulli": lambda n, g: tr.bernoulli(n, p=0.3, generator=g),
+    "bernoulli-bool": lambda n, g: tr.bernoulli(n, p=0.7, dtype=torch.bool, generator=g),
+    "bernoulli-bfloat16": lambda n, g: tr.bernoulli(n, p=0.5, dtype=torch.bfloat16, generator=g),
     "randint-small": _randint(-5, 995),
     "randint-int32": _randint(-(2**31), 2**31 - 1, torch.int32),
     "randint-2**40": _randint(0, 2**40 + 3),

@@ -35,7 +35,7 @@ _SAMPLERS = textwrap.dedent(
     import torch
     import trnrand_core as tr
     from trnrand_core._samplers import uniform as uniform_module
-    from trnrand_core._triton_kernels import transcendental, uniform
+    from trnrand_core._triton_kernels import bernoulli, transcendental, uniform
 
     TOLERANCE = {torch.float32: (1e-6, 1e-7), torch.float64: (1e-12, 1e-15),
                  torch.float16: (2.0**-10, 2.0**-24), torch.bfloat16: (2.0**-7, 2.0**-24)}
@@ -52,6 +52,8 @@ _SAMPLERS = textwrap.dedent(
             return uniform(draw, dtype, low_c, span_c, *bounds, "cpu")
         if name == "normal":
             return transcendental(draw, dtype, True, low, high, "cpu")
+        if name == "bernoulli":
+            return bernoulli(draw, dtype, int(low * 2**32), "cpu")
         return transcendental(draw, dtype, False, 0.0, high, "cpu")
 
     def reference(name, n, dtype, low, high, gen):
@@ -59,16 +61,21 @@ _SAMPLERS = textwrap.dedent(
             return tr.uniform(n, low=low, high=high, dtype=dtype, generator=gen)
         if name == "normal":
             return tr.normal(n, mean=low, std=high, dtype=dtype, generator=gen)
+        if name == "bernoulli":
+            return tr.bernoulli(n, p=low, dtype=dtype, generator=gen)
         return tr.exponential(n, rate=1.0 / high, dtype=dtype, generator=gen)
 
+    FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+    OTHERS = (torch.bool, torch.int8, torch.uint8, torch.int64)
     for name, low, high in CASES:
-        for dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
+        for dtype in FLOATS + (OTHERS if name == "bernoulli" else ()):
             for position, size, rank in PLACES:
                 gen = tr.Generator(77, partition_rank=rank, partition_size=size)
                 gen.advance(position)
                 expected = reference(name, 999, dtype, low, high, gen)
                 gen.advance_to(position)
-                draw = gen._reserve(999, 2 if dtype == torch.float64 else 1)
+                words = 2 if dtype == torch.float64 and name != "bernoulli" else 1
+                draw = gen._reserve(999, words)
                 got = fused(name, draw, dtype, low, high)
                 if torch.equal(got, expected):
                     verdict = "exact"
@@ -83,8 +90,9 @@ _SAMPLERS = textwrap.dedent(
 
 
 def _verdicts(cases) -> list[list[str]]:
-    lines = in_triton_interpreter(f"CASES = {cases}\n" + _SAMPLERS, 12 * len(cases))
-    assert len(lines) == 12 * len(cases)
+    count = sum(24 if name == "bernoulli" else 12 for name, _, _ in cases)
+    lines = in_triton_interpreter(f"CASES = {cases}\n" + _SAMPLERS, count)
+    assert len(lines) == count
     return [line.split() for line in lines]
 
 
@@ -107,3 +115,10 @@ def test_normal_and_exponential_match_the_cpu_kernels():
             assert verdict == "exact" or float(verdict) <= 1.0, (name, low, position, verdict)
         else:
             assert verdict == "exact", (name, low, dtype, position, verdict)
+
+
+def test_bernoulli_is_bit_identical_to_the_cpu_kernels():
+    """Float, bool and integer outputs; ``p`` = 0 and 1 give constant results."""
+    cases = [("bernoulli", 0.3, 0.0), ("bernoulli", 0.0, 0.0), ("bernoulli", 1.0, 0.0)]
+    for name, p, dtype, position, verdict in _verdicts(cases):
+        assert verdict == "exact", (name, p, dtype, position)

@@ -340,6 +340,48 @@ def _transcendental_kernel(
         _store(out_ptr, e + 3, _narrow(loc32 + scale32 * z3, KIND), count)
 
 
+@triton.jit
+def _hit(x, t, KIND: tl.constexpr):
+    hit = x.to(tl.int64) < t
+    if KIND == 3:
+        return _narrow(hit.to(tl.float32), KIND)
+    return hit
+
+
+@triton.jit(
+    do_not_specialize=["count", "word_offset", "first_lo", "first_hi", "k0", "k1", "threshold"]
+)
+def _bernoulli_kernel(
+    out_ptr,
+    count,
+    word_offset,
+    first_lo,
+    first_hi,
+    k0,
+    k1,
+    threshold,
+    M0: tl.constexpr,
+    M1: tl.constexpr,
+    W0: tl.constexpr,
+    W1: tl.constexpr,
+    ROUNDS: tl.constexpr,
+    KIND: tl.constexpr,
+    PER_PROGRAM: tl.constexpr,
+):
+    """``out[e] = word_e < threshold`` (as 1 or 0 in the output dtype), block-major;
+    bfloat16 goes through float32 and :func:`_narrow` (exact: 0 and 1)."""
+    i = tl.program_id(0).to(tl.int64) * PER_PROGRAM + tl.arange(0, PER_PROGRAM)
+    x0, x1, x2, x3 = _philox(
+        i + (word_offset >> 2), first_lo, first_hi, k0, k1, M0, M1, W0, W1, ROUNDS
+    )
+    t = threshold.to(tl.int64)
+    e = 4 * i - (word_offset & 3)
+    _store(out_ptr, e, _hit(x0, t, KIND), count)
+    _store(out_ptr, e + 1, _hit(x1, t, KIND), count)
+    _store(out_ptr, e + 2, _hit(x2, t, KIND), count)
+    _store(out_ptr, e + 3, _hit(x3, t, KIND), count)
+
+
 def _bits(value: float) -> int:
     """The IEEE float64 bit pattern of ``value`` as a signed int64 (Triton passes Python
     floats as float32)."""
@@ -366,17 +408,22 @@ def block_words(k0: int, k1: int, first_block: int, n_blocks: int, device) -> to
     return out
 
 
+def _run_elementwise(kernel, draw, out: torch.Tensor, params: tuple, **constants) -> None:
+    """Launch a block-major element kernel for this rank's ``draw.count`` elements."""
+    n_blocks = -(-(draw.word_offset % 4 + draw.count * draw.words) // 4)
+    grid = (triton.cdiv(n_blocks, _PER_PROGRAM),)
+    stream = (draw.block & MASK32, draw.block >> 32, draw.k0, draw.k1)
+    args = (out, draw.count, draw.word_offset, *stream, *params)
+    constants = dict(_PHILOX, PER_PROGRAM=_PER_PROGRAM, **constants)
+    _launch(kernel, grid, args, constants, out.device)
+
+
 def uniform(draw, dtype, low: float, span: float, top: float, below: float, device):
     """This rank's ``draw.count`` uniform values on ``device`` (``low`` and ``span`` in the
     compute precision, ``top``/``below`` from ``uniform.clip_bounds``)."""
     out = torch.empty(draw.count, dtype=dtype, device=device)
-    n_blocks = -(-(draw.word_offset % 4 + draw.count * draw.words) // 4)
-    grid = (triton.cdiv(n_blocks, _PER_PROGRAM),)
     bounds = (_bits(low), _bits(span), _bits(top), _bits(below))
-    stream = (draw.block & MASK32, draw.block >> 32, draw.k0, draw.k1)
-    args = (out, draw.count, draw.word_offset, *stream, *bounds)
-    constants = dict(_PHILOX, KIND=_KIND[dtype], PER_PROGRAM=_PER_PROGRAM)
-    _launch(_uniform_kernel, grid, args, constants, out.device)
+    _run_elementwise(_uniform_kernel, draw, out, bounds, KIND=_KIND[dtype])
     return out
 
 
@@ -384,12 +431,17 @@ def transcendental(draw, dtype, normal: bool, loc: float, scale: float, device):
     """This rank's ``draw.count`` values ``loc + scale * z`` on ``device``, ``z`` standard
     normal (``normal``) or standard exponential, as the CPU kernels compute them."""
     out = torch.empty(draw.count, dtype=dtype, device=device)
-    n_blocks = -(-(draw.word_offset % 4 + draw.count * draw.words) // 4)
-    grid = (triton.cdiv(n_blocks, _PER_PROGRAM),)
-    stream = (draw.block & MASK32, draw.block >> 32, draw.k0, draw.k1)
-    args = (out, draw.count, draw.word_offset, *stream, _bits(loc), _bits(scale))
-    constants = dict(
-        _PHILOX, **CONSTANTS32, KIND=_KIND[dtype], NORMAL=normal, PER_PROGRAM=_PER_PROGRAM
-    )
-    _launch(_transcendental_kernel, grid, args, constants, out.device)
+    params = (_bits(loc), _bits(scale))
+    kind = _KIND[dtype]
+    _run_elementwise(_transcendental_kernel, draw, out, params, KIND=kind, NORMAL=normal,
+                     **CONSTANTS32)  # fmt: skip
+    return out
+
+
+def bernoulli(draw, dtype, threshold: int, device):
+    """This rank's ``draw.count`` values ``word < threshold`` in ``dtype`` on ``device``."""
+    out = torch.empty(draw.count, dtype=dtype, device=device)
+    target = out.view(torch.uint8) if dtype == torch.bool else out
+    kind = _KIND.get(dtype, 0)  # only bfloat16 (3) needs its own conversion
+    _run_elementwise(_bernoulli_kernel, draw, target, (threshold,), KIND=kind)
     return out

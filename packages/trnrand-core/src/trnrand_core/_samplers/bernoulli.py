@@ -8,6 +8,7 @@ import numba as nb
 import numpy as np
 import torch
 
+from .. import _triton
 from .._constants import TWO32
 from .._philox_cpu import jit_parallel
 from .._validation import FLOAT_DTYPES, check_dtype, check_size
@@ -64,6 +65,10 @@ def _cpu(draw, flat: torch.Tensor, p) -> None:
 
 
 def _portable(draw, dtype, device, p) -> torch.Tensor:
+    if not isinstance(p, torch.Tensor):
+        fused = _triton.run("bernoulli", device, draw, dtype, _thresholds(p))
+        if fused is not None:  # CUDA: one Triton kernel
+            return fused
     words = _common.element_words(draw, device)[:, 0]
     return (words < _thresholds(p)).to(dtype)
 
