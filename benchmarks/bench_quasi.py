@@ -14,6 +14,9 @@ import trnrand_quasi as tq
 
 SOBOL = (1 << 16, 64)
 HALTON = (1 << 16, 16)
+#: Many dimensions: scipy builds every digit permutation in full, ours only as far as
+#: the points drawn need.
+HALTON_WIDE = (1 << 12, 1000)
 LHS = (1 << 16, 16)
 
 
@@ -27,6 +30,9 @@ def benchmarks() -> list[Benchmark]:
 
     def scipy_halton():
         return qmc.Halton(HALTON[1], scramble=True, rng=rng).random(HALTON[0])
+
+    def scipy_halton_wide():
+        return qmc.Halton(HALTON_WIDE[1], scramble=True, rng=rng).random(HALTON_WIDE[0])
 
     def scipy_lhs():
         return qmc.LatinHypercube(LHS[1], rng=rng).random(LHS[0])
@@ -63,6 +69,12 @@ def benchmarks() -> list[Benchmark]:
             HALTON[0] * HALTON[1],
             lambda: tq.halton(*HALTON, seed=gen, dtype=f64),
             {"scipy Halton scramble=True": scipy_halton},
+        ),
+        Benchmark(
+            "halton scrambled 2**12 x 1000 (float32)",
+            HALTON_WIDE[0] * HALTON_WIDE[1],
+            lambda: tq.halton(*HALTON_WIDE, seed=gen),
+            {"scipy Halton scramble=True": scipy_halton_wide},
         ),
         Benchmark(
             "latin hypercube 2**16 x 16 (float32)",
