@@ -5,7 +5,9 @@ on the CPU, against the plain-Python Philox and the CPU kernels. On a CUDA machi
 from __future__ import annotations
 
 import textwrap
+import warnings
 
+import pytest
 from philox_reference import philox
 from triton_interpreter import in_triton_interpreter
 
@@ -122,3 +124,32 @@ def test_bernoulli_is_bit_identical_to_the_cpu_kernels():
     cases = [("bernoulli", 0.3, 0.0), ("bernoulli", 0.0, 0.0), ("bernoulli", 1.0, 0.0)]
     for name, p, dtype, position, verdict in _verdicts(cases):
         assert verdict == "exact", (name, p, dtype, position)
+
+
+def test_a_failing_first_launch_falls_back_for_that_variant_only(monkeypatch):
+    """``_triton.run``: a first launch that fails warns once and hands that variant to
+    the torch operations; other variants and kernels keep Triton; after a variant has
+    launched, its errors propagate; non-CUDA devices never use Triton."""
+    pytest.importorskip("triton")
+    from trnrand_core import _triton, _triton_kernels
+
+    monkeypatch.setattr(_triton, "_STATE", {"launched": set(), "failed": {}, "import_error": None})
+    calls = []
+
+    def broken(*args):
+        calls.append(args)
+        raise RuntimeError("no compiler for this GPU")
+
+    monkeypatch.setattr(_triton_kernels, "broken", broken, raising=False)
+    monkeypatch.setattr(_triton_kernels, "fine", lambda *args: "ran", raising=False)
+    with pytest.warns(RuntimeWarning, match=r"'broken' \(a\).*no compiler"):
+        assert _triton.run("broken", "cuda", 1, variant="a") is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _triton.run("broken", "cuda", 1, variant="a") is None  # not tried again
+    assert len(calls) == 1
+    assert _triton.run("fine", "cuda", variant="a") == "ran"
+    monkeypatch.setattr(_triton_kernels, "fine", broken)
+    with pytest.raises(RuntimeError, match="no compiler"):
+        _triton.run("fine", "cuda", variant="a")
+    assert _triton.run("fine", "cpu", variant="a") is None

@@ -66,7 +66,7 @@ def _cpu(draw, flat: torch.Tensor, p) -> None:
 
 def _portable(draw, dtype, device, p) -> torch.Tensor:
     if not isinstance(p, torch.Tensor):
-        fused = _triton.run("bernoulli", device, draw, dtype, _thresholds(p))
+        fused = _triton.run("bernoulli", device, draw, dtype, _thresholds(p), variant=dtype)
         if fused is not None:  # CUDA: one Triton kernel
             return fused
     words = _common.element_words(draw, device)[:, 0]

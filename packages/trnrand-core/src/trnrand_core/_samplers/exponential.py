@@ -73,7 +73,9 @@ def _cpu(draw, flat: torch.Tensor, scale) -> None:
 
 def _portable(draw, dtype, device, scale) -> torch.Tensor:
     if not isinstance(scale, torch.Tensor):
-        fused = _triton.run("transcendental", device, draw, dtype, False, 0.0, scale)
+        fused = _triton.run(
+            "transcendental", device, draw, dtype, False, 0.0, scale, variant=(dtype, "exp")
+        )
         if fused is not None:  # CUDA: one Triton kernel
             return fused
     words = _common.element_words(draw, device)

@@ -102,7 +102,9 @@ def standard_pairs(words: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 
 def _portable(draw, dtype, device, loc, scale) -> torch.Tensor:
     if not isinstance(loc, torch.Tensor) and not isinstance(scale, torch.Tensor):
-        fused = _triton.run("transcendental", device, draw, dtype, True, loc, scale)
+        fused = _triton.run(
+            "transcendental", device, draw, dtype, True, loc, scale, variant=(dtype, "normal")
+        )
         if fused is not None:  # CUDA: one Triton kernel
             return fused
     start = draw.first - draw.first % 2

@@ -260,7 +260,8 @@ def _portable(draw, dtype, device, low: float, high: float) -> torch.Tensor:
     else:
         low_c = float(np.float32(low))
         span_c = float(np.float32(np.float32(high) - np.float32(low)))
-    fused = _triton.run("uniform", device, draw, dtype, low_c, span_c, *clip_bounds(high, dtype))
+    bounds = clip_bounds(high, dtype)
+    fused = _triton.run("uniform", device, draw, dtype, low_c, span_c, *bounds, variant=dtype)
     if fused is not None:
         return fused
     words = _common.element_words(draw, device)
