@@ -67,6 +67,14 @@ def _info() -> None:
     print(f"torch {torch.__version__}, numpy {numpy.__version__}, numba {numba.__version__}")
     print(f"threads: torch {torch.get_num_threads()}, numba {numba.get_num_threads()}")
     print(f"backend {trnrand.get_backend()}, HAS_NKI {trnrand.HAS_NKI}")
+    try:
+        import triton
+    except ImportError:
+        cuda = "torch operations (Triton not installed)"
+    else:
+        cuda = f"Triton {triton.__version__} kernels"
+    available = "available" if torch.cuda.is_available() else "no CUDA device here"
+    print(f"CUDA path: {cuda}; {available}")
 
 
 def main(argv: list[str] | None = None) -> int:
