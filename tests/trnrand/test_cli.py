@@ -16,7 +16,9 @@ def test_demo_runs_and_shows_partition_invariance(capsys):
 
 def test_info_runs(capsys):
     assert main(["info"]) == 0
-    assert "stream version 1" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "stream version 1" in out
+    assert "CUDA path: " in out
 
 
 def test_unknown_command_is_refused():
