@@ -231,19 +231,25 @@ def _sincos_turns(y, S1, S2, S3, S4, C2, C3, C4, C5, TURN24):
 
 
 @triton.jit
-def _normal_pair32(xa, xb, LN2_HI, LN2_LO, R1, R2, R3, R4, S1, S2, S3, S4, C2, C3, C4, C5,
-                   TURN24):  # fmt: skip
-    """float32 Box-Muller of one word pair: ``(r cos, r sin)``."""
-    u1 = ((xa >> 9).to(tl.float32) + 0.5) * 1.1920928955078125e-07  # open_u23: 2**-23
-    r = tl.sqrt_rn(-2.0 * _log32(u1, LN2_HI, LN2_LO, R1, R2, R3, R4))
-    s, c = _sincos_turns(xb >> 8, S1, S2, S3, S4, C2, C3, C4, C5, TURN24)
-    return r * c, r * s
+def _open_u23(x):
+    """``_conversions.open_u23``: the open (0, 1) float32 of one word."""
+    return ((x >> 9).to(tl.float32) + 0.5) * 1.1920928955078125e-07  # 2**-23
 
 
 @triton.jit
 def _open_u53(a, b):
+    """``_conversions.open_u53``: the open (0, 1) float64 of two words."""
     merged = (a >> 5).to(tl.int64) * 67108864 + (b >> 6).to(tl.int64)
     return (merged.to(tl.float64) + 0.5) * 1.1102230246251565e-16  # 2**-53
+
+
+@triton.jit
+def _normal_pair32(xa, xb, LN2_HI, LN2_LO, R1, R2, R3, R4, S1, S2, S3, S4, C2, C3, C4, C5,
+                   TURN24):  # fmt: skip
+    """float32 Box-Muller of one word pair: ``(r cos, r sin)``."""
+    r = tl.sqrt_rn(-2.0 * _log32(_open_u23(xa), LN2_HI, LN2_LO, R1, R2, R3, R4))
+    s, c = _sincos_turns(xb >> 8, S1, S2, S3, S4, C2, C3, C4, C5, TURN24)
+    return r * c, r * s
 
 
 @triton.jit
@@ -324,14 +330,10 @@ def _transcendental_kernel(
             z2, z3 = _normal_pair32(x2, x3, LN2_HI, LN2_LO, R1, R2, R3, R4, S1, S2, S3, S4,
                                     C2, C3, C4, C5, TURN24)  # fmt: skip
         else:
-            z0 = -_log32(((x0 >> 9).to(tl.float32) + 0.5) * 1.1920928955078125e-07,
-                         LN2_HI, LN2_LO, R1, R2, R3, R4)  # fmt: skip
-            z1 = -_log32(((x1 >> 9).to(tl.float32) + 0.5) * 1.1920928955078125e-07,
-                         LN2_HI, LN2_LO, R1, R2, R3, R4)  # fmt: skip
-            z2 = -_log32(((x2 >> 9).to(tl.float32) + 0.5) * 1.1920928955078125e-07,
-                         LN2_HI, LN2_LO, R1, R2, R3, R4)  # fmt: skip
-            z3 = -_log32(((x3 >> 9).to(tl.float32) + 0.5) * 1.1920928955078125e-07,
-                         LN2_HI, LN2_LO, R1, R2, R3, R4)  # fmt: skip
+            z0 = -_log32(_open_u23(x0), LN2_HI, LN2_LO, R1, R2, R3, R4)
+            z1 = -_log32(_open_u23(x1), LN2_HI, LN2_LO, R1, R2, R3, R4)
+            z2 = -_log32(_open_u23(x2), LN2_HI, LN2_LO, R1, R2, R3, R4)
+            z3 = -_log32(_open_u23(x3), LN2_HI, LN2_LO, R1, R2, R3, R4)
         loc32, scale32 = loc.to(tl.float32), scale.to(tl.float32)
         e = 4 * i - shift
         _store(out_ptr, e, _narrow(loc32 + scale32 * z0, KIND), count)
