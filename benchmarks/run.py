@@ -3,7 +3,7 @@
 Usage: ``python benchmarks/run.py [--module NAME] [--only SUBSTRING] [--repeat N]``.
 Each module exposes ``benchmarks() -> list[Benchmark]`` (see ``_harness.py``); every
 row is timed against its baselines in the same process, on all cores (default torch
-and numba thread counts), and reports the ratio ours / baseline with PASS or MISS
+and trnrand thread counts), and reports the ratio ours / baseline with PASS or MISS
 against the target.
 """
 
@@ -53,9 +53,11 @@ def header() -> list[str]:
     import numpy
     import torch
 
+    import trnrand
+
     return [
         f"- CPU: {cpu_description()}",
-        f"- threads: torch {torch.get_num_threads()}, numba {numba.get_num_threads()}",
+        f"- threads: torch {torch.get_num_threads()}, trnrand {trnrand.get_num_threads()}",
         f"- versions: python {platform.python_version()}, torch {torch.__version__}, "
         f"numpy {numpy.__version__}, numba {numba.__version__}",
     ]

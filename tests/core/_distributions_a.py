@@ -4,11 +4,11 @@ sampler."""
 
 from __future__ import annotations
 
-import numba
 import scipy.stats as st
 import torch
+from _threading import threads_and_chunks
 
-from trnrand_core import Generator
+from trnrand_core import Generator, _threads
 from trnrand_core._samplers import _chunks
 from trnrand_core._samplers._common import portable_on_cpu
 
@@ -40,15 +40,13 @@ def assert_partition_invariant(draws, seed: int = 11, ns=(37, 38), size: int = 3
 
 
 def assert_thread_and_chunk_invariant(draw, monkeypatch, per_block: int, n: int = 20_000):
-    """Same values with 1 thread, with tiny narrow-dtype scratch chunks, and when the
-    call starts mid-stream (``per_block`` elements per first-pass block)."""
+    """Same values with 1 thread, with 3 threads taking small chunks, with tiny
+    narrow-dtype scratch chunks, and when the call starts mid-stream (``per_block``
+    elements per first-pass block)."""
     reference = draw(n, Generator(3))
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        assert torch.equal(draw(n, Generator(3)), reference)
-    finally:
-        numba.set_num_threads(threads)
+    for threads, chunk_words in ((1, _threads.CHUNK_WORDS), (3, 4 * 96)):
+        with threads_and_chunks(monkeypatch, threads, chunk_words):
+            assert torch.equal(draw(n, Generator(3)), reference)
     wide = draw(n, Generator(3), dtype=torch.float16)
     monkeypatch.setattr(_chunks, "NARROW_CHUNK", 333)
     assert torch.equal(draw(n, Generator(3), dtype=torch.float16), wide)

@@ -5,13 +5,13 @@ Each helper takes ``draw(n, generator, **kw) -> Tensor`` for one configured samp
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import scipy.stats as st
 import torch
+from _threading import threads_and_chunks
 
-from trnrand_core import Generator
-from trnrand_core._philox_cpu import CHUNK_BLOCKS, MIN_BLOCKS_PER_THREAD
+from trnrand_core import Generator, _threads
+from trnrand_core._philox_cpu import CHUNK_BLOCKS
 from trnrand_core._samplers import _float64
 from trnrand_core._samplers._common import portable_on_cpu
 
@@ -33,17 +33,15 @@ def assert_partition_invariant(draws, seed: int = 11, n: int = 37, size: int = 3
 
 
 def assert_thread_and_chunk_invariant(draw, monkeypatch, blocks: int) -> None:
-    """Same values with 1 thread, all threads, (float16) tiny scratch chunks, and when
-    the call starts mid-stream (``blocks`` = first-pass blocks per element). The call is
-    large enough for the kernels to use two threads (``kernel_threads``)."""
-    n = (2 * MIN_BLOCKS_PER_THREAD + 3 * CHUNK_BLOCKS) // blocks + 17
+    """Same values with 1 thread, with 3 threads taking small chunks, (float16) tiny
+    scratch chunks, and when the call starts mid-stream (``blocks`` = first-pass blocks
+    per element)."""
+    n = 3 * CHUNK_BLOCKS // blocks + 17
     reference = draw(n, Generator(3))
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
+    with threads_and_chunks(monkeypatch, 1, _threads.CHUNK_WORDS):
         assert torch.equal(draw(n, Generator(3)), reference)
-    finally:
-        numba.set_num_threads(threads)
+    with threads_and_chunks(monkeypatch, 3, 4 * 96):
+        assert torch.equal(draw(n, Generator(3)), reference)
     monkeypatch.setattr(_float64, "_NARROW_CHUNK", 333)
     narrow = draw(n, Generator(3), dtype=torch.float16)
     monkeypatch.undo()

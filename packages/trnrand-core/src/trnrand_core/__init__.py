@@ -21,6 +21,7 @@ from ._samplers.randint import randint
 from ._samplers.randperm import randperm
 from ._samplers.truncated_normal import truncated_normal
 from ._samplers.uniform import uniform, uniform_into
+from ._threads import get_num_threads, set_num_threads
 
 __version__ = "0.3.0"
 
@@ -43,6 +44,7 @@ __all__ = [
     "gamma",
     "get_backend",
     "get_default_generator",
+    "get_num_threads",
     "manual_seed",
     "normal",
     "normal_into",
@@ -51,6 +53,7 @@ __all__ = [
     "randint",
     "randperm",
     "set_backend",
+    "set_num_threads",
     "standard_normal",
     "truncated_normal",
     "uniform",

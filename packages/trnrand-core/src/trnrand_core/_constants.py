@@ -15,3 +15,4 @@ TWO64 = 1 << 64
 # Counter word c3 of reserved blocks (c2 == 0, c3 != 0); see STREAM.md sections 5 and 7.
 SPAWN_TAG = 0x5350574E  # "SPWN"
 TORCH_GENERATOR_TAG = 0x5447454E  # "TGEN": seed of Generator.torch_generator
+FOLD_TAG = 0x464F4C44  # "FOLD": Generator.fold_in (section 7.1)

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 import torch
+
+from ._jit import inline
 
 _S5, _S6, _S8, _S9 = np.uint64(5), np.uint64(6), np.uint64(8), np.uint64(9)
 _TWO_M24 = np.float32(2.0**-24)
@@ -21,31 +22,31 @@ _TWO_M53 = 2.0**-53
 # are the same exact values as the formulas in STREAM.md.
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def u24(x):
     """[0, 1) float32 from one word."""
     return np.float32(np.int32(x >> _S8)) * _TWO_M24
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def merged53(a, b):
     """``(a >> 5) * 2**26 + (b >> 6)`` as an exact float64 (< 2**53)."""
     return np.float64(np.int32(a >> _S5)) * _TWO26F + np.float64(np.int32(b >> _S6))
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def u53(a, b):
     """[0, 1) float64 from two words."""
     return merged53(a, b) * _TWO_M53
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def open_u23(x):
     """(0, 1) float32 from one word, for logarithms."""
     return (np.float32(np.int32(x >> _S9)) + _HALF32) * _TWO_M23
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def open_u53(a, b):
     """(0, 1) float64 from two words, for logarithms."""
     return (merged53(a, b) + 0.5) * _TWO_M53

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Draw:
+class Draw(NamedTuple):
     """What a sampler needs to produce its share of one logical call.
 
     The logical call has ``total`` elements of ``words`` words each, starting at
     first-pass block ``block``; this rank returns elements ``[first, first + count)``.
     Element ``e`` owns words ``[e * words, (e + 1) * words)`` of the call's word
-    stream, i.e. global word index ``4 * block + e * words + k``.
+    stream, i.e. global word index ``4 * block + e * words + k``. (A named tuple: it is
+    made on every call, and small calls must stay cheap.)
     """
 
     k0: int

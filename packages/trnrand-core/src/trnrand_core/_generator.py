@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 
 import torch
 
-from ._constants import MASK32, SPAWN_TAG, STREAM_VERSION, TORCH_GENERATOR_TAG, TWO64
+from ._constants import (
+    FOLD_TAG,
+    MASK32,
+    SPAWN_TAG,
+    STREAM_VERSION,
+    TORCH_GENERATOR_TAG,
+    TWO64,
+)
 from ._draw import Draw
 from ._philox_torch import philox_rounds
 from ._validation import check_device, check_int, check_seed, check_size
+from ._workers import worker_seed
 
 _STATE_MAGIC = b"TRNR"
 _STATE_FORMAT = 1
@@ -38,12 +47,20 @@ def _reserved_seeds(first: int, count: int, tag: int, k0: int, k1: int) -> list[
     return [x0 | (x1 << 32) for x0, x1 in zip(words[0].tolist(), words[1].tolist(), strict=True)]
 
 
+#: Every live Generator, so that a forked child can give each a fresh lock (a lock
+#: held by another thread at the moment of the fork would never be released there).
+_live: weakref.WeakSet = weakref.WeakSet()
+
+
 class Generator:
     """A reproducible source of random numbers: Philox4x32-10 keyed by ``seed``.
 
     Every value is a function of ``(key, position, element index)`` only
     (shared/STREAM.md), so results are identical on every backend, for every chunking
     and thread count, and under any partition of the work across ranks.
+
+    A Generator pickles, deep-copies and ``torch.save``-s with its whole state: the
+    copy continues the stream exactly where the original stood.
 
     Parameters
     ----------
@@ -74,6 +91,7 @@ class Generator:
         self._size = size
         self._lock = threading.Lock()
         self._torch_generator: torch.Generator | None = None
+        _live.add(self)
         self.manual_seed(seed)
 
     # -- seeding -------------------------------------------------------------------
@@ -170,6 +188,19 @@ class Generator:
         seeds = _reserved_seeds(first, k, SPAWN_TAG, *self.key)
         return [Generator(seed, self._device, self._rank, self._size) for seed in seeds]
 
+    def fold_in(self, data) -> Generator:
+        """A Generator keyed by this key and the integer ``data`` in ``[0, 2**64)``.
+
+        Its key is words ``x0, x1`` of the reserved block with counter
+        ``(data mod 2**32, data >> 32, 0, FOLD)`` under this key; it starts at position
+        0 and inherits the partition and device. This Generator does not move. The same
+        ``data`` always gives the same stream, so ``g.fold_in(epoch).fold_in(index)``
+        gives a sample the same randomness however the work is split over workers.
+        """
+        data = check_int(data, "data", minimum=0, maximum=TWO64 - 1)
+        (seed,) = _reserved_seeds(data, 1, FOLD_TAG, *self.key)
+        return Generator(seed, self._device, self._rank, self._size)
+
     # -- state ---------------------------------------------------------------------
     def get_state(self) -> torch.Tensor:
         """The full state as a versioned ``torch.uint8`` tensor (key, position, spawn
@@ -214,6 +245,24 @@ class Generator:
             self._torch_generator = None
         return self
 
+    def __getstate__(self) -> dict:
+        bridge = self._torch_generator
+        return {
+            "stream": self.get_state(),
+            "device": str(self._device),
+            "torch_generator": None if bridge is None else bridge.get_state(),
+        }
+
+    def __setstate__(self, state: dict) -> None:
+        self._device = torch.device(state["device"])
+        self._rank, self._size = 0, 1
+        self._lock = threading.Lock()
+        self._torch_generator = None
+        _live.add(self)
+        self.set_state(state["stream"])
+        if state["torch_generator"] is not None:
+            self.torch_generator.set_state(state["torch_generator"])
+
     # -- bridges ---------------------------------------------------------------------
     @property
     def torch_generator(self) -> torch.Generator:
@@ -250,18 +299,41 @@ class Generator:
 
 _default_lock = threading.Lock()
 _default_generator: Generator | None = None
+#: ``(pid, worker seed)`` the default generator was last re-keyed for (section 7.3).
+_default_worker: tuple[int, int] | None = None
 
 
 def get_default_generator() -> Generator:
     """The module-level Generator used when ``generator=None`` (entropy-seeded until
-    ``manual_seed``)."""
-    global _default_generator
+    ``manual_seed``).
+
+    In a DataLoader worker it is the parent's default generator folded with the
+    worker's torch seed (``fold_in(torch.initial_seed())``), once per worker process;
+    a plain forked child keeps the parent's stream, as torch's and numpy's do.
+    """
+    global _default_generator, _default_worker
     with _default_lock:
         if _default_generator is None:
             _default_generator = Generator()
+        seed = worker_seed()
+        if seed is not None and _default_worker != (os.getpid(), seed):
+            _default_generator = _default_generator.fold_in(seed)
+            _default_worker = (os.getpid(), seed)
         return _default_generator
 
 
 def manual_seed(seed) -> Generator:
     """Seed the default Generator (and rewind it); returns it."""
     return get_default_generator().manual_seed(seed)
+
+
+def _fresh_locks_after_fork() -> None:
+    """A forked child has only the forking thread: give every lock a fresh start."""
+    global _default_lock
+    _default_lock = threading.Lock()
+    for generator in list(_live):
+        generator._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_fresh_locks_after_fork)

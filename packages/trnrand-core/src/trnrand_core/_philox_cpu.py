@@ -2,7 +2,7 @@
 CPU sampler kernel inlines, a batched (structure-of-arrays) block function that LLVM
 vectorises, and the raw-word kernel.
 
-Kernels are compiled lazily on first use and cached on disk (``cache=True``), so a
+Kernels are compiled lazily on first use and cached on disk (:mod:`._jit`), so a
 second process starts without compiling. Values are carried in uint64 scalars holding
 32-bit quantities; every constant is typed so numba never promotes to float.
 
@@ -11,23 +11,24 @@ How the fast kernels are built (the pattern every sampler kernel follows):
 * :func:`split_range` cuts a rank's elements into a ragged head (the end of a partial
   block), whole blocks, and a ragged tail; the edges are done with the scalar
   :func:`philox_block` outside the hot loop.
-* The whole blocks are cut into ``CHUNK_BLOCKS`` tasks for ``prange``; each task runs
+* The whole blocks are walked in ``CHUNK_BLOCKS`` strips; each strip runs
   :func:`philox_batch` on ``BATCH_BLOCKS`` consecutive blocks at a time into a small
   ``(4, BATCH_BLOCKS)`` uint32 array (lane ``l`` of block ``i`` at ``[l, i]``), then
   converts and stores those words straight into the output. The batch loop has no
   branches and a constant trip count, so LLVM vectorises it with AVX2 (``vpmuludq``
   on ``ymm`` registers for the 32 x 32 -> 64-bit products; check with
-  ``kernel.inspect_asm()``), and the temporary memory is one small array per task.
+  ``kernel.inspect_asm()``), and the temporary memory is one small array per strip.
+
+Kernels are serial and release the GIL (``nogil=True``); :mod:`._threads` runs them on
+sub-ranges of a call in parallel.
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-import numba as nb
 import numpy as np
 
 from ._constants import PHILOX_M0, PHILOX_M1, PHILOX_ROUNDS, PHILOX_W0, PHILOX_W1
+from ._jit import inline, jit
 
 U32 = np.uint64(0xFFFFFFFF)
 _M0 = np.uint64(PHILOX_M0)
@@ -37,45 +38,13 @@ _W1 = np.uint64(PHILOX_W1)
 _S32 = np.uint64(32)
 _ZERO = np.uint64(0)
 
-#: Blocks per parallel task: large enough to amortise scheduling, small enough to
-#: balance the threads and keep each task's output strip in cache.
+#: Blocks per strip: each strip's output stays in cache while it is written.
 CHUNK_BLOCKS = 4096
 #: Blocks per vectorised batch (the inner SIMD loop's trip count).
 BATCH_BLOCKS = 64
 
-#: Blocks per thread below which a call uses fewer threads (about 50 us of uniform
-#: work for one thread): waking a pool thread costs tens of microseconds on an idle
-#: machine and can cost milliseconds on a busy one.
-MIN_BLOCKS_PER_THREAD = 4 * CHUNK_BLOCKS
 
-
-@contextmanager
-def kernel_threads(n_blocks: int):
-    """Launch the numba kernels called inside with at most one thread per
-    ``MIN_BLOCKS_PER_THREAD`` blocks of the ``n_blocks``-block call (and at most the
-    current numba thread count).
-
-    A small call then runs on the calling thread without waking the thread pool.
-    ``numba.set_num_threads`` is per calling thread, so concurrent callers do not
-    interfere.
-    """
-    current = nb.get_num_threads()
-    wanted = max(1, min(current, n_blocks // MIN_BLOCKS_PER_THREAD))
-    if wanted == current:
-        yield
-        return
-    nb.set_num_threads(wanted)
-    try:
-        yield
-    finally:
-        nb.set_num_threads(current)
-
-
-jit = nb.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
-jit_parallel = nb.njit(cache=True, nogil=True, parallel=True, fastmath=False, error_model="numpy")
-
-
-@nb.njit(inline="always", cache=True)
+@inline
 def philox_block(c0, c1, c2, c3, k0, k1):
     """Ten Philox rounds; all arguments and results are uint64 holding 32-bit values.
 
@@ -92,21 +61,21 @@ def philox_block(c0, c1, c2, c3, k0, k1):
     return c0 & U32, c1 & U32, c2 & U32, c3 & U32
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def block_counter(first_block, i):
     """Counter words (c0, c1) of first-pass block ``first_block + i`` (mod 2**64)."""
     b = first_block + np.uint64(i)
     return b & U32, b >> _S32
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def first_pass_block(k0, k1, block):
     """The four words of first-pass block ``block`` (uint64, taken mod 2**64)."""
     c0, c1 = block_counter(block, 0)
     return philox_block(c0, c1, _ZERO, _ZERO, k0, k1)
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def philox_batch(k0, k1, first_block, words):
     """``words[l, i]`` = word ``l`` of first-pass block ``first_block + i`` for
     ``i < BATCH_BLOCKS``; ``words`` is a C-contiguous ``(4, BATCH_BLOCKS)`` uint32 array.
@@ -121,7 +90,7 @@ def philox_batch(k0, k1, first_block, words):
         words[3, i] = x3
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def split_range(first, n, per_block):
     """Cut elements ``[first, first + n)`` of a call whose block ``b`` holds elements
     ``[b * per_block, (b + 1) * per_block)`` into ``(head, whole, tail)``: ``head``
@@ -133,26 +102,26 @@ def split_range(first, n, per_block):
     return head, whole, n - head - whole * per_block
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def n_chunks(whole):
     """Number of ``CHUNK_BLOCKS`` tasks covering ``whole`` blocks."""
     return (whole + CHUNK_BLOCKS - 1) // CHUNK_BLOCKS
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def chunk_bounds(chunk, whole):
     """Block range ``[lo, hi)`` of task ``chunk``."""
     lo = chunk * CHUNK_BLOCKS
     return lo, min(lo + CHUNK_BLOCKS, whole)
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def batch_scratch():
     """The per-task ``(4, BATCH_BLOCKS)`` uint32 array for :func:`philox_batch`."""
     return np.empty((4, BATCH_BLOCKS), dtype=np.uint32)
 
 
-@jit_parallel
+@jit
 def fill_words(k0, k1, first_block, word_offset, out):
     """``out[i]`` = word ``word_offset + i`` of the stream that starts at ``first_block``.
 
@@ -171,7 +140,7 @@ def fill_words(k0, k1, first_block, word_offset, out):
         xs = first_pass_block(k0, k1, start + np.uint64(whole))
         for j in range(tail):
             out[n - tail + j] = xs[j]
-    for chunk in nb.prange(n_chunks(whole)):
+    for chunk in range(n_chunks(whole)):
         words = batch_scratch()
         lo, hi = chunk_bounds(chunk, whole)
         for s in range(lo, hi, BATCH_BLOCKS):

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
 import torch
 
-from trnrand_core._philox_cpu import jit_parallel
+from trnrand_core._jit import inline, jit
+from trnrand_core._threads import parallel_for
 
 _METHODS = {"CD": 0, "WD": 1, "MD": 2, "L2-star": 3}
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def _single(method, x):
     """Factor of one coordinate in the single sum (unused by WD)."""
     c = abs(x - 0.5)
@@ -25,7 +25,7 @@ def _single(method, x):
     return 1.0 - x * x
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def _pair(method, x, y):
     """Factor of one coordinate in the double sum."""
     diff = abs(x - y)
@@ -38,12 +38,12 @@ def _pair(method, x, y):
     return 1.0 - max(x, y)
 
 
-@jit_parallel
-def _row_sums(method, x, single, double):
+@jit
+def _row_sums(method, x, single, double, lo, hi):
     """``single[i]`` = product over coordinates of row i; ``double[i]`` = sum over j of
-    the product over coordinates of the pair (i, j)."""
+    the product over coordinates of the pair (i, j), for rows ``lo <= i < hi``."""
     n, d = x.shape
-    for i in nb.prange(n):
+    for i in range(lo, hi):
         prod = 1.0
         for k in range(d):
             prod *= _single(method, x[i, k])
@@ -80,7 +80,8 @@ def discrepancy(points, method="CD") -> float:
     n, d = x.shape
     single = np.empty(n)
     double = np.empty(n)
-    _row_sums(_METHODS[method], x, single, double)
+    method_id = _METHODS[method]
+    parallel_for(x.shape[0], lambda lo, hi: _row_sums(method_id, x, single, double, lo, hi), x.size)
     disc1, disc2 = float(np.sum(single)), float(np.sum(double))
     if method == "CD":
         return (13.0 / 12.0) ** d - 2.0 / n * disc1 + disc2 / n**2

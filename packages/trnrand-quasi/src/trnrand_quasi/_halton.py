@@ -28,12 +28,13 @@ from __future__ import annotations
 import functools
 import math
 
-import numba as nb
 import numpy as np
 import torch
 
+from trnrand_core._jit import jit
 from trnrand_core._memory import empty
-from trnrand_core._philox_cpu import first_pass_block, jit, jit_parallel
+from trnrand_core._philox_cpu import first_pass_block
+from trnrand_core._threads import get_num_threads, parallel_for
 from trnrand_core._validation import check_int
 
 from ._engine import QMCEngine, check_scramble, empty_points
@@ -59,11 +60,12 @@ def first_primes(count: int) -> np.ndarray:
     return np.flatnonzero(sieve)[:count].astype(np.int64)
 
 
-@jit_parallel
-def _plain_kernel(bases, start, out):
-    """``out[i, j]`` = radical inverse of ``start + i`` in ``bases[j]`` (scipy's order)."""
-    n, d = out.shape
-    for i in nb.prange(n):
+@jit
+def _plain_kernel(bases, start, out, lo, hi):
+    """``out[i, j]`` = radical inverse of ``start + i`` in ``bases[j]`` (scipy's order),
+    for rows ``lo <= i < hi``."""
+    d = out.shape[1]
+    for i in range(lo, hi):
         for j in range(d):
             base = bases[j]
             quotient = start + i
@@ -87,17 +89,16 @@ def _high_part(h, base, low_digits, n_digits, values, w_off, first):
     return acc
 
 
-@jit_parallel
+@jit
 def _scrambled_kernel(
-    bases, n_digits, low_digits, low_size, pos_first, w_off, low_off, values, start, out
+    bases, n_digits, low_digits, low_size, pos_first, w_off, low_off, values, start, out, lo_t, hi_t
 ):
     """``out[i, j]`` = permuted radical inverse of ``start + i``, in tiles of ``_CHUNK``
     rows by ``_TILE_DIMS`` columns (a tile stays in cache while it is written column by
-    column)."""
+    column); tiles ``lo_t..hi_t-1``, numbered row-chunk-major."""
     n, d = out.shape
-    row_chunks = (n + _CHUNK - 1) // _CHUNK
     dim_blocks = (d + _TILE_DIMS - 1) // _TILE_DIMS
-    for tile in nb.prange(row_chunks * dim_blocks):
+    for tile in range(lo_t, hi_t):
         lo = (tile // dim_blocks) * _CHUNK
         hi = min(lo + _CHUNK, n)
         first_dim = (tile % dim_blocks) * _TILE_DIMS
@@ -187,14 +188,15 @@ def _permutation_prefix(k0, k1, word_at, base, m, scale, values, at, scratch, to
         scratch[touched[i]] = -1
 
 
-@jit_parallel
-def _fill_tables(bases, n_digits, low_digits, layout, k0, k1, tasks, values):
+@jit
+def _fill_tables(bases, n_digits, low_digits, layout, k0, k1, tasks, values, lo, hi):
     """Every digit position's permutation prefix, then the low-digit tables (sums over the
     low digits of ``r``), at the places ``layout`` (from :func:`_layout`) gives;
-    dimensions are dealt round-robin to tasks so large and small bases balance."""
+    dimensions are dealt round-robin to ``tasks`` tasks so large and small bases balance;
+    this call runs tasks ``lo..hi-1``."""
     pos_first, word_off, m, w_off, low_off, low_len = layout
     d = bases.shape[0]
-    for task in nb.prange(tasks):
+    for task in range(lo, hi):
         largest = 2
         for j in range(task, d, tasks):
             largest = max(largest, bases[j])
@@ -269,8 +271,14 @@ class Halton(QMCEngine):
         layout, length = _layout(bases, n_digits, low_digits, hi)
         values = empty(length, torch.float64).numpy()
         k0, k1 = np.uint64(self._stream.key[0]), np.uint64(self._stream.key[1])
-        tasks = min(self.d, 4 * nb.get_num_threads())
-        _fill_tables(bases, n_digits, low_digits, layout, k0, k1, tasks, values)
+        tasks = min(self.d, 4 * get_num_threads())
+        parallel_for(
+            tasks,
+            lambda lo, hi: _fill_tables(
+                bases, n_digits, low_digits, layout, k0, k1, tasks, values, lo, hi
+            ),
+            max(1, length // tasks),
+        )
         self._tables = (layout, values)
         self._covered = hi
 
@@ -280,7 +288,7 @@ class Halton(QMCEngine):
         if n and self.scramble:
             self._cover(start + n)
             (pos_first, _, _, w_off, low_off, _), values = self._tables
-            _scrambled_kernel(
+            args = (
                 self._bases,
                 self._n_digits,
                 self._low_digits,
@@ -292,8 +300,12 @@ class Halton(QMCEngine):
                 start,
                 out.numpy(),
             )
+            tiles = -(-n // _CHUNK) * -(-self.d // _TILE_DIMS)
+            tile_cost = _CHUNK * min(self.d, _TILE_DIMS)
+            parallel_for(tiles, lambda lo, hi: _scrambled_kernel(*args, lo, hi), tile_cost)
         elif n:
-            _plain_kernel(self._bases, start, out.numpy())
+            rows = out.numpy()
+            parallel_for(n, lambda lo, hi: _plain_kernel(self._bases, start, rows, lo, hi), self.d)
         return out
 
 

@@ -12,12 +12,12 @@ offset ``jitter[j, i]``, or 1/2 when centered.
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 import torch
 
 from trnrand_core import uniform
-from trnrand_core._philox_cpu import jit, jit_parallel
+from trnrand_core._jit import jit
+from trnrand_core._threads import parallel_for
 from trnrand_core._validation import check_int
 
 from ._engine import QMCEngine, empty_points, words
@@ -43,14 +43,15 @@ def _permutations(raw, order):
             perm[i], perm[target] = perm[target], perm[i]
 
 
-@jit_parallel
-def _place(order, jitter, first_row, out):
+@jit
+def _place(order, jitter, first_row, out, lo, hi):
     """``out[r, j]`` = point ``first_row + r`` of dimension ``j``: stratum ``order[j, i]``
-    plus ``jitter[j, i]`` (or 1/2 when ``jitter`` is empty), times ``1 / total``."""
+    plus ``jitter[j, i]`` (or 1/2 when ``jitter`` is empty), times ``1 / total``, for the
+    row tiles ``lo <= chunk < hi``."""
     n, d = out.shape
     total = order.shape[1]
     width = 1.0 / total
-    for chunk in nb.prange((n + _ROWS - 1) // _ROWS):
+    for chunk in range(lo, hi):
         for j in range(d):  # a tile of rows, column by column: sequential reads
             for r in range(chunk * _ROWS, min((chunk + 1) * _ROWS, n)):
                 i = first_row + r
@@ -106,7 +107,12 @@ class LatinHypercube(QMCEngine):
             index = torch.int32 if total < 2**31 else torch.int64
             order = empty_points(self.d, total, index).numpy()
             _permutations(keys, order)
-            _place(order, jitter, self._rank * n, out.numpy())
+            first, rows = self._rank * n, out.numpy()
+            parallel_for(
+                -(-n // _ROWS),
+                lambda lo, hi: _place(order, jitter, first, rows, lo, hi),
+                _ROWS * self.d,
+            )
         return out
 
     def _skip(self, n: int) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
+
+from trnrand_core._jit import inline
 
 _S32 = np.uint64(32)
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def bounded_index(low, high, span):
     """``floor(w * span / 2**64)`` for the 64-bit integer ``w = low + high * 2**32`` of two
     stream words (uint64 holding 32-bit values) and ``0 < span < 2**32``: exact in 64-bit

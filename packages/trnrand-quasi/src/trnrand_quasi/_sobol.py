@@ -14,13 +14,13 @@ from __future__ import annotations
 import functools
 from importlib import resources
 
-import numba as nb
 import numpy as np
 import torch
 from numba import types
 from numba.extending import overload
 
-from trnrand_core._philox_cpu import jit, jit_parallel
+from trnrand_core._jit import inline, jit
+from trnrand_core._threads import parallel_for
 from trnrand_core._validation import check_int
 
 from ._engine import QMCEngine, check_scramble, empty_points, warn_unbalanced, words
@@ -174,7 +174,7 @@ def _to_unit_impl(x):
     return _pick(x, _to_unit32, _to_unit64)
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def _ctz(x):
     count = 0
     while (x & _U1) == 0:
@@ -183,11 +183,12 @@ def _ctz(x):
     return count
 
 
-@jit_parallel
-def _sobol_kernel(v, shift, add, mul, owen, start, out):
-    """``out[i]`` = point ``start + i``; ``v`` is ``(bits, d)``, reversed when ``owen``."""
+@jit
+def _sobol_kernel(v, shift, add, mul, owen, start, out, lo_chunk, hi_chunk):
+    """``out[i]`` = point ``start + i`` for the rows of chunks ``lo_chunk..hi_chunk-1``;
+    ``v`` is ``(bits, d)``, reversed when ``owen``."""
     n, d = out.shape
-    for chunk in nb.prange((n + _CHUNK - 1) // _CHUNK):
+    for chunk in range(lo_chunk, hi_chunk):
         lo = chunk * _CHUNK
         index = start + np.uint64(lo)
         gray = index ^ (index >> _U1)
@@ -322,7 +323,7 @@ class Sobol(QMCEngine):
             )
         out = empty_points(n, self.d, self.dtype)
         if n:
-            _sobol_kernel(
+            args = (
                 self._v,
                 self._shift,
                 self._add,
@@ -331,6 +332,8 @@ class Sobol(QMCEngine):
                 np.uint64(self._first_index(n)),
                 out.numpy(),
             )
+            chunks = -(-n // _CHUNK)
+            parallel_for(chunks, lambda lo, hi: _sobol_kernel(*args, lo, hi), _CHUNK * self.d)
         return out
 
     def random_base2(self, m) -> torch.Tensor:

@@ -18,9 +18,11 @@ from trnrand_core import (
     Generator,
     get_backend,
     get_default_generator,
+    get_num_threads,
     manual_seed,
     philox4x32,
     set_backend,
+    set_num_threads,
 )
 from trnrand_core._module import ReadOnlyHasNki
 
@@ -77,6 +79,7 @@ __all__ = [
     "gamma",
     "get_backend",
     "get_default_generator",
+    "get_num_threads",
     "halton",
     "latin_hypercube",
     "manual_seed",
@@ -88,6 +91,7 @@ __all__ = [
     "randint",
     "randperm",
     "set_backend",
+    "set_num_threads",
     "sobol",
     "standard_normal",
     "to_normal",

@@ -65,7 +65,7 @@ def _info() -> None:
 
     print(f"trnrand {trnrand.__version__}, stream version {trnrand.STREAM_VERSION}")
     print(f"torch {torch.__version__}, numpy {numpy.__version__}, numba {numba.__version__}")
-    print(f"threads: torch {torch.get_num_threads()}, numba {numba.get_num_threads()}")
+    print(f"threads: torch {torch.get_num_threads()}, trnrand {trnrand.get_num_threads()}")
     print(f"backend {trnrand.get_backend()}, HAS_NKI {trnrand.HAS_NKI}")
     try:
         import triton

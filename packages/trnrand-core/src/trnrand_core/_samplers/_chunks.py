@@ -11,17 +11,18 @@ memory, and the result of every element depends only on its own block.
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 import torch
 
+from .._jit import inline
 from .._philox_cpu import block_counter, philox_block
+from .._threads import launch
 
 #: Blocks per chunk: four 4 KiB word buffers stay in L1 while being transformed.
 CHUNK = 1024
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def chunk_layout(first, n, per_block):
     """``(first_block, n_blocks, n_chunks)`` for ``n`` elements starting at call element
     ``first``, with ``per_block`` elements per first-pass block (4, 2 or 1)."""
@@ -30,7 +31,7 @@ def chunk_layout(first, n, per_block):
     return first_block, n_blocks, (n_blocks + CHUNK - 1) // CHUNK
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def chunk_words(k0, k1, base, b_lo, count, w):
     """``w[4 i + lane]`` = word ``lane`` of first-pass block ``base + b_lo + i``,
     ``i < count`` (``base`` uint64, ``w`` uint32 of length ``>= 4 * count``)."""
@@ -44,7 +45,7 @@ def chunk_words(k0, k1, base, b_lo, count, w):
         w[4 * i + 3] = x3
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def chunk_span(first, first_block, b_lo, count, per_block, n):
     """``(e0, lo, hi)``: buffer element ``i`` of the chunk is output element ``e0 + i``,
     and only ``lo <= i < hi`` belong to this rank's ``n`` outputs."""
@@ -52,7 +53,7 @@ def chunk_span(first, first_block, b_lo, count, per_block, n):
     return e0, max(0, -e0), min(count * per_block, n - e0)
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def store_affine(z, out, e0, lo, hi, loc, scale):
     """``out[e0 + i] = loc + scale * z[i]`` for ``lo <= i < hi``; ``loc`` and ``scale``
     are arrays of the compute dtype holding one value (scalar parameter) or one value
@@ -93,12 +94,12 @@ def run_float(kernel, draw, flat: torch.Tensor, *params) -> None:
     if flat.dtype in (torch.float32, torch.float64):
         ctype = np.float64 if flat.dtype == torch.float64 else np.float32
         arrays = [_as_array(p, ctype, 0, draw.count) for p in params]
-        kernel(k0, k1, block, draw.first, *arrays, flat.numpy())
+        launch(kernel, (k0, k1, block), draw.first, arrays, flat.numpy(), draw.words)
         return
     scratch = np.empty(min(draw.count, NARROW_CHUNK), dtype=np.float32)
     for start in range(0, draw.count, NARROW_CHUNK):
         part = scratch[: min(NARROW_CHUNK, draw.count - start)]
         stop = start + part.shape[0]
         arrays = [_as_array(p, np.float32, start, stop) for p in params]
-        kernel(k0, k1, block, draw.first + start, *arrays, part)
+        launch(kernel, (k0, k1, block), draw.first + start, arrays, part, draw.words)
         flat[start:stop].copy_(torch.from_numpy(part))

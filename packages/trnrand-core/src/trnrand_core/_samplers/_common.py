@@ -13,7 +13,6 @@ import torch
 from .. import _backends, _memory
 from .._draw import Draw
 from .._generator import Generator, get_default_generator
-from .._philox_cpu import kernel_threads
 from .._philox_torch import block_words
 from .._validation import check_device
 
@@ -106,8 +105,7 @@ def sample(
         in_place = out is not None and out.is_contiguous()
         flat = out.view(-1) if in_place else _memory.empty(draw.count, dtype)
         if draw.count:
-            with kernel_threads(-(-draw.count * draw.words // 4)):
-                cpu_kernel(draw, flat, **params)
+            cpu_kernel(draw, flat, **params)
         return out if in_place else _deliver(flat, out)
     result = (
         portable(draw, dtype, device, **params)

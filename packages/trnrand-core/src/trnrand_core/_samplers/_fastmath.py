@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
 import torch
+
+from .._jit import inline
 
 _F = np.float32
 _I = np.int32
@@ -64,7 +65,7 @@ _Q53_HALF = np.int64(1 << 50)
 _Q53_SHIFT = np.int64(51)
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def log32(x):
     """Natural log of a positive, normal float32 ``x`` (float32 result, <= 2 ulp)."""
     bits = _I(_F(x).view(_I) - _SQRT_HALF_BITS)
@@ -78,7 +79,7 @@ def log32(x):
     return e * _LN2_HI + (f - (hfsq - (s * (hfsq + r) + e * _LN2_LO)))
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def sincos_turns(y):
     """``(sin, cos)`` of the angle ``2 pi y / 2**24`` for an integer ``0 <= y < 2**24``."""
     yi = _I(y)
@@ -90,7 +91,7 @@ def sincos_turns(y):
     return quadrant(q, s, c)
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def quadrant(q, s, c):
     """``(sin, cos)`` of ``q pi/2 + t`` from ``s = sin t``, ``c = cos t`` (exact)."""
     swap = (q & _ONE_I) != _ZERO_I
@@ -101,7 +102,7 @@ def quadrant(q, s, c):
     return sin_v, cos_v
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def sincos_turns53(y):
     """float64 ``(sin, cos)`` of ``2 pi y / 2**53`` for an integer ``0 <= y < 2**53``: the
     same exact quadrant reduction, then libm on the remainder angle."""

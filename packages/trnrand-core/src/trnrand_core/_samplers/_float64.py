@@ -9,9 +9,11 @@ per element).
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 import torch
+
+from .._jit import inline
+from .._threads import launch
 
 _TWO_M32 = 2.0**-32
 
@@ -28,7 +30,7 @@ _NUMPY_OUT = (
 _NARROW_CHUNK = 1 << 20
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def v32(x):
     """``(x + 0.5) * 2**-32``: a float64 in (0, 1) from one word (exact)."""
     return (np.float64(x) + 0.5) * _TWO_M32
@@ -71,14 +73,14 @@ def cpu_fill(kernel, draw, flat: torch.Tensor, params: tuple) -> None:
     k0, k1, block = np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block)
     arrays = [param_array(p) for p in params]
     if flat.dtype in _NUMPY_OUT:
-        kernel(k0, k1, block, draw.first, *arrays, flat.numpy())
+        launch(kernel, (k0, k1, block), draw.first, arrays, flat.numpy(), draw.words)
         return
     scratch = np.empty(min(draw.count, _NARROW_CHUNK), dtype=np.float32)
     for start in range(0, draw.count, _NARROW_CHUNK):
         part = scratch[: min(_NARROW_CHUNK, draw.count - start)]
         stop = start + part.shape[0]
         sliced = [a[start:stop] if a.shape[0] > 1 else a for a in arrays]
-        kernel(k0, k1, block, draw.first + start, *sliced, part)
+        launch(kernel, (k0, k1, block), draw.first + start, sliced, part, draw.words)
         flat[start:stop].copy_(torch.from_numpy(part))
 
 

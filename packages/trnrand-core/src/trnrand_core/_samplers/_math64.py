@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
 import torch
 
+from .._jit import inline
 from .._philox_cpu import BATCH_BLOCKS
 
 _MANTISSA = np.uint64((1 << 52) - 1)
@@ -44,7 +44,7 @@ _LOW30 = (1 << 30) - 1
 _TWO31 = 1 << 31
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def _horner(x, coefs):
     acc = coefs[0]
     for c in coefs[1:]:
@@ -52,7 +52,7 @@ def _horner(x, coefs):
     return acc
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def _log_parts(m, e):
     """``ln(m 2**e)`` for ``m`` in [1, 2) and a whole float64 ``e``: ``m`` above sqrt(2)
     is folded down an octave first."""
@@ -63,7 +63,7 @@ def _log_parts(m, e):
     return e * _LN2_HI + (s * _horner(s * s, _ATANH) + e * _LN2_LO)
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def _cos_turns(x1):
     """``cos(2 pi x1 2**-32)`` for a word ``x1`` (int64 and int32 steps only: AVX2 has
     no vector int64 -> float64 conversion)."""
@@ -77,20 +77,20 @@ def _cos_turns(x1):
     return -r if q == 1 or q == 2 else r
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def _word_to_float(x):
     """``float64(x)`` for a 32-bit word, through a signed 32-bit conversion (exact)."""
     return np.float64(np.int32(np.int64(x) - _TWO31)) + 2147483648.0
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def log64(x):
     """``ln x`` for a positive float64 (scalar form, bit-identical to :func:`log_batch`)."""
     m, e = math.frexp(x)
     return _log_parts(2.0 * m, np.float64(e - 1))
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def log_batch(x, out):
     """``out[j] = ln x[j]`` for ``j < BATCH_BLOCKS``, positive normal ``x``; ``out`` may be
     ``x``. Branch-free loops over the float64 bits, which LLVM vectorises."""
@@ -103,20 +103,20 @@ def log_batch(x, out):
         out[j] = _log_parts(x[j], out[j])
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def v32_batch(words, lane, out):
     """``out[j] = v32(words[lane, j])`` for ``j < BATCH_BLOCKS`` (vectorised)."""
     for j in range(BATCH_BLOCKS):
         out[j] = (_word_to_float(words[lane, j]) + 0.5) * _TWO_M32
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def box_muller(x0, x1):
     """One normal, bit-identical to :func:`box_muller_batch` (for retry attempts)."""
     return math.sqrt(-2.0 * log64((np.float64(x0) + 0.5) * _TWO_M32)) * _cos_turns(x1)
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def box_muller_batch(words, scratch, z):
     """``z[j]`` = the Box-Muller cos normal of words ``(words[0, j], words[1, j])`` for
     ``j < BATCH_BLOCKS``; ``scratch`` is float64 of the same length."""

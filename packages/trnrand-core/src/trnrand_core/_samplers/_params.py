@@ -7,6 +7,8 @@ of shape ``(numel,)`` on the requested device, so kernels see one flat value per
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .._validation import check_float
@@ -53,9 +55,22 @@ def parameter(
             )
         return flat.reshape(-1).contiguous().to(device)
     number = check_float(value, name)
-    if not bool(check(torch.tensor(number, dtype=torch.float64), minimum, maximum, allow_inf)):
+    if not _scalar_ok(number, rule, minimum, maximum, allow_inf):
         raise ValueError(f"{name} must be {_text(rule, minimum, maximum)}, got {number!r}")
     return number
+
+
+def _scalar_ok(x: float, rule: str, lo, hi, allow_inf: bool) -> bool:
+    """The rules below for one Python float (no tensor round trip on the hot path)."""
+    if math.isnan(x) or (math.isinf(x) and not allow_inf):
+        return False
+    if rule == "greater":
+        return x > lo
+    if rule == "at_least":
+        return x >= lo
+    if rule == "closed":
+        return lo <= x <= hi
+    return True
 
 
 def _finite(t, lo, hi, allow_inf):

@@ -11,11 +11,11 @@ counters) and ``g % 4 = word % 4``.
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 import torch
 
 from .._constants import MASK32
+from .._jit import inline
 from .._philox_cpu import U32, philox_block
 from .._philox_torch import philox_rounds
 
@@ -24,7 +24,7 @@ _TWO = np.uint64(2)
 _THREE = np.uint64(3)
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def retry_block(block, word, a, k0, k1):
     """Words ``x0..x3`` of attempt ``a`` of the sub-draw starting at call word ``word``.
 

@@ -4,13 +4,13 @@
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 import torch
 
 from .. import _triton
 from .._constants import TWO32
-from .._philox_cpu import jit_parallel
+from .._jit import jit
+from .._threads import launch
 from .._validation import FLOAT_DTYPES, check_dtype, check_size
 from . import _common
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
@@ -23,14 +23,14 @@ OUT_DTYPES = (*FLOAT_DTYPES, torch.bool, *INT_OUT_DTYPES)
 _DIRECT = (torch.float32, torch.float64, torch.bool, *INT_OUT_DTYPES)
 
 
-@jit_parallel
+@jit
 def _bernoulli(k0, k1, block, first, threshold, out):
     """``out[j] = word < threshold`` (``threshold`` int64, length 1 or ``len(out)``)."""
     n = out.shape[0]
     first_block, n_blocks, n_chunks = chunk_layout(first, n, 4)
     base = np.uint64(block) + np.uint64(first_block)
     per_element = threshold.shape[0] > 1
-    for chunk in nb.prange(n_chunks):
+    for chunk in range(n_chunks):
         b_lo = chunk * CHUNK
         count = min(CHUNK, n_blocks - b_lo)
         w = np.empty(4 * CHUNK, dtype=np.uint32)
@@ -57,10 +57,10 @@ def _cpu(draw, flat: torch.Tensor, p) -> None:
     t = t.cpu().numpy() if isinstance(t, torch.Tensor) else np.array([t], dtype=np.int64)
     k0, k1, block = np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block)
     if flat.dtype in _DIRECT:
-        _bernoulli(k0, k1, block, draw.first, t, flat.numpy())
+        launch(_bernoulli, (k0, k1, block), draw.first, (t,), flat.numpy(), WORDS)
         return
     bits = np.empty(draw.count, dtype=np.uint8)
-    _bernoulli(k0, k1, block, draw.first, t, bits)
+    launch(_bernoulli, (k0, k1, block), draw.first, (t,), bits, WORDS)
     flat.copy_(torch.from_numpy(bits))
 
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
 import torch
 
-from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, jit_parallel, philox_batch
+from .._jit import inline, jit
+from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
 from .._validation import FLOAT_DTYPES, check_dtype, check_size
 from . import _common
 from ._float64 import (
@@ -47,7 +47,7 @@ _PER_BATCH = BATCH_BLOCKS // 2
 
 
 # -- compiled CPU path ------------------------------------------------------------------
-@nb.njit(inline="always", cache=True)
+@inline
 def _ratio(lx, ly, a, b, lux, luy):
     """``X / (X + Y)`` from ``lx = ln X`` and ``ly = ln Y``; ``lux``, ``luy`` are the
     ``ln U`` of the two boosts (see the module docstring)."""
@@ -62,7 +62,7 @@ def _ratio(lx, ly, a, b, lux, luy):
     return 1.0 if sx > sy else (0.0 if sx < sy else 0.5)
 
 
-@jit_parallel
+@jit
 def _beta_kernel(k0, k1, block, first, alpha, beta, out):
     """``out[i]`` = beta element ``first + i`` of the call (blocks ``2 i``, ``2 i + 1``
     of the batch hold its X and Y)."""
@@ -70,7 +70,7 @@ def _beta_kernel(k0, k1, block, first, alpha, beta, out):
     per_a = alpha.shape[0] > 1
     per_b = beta.shape[0] > 1
     n_chunks = (n + CHUNK_BLOCKS - 1) // CHUNK_BLOCKS
-    for chunk in nb.prange(n_chunks):
+    for chunk in range(n_chunks):
         words = batch_scratch()
         z, scratch, lt, lu, l3, ds, cs, log_ds = batch_arrays()
         last_a, da, ca, log_da = math.nan, 0.0, 0.0, 0.0

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
 import torch
 
 from .. import _triton
 from .._conversions import open_u23, open_u53, torch_open_u23, torch_open_u53
-from .._philox_cpu import jit_parallel
+from .._jit import jit
 from .._validation import FLOAT_DTYPES, check_dtype, check_size
 from . import _common
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
@@ -30,13 +29,13 @@ from .normal import affine
 WORDS = {torch.float16: 1, torch.bfloat16: 1, torch.float32: 1, torch.float64: 2}
 
 
-@jit_parallel
+@jit
 def _exponential_f32(k0, k1, block, first, zero, scale, out):
     """float32 ``scale * -ln(open_u23(x))``, one word per element (``zero`` is 0)."""
     n = out.shape[0]
     first_block, n_blocks, n_chunks = chunk_layout(first, n, 4)
     base = np.uint64(block) + np.uint64(first_block)
-    for chunk in nb.prange(n_chunks):
+    for chunk in range(n_chunks):
         b_lo = chunk * CHUNK
         count = min(CHUNK, n_blocks - b_lo)
         w = np.empty(4 * CHUNK, dtype=np.uint32)
@@ -48,13 +47,13 @@ def _exponential_f32(k0, k1, block, first, zero, scale, out):
         store_affine(z, out, e0, lo, hi, zero, scale)
 
 
-@jit_parallel
+@jit
 def _exponential_f64(k0, k1, block, first, zero, scale, out):
     """float64 ``scale * -ln(open_u53(a, b))``, two words per element."""
     n = out.shape[0]
     first_block, n_blocks, n_chunks = chunk_layout(first, n, 2)
     base = np.uint64(block) + np.uint64(first_block)
-    for chunk in nb.prange(n_chunks):
+    for chunk in range(n_chunks):
         b_lo = chunk * CHUNK
         count = min(CHUNK, n_blocks - b_lo)
         w = np.empty(4 * CHUNK, dtype=np.uint32)

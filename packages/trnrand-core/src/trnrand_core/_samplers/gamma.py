@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
 import torch
 
-from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, jit_parallel, philox_batch
+from .._jit import helper, inline, jit
+from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
 from .._validation import FLOAT_DTYPES, check_dtype, check_size
 from . import _common
 from ._float64 import (
@@ -55,14 +55,14 @@ _THIRD = 1.0 / 3.0
 
 
 # -- compiled CPU path ------------------------------------------------------------------
-@nb.njit(inline="always", cache=True)
+@inline
 def mt_constants(k):
     """``(d, c, ln d)`` of Marsaglia-Tsang for shape ``k`` (shape ``k + 1`` when ``k < 1``)."""
     d = (k + 1.0 if k < 1.0 else k) - _THIRD
     return d, 1.0 / math.sqrt(9.0 * d), log64(d)
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def _accept(d, z, t, lt, u, lu):
     """Marsaglia-Tsang acceptance of an attempt with ``t = 1 + c z > 0``, ``lt = ln t``,
     ``u = v32(x2)`` and ``lu = ln u`` (``ln v`` is taken as ``3 ln t``)."""
@@ -71,7 +71,7 @@ def _accept(d, z, t, lt, u, lu):
     return u < 1.0 - 0.0331 * z2 * z2 or lu < 0.5 * z2 + d * (1.0 - v + 3.0 * lt)
 
 
-@nb.njit(cache=True)
+@helper
 def _retries(d, c, block, word, k0, k1):
     """``(t, ln t)`` of the first accepted retry attempt (kept out of line: rarely taken,
     and inlining its Philox rounds would slow the hot loop down)."""
@@ -88,7 +88,7 @@ def _retries(d, c, block, word, k0, k1):
                 return t, lt
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def mt_batch(words, c, z, scratch, lt, lu, l3):
     """Attempt 0 of every block of the batch, vectorised: ``z`` its normal, ``lt`` the
     logarithm of ``t = 1 + c z`` (of 1 where ``t <= 0``), ``lu = ln v32(x2)`` and
@@ -104,7 +104,7 @@ def mt_batch(words, c, z, scratch, lt, lu, l3):
     log_batch(scratch, l3)
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def mt_result(d, c, z, lt, x2, lu, block, word, k0, k1):
     """``(t, ln t)`` of the first accepted attempt of the sub-draw starting at call word
     ``word``: attempt 0 from :func:`mt_batch`'s values, then its retry blocks."""
@@ -114,7 +114,7 @@ def mt_result(d, c, z, lt, x2, lu, block, word, k0, k1):
     return _retries(d, c, block, word, k0, k1)
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def mt_result_lazy(d, c, z, x2, block, word, k0, k1):
     """``t`` of the same accepted attempt as :func:`mt_result`, from the normal alone:
     the logarithms are taken (by the scalar, bit-identical :func:`log64`) only when the
@@ -128,14 +128,14 @@ def mt_result_lazy(d, c, z, x2, block, word, k0, k1):
     return _retries(d, c, block, word, k0, k1)[0]
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def gamma_log(k, log_d, lt, l3):
     """``ln X`` of the standard gamma variate ``X = d t**3`` (times ``U**(1/k)`` for
     ``k < 1``, ``ln U = l3``)."""
     return log_d + 3.0 * lt + (l3 / k if k < 1.0 else 0.0)
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def batch_arrays():
     """Per-task float64 scratch, one value per block of a batch: z, scratch, lt, lu, l3
     (see :func:`mt_batch`) and each block's Marsaglia-Tsang d, c and ln d."""
@@ -143,7 +143,7 @@ def batch_arrays():
     return s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
 
 
-@jit_parallel
+@jit
 def _gamma_kernel(k0, k1, block, first, shape, scale, out):
     """``out[i]`` = gamma element ``first + i`` of the call (one block per element)."""
     n = out.shape[0]
@@ -151,7 +151,7 @@ def _gamma_kernel(k0, k1, block, first, shape, scale, out):
     per_scale = scale.shape[0] > 1
     boost = shape.min() < 1.0
     n_chunks = (n + CHUNK_BLOCKS - 1) // CHUNK_BLOCKS
-    for chunk in nb.prange(n_chunks):
+    for chunk in range(n_chunks):
         words = batch_scratch()
         z, scratch, lt, lu, l3, ds, cs, log_ds = batch_arrays()
         last, d, c, log_d = math.nan, 0.0, 0.0, 0.0

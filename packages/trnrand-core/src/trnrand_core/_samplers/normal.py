@@ -14,16 +14,14 @@ zero crossings of sine and cosine.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
-import numba as nb
 import numpy as np
 import torch
 
 from .. import _triton
 from .._conversions import open_u23, open_u53, torch_open_u23, torch_open_u53
-from .._philox_cpu import jit_parallel
+from .._jit import jit
 from .._validation import FLOAT_DTYPES, check_dtype, check_size
 from . import _common
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
@@ -37,13 +35,13 @@ _S5, _S6, _S8 = np.uint64(5), np.uint64(6), np.uint64(8)
 _TWO26 = np.uint64(1 << 26)
 
 
-@jit_parallel
+@jit
 def _normal_f32(k0, k1, block, first, loc, scale, out):
     """float32 ``loc + scale * z``: block ``b`` holds pairs ``(x0, x1)``, ``(x2, x3)``."""
     n = out.shape[0]
     first_block, n_blocks, n_chunks = chunk_layout(first, n, 4)
     base = np.uint64(block) + np.uint64(first_block)
-    for chunk in nb.prange(n_chunks):
+    for chunk in range(n_chunks):
         b_lo = chunk * CHUNK
         count = min(CHUNK, n_blocks - b_lo)
         w = np.empty(4 * CHUNK, dtype=np.uint32)
@@ -58,14 +56,14 @@ def _normal_f32(k0, k1, block, first, loc, scale, out):
         store_affine(z, out, e0, lo, hi, loc, scale)
 
 
-@jit_parallel
+@jit
 def _normal_f64(k0, k1, block, first, loc, scale, out):
     """float64 ``loc + scale * z``: block ``b`` is one pair, ``u1`` from ``(x0, x1)``,
     ``u2`` from ``(x2, x3)``."""
     n = out.shape[0]
     first_block, n_blocks, n_chunks = chunk_layout(first, n, 2)
     base = np.uint64(block) + np.uint64(first_block)
-    for chunk in nb.prange(n_chunks):
+    for chunk in range(n_chunks):
         b_lo = chunk * CHUNK
         count = min(CHUNK, n_blocks - b_lo)
         w = np.empty(4 * CHUNK, dtype=np.uint32)
@@ -109,9 +107,7 @@ def _portable(draw, dtype, device, loc, scale) -> torch.Tensor:
             return fused
     start = draw.first - draw.first % 2
     stop = draw.first + draw.count + (draw.first + draw.count) % 2
-    words = _common.element_words(
-        dataclasses.replace(draw, first=start, count=stop - start), device
-    )
+    words = _common.element_words(draw._replace(first=start, count=stop - start), device)
     z = standard_pairs(words.reshape(-1, 2 * WORDS[dtype]), dtype)
     z = z[draw.first - start : draw.first - start + draw.count]
     return affine(z, loc, scale).to(dtype)

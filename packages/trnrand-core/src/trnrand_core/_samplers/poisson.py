@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
 import torch
 
 from .._conversions import torch_u53, u53
-from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, jit_parallel, philox_batch
+from .._jit import helper, inline, jit
+from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
 from .._validation import FLOAT_DTYPES, INT_DTYPES, check_dtype, check_size
 from . import _common
 from ._float64 import (
@@ -55,7 +55,7 @@ _TAIL_LOG = -70.0
 
 
 # -- compiled CPU path ------------------------------------------------------------------
-@nb.njit(inline="always", cache=True)
+@inline
 def _ptrs_constants(lam):
     """``(ln lam, b, a, ln inv_alpha, v_r)`` of PTRS for mean ``lam``."""
     b = 0.931 + 2.53 * math.sqrt(lam)
@@ -65,7 +65,7 @@ def _ptrs_constants(lam):
     return math.log(lam), b, a, log_inv_alpha, vr
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def _ptrs_attempt(lam, log_lam, b, a, log_inv_alpha, vr, x0, x1, x2, x3):
     """One PTRS attempt: ``(accepted, k)`` with ``k`` a float64 whole number."""
     u = u53(x0, x1) - 0.5
@@ -80,7 +80,7 @@ def _ptrs_attempt(lam, log_lam, b, a, log_inv_alpha, vr, x0, x1, x2, x3):
     return lhs <= -lam + k * log_lam - math.lgamma(k + 1.0), k
 
 
-@nb.njit(cache=True)
+@helper
 def _ptrs_retries(lam, log_lam, b, a, log_inv_alpha, vr, block, word, k0, k1):
     """``k`` of the first accepted retry attempt (out of line: rarely taken)."""
     attempt = 0
@@ -92,13 +92,13 @@ def _ptrs_retries(lam, log_lam, b, a, log_inv_alpha, vr, block, word, k0, k1):
     return k
 
 
-@jit_parallel
+@jit
 def _poisson_kernel(k0, k1, block, first, lam, out):
     """``out[i]`` = Poisson element ``first + i`` of the call (one block per element)."""
     n = out.shape[0]
     per_lam = lam.shape[0] > 1
     n_chunks = (n + CHUNK_BLOCKS - 1) // CHUNK_BLOCKS
-    for chunk in nb.prange(n_chunks):
+    for chunk in range(n_chunks):
         words = batch_scratch()
         pmf = np.empty(_TABLE)
         cdf = np.empty(_TABLE)

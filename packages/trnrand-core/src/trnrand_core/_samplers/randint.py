@@ -12,23 +12,24 @@ accepted when ``m mod 2**32 >= (2**32 - s) mod s``, value ``low + (m >> 32)``.
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 import torch
 
 from .._constants import MASK32, TWO32, TWO64
+from .._jit import inline
 from .._philox_cpu import (
     BATCH_BLOCKS,
     U32,
     batch_scratch,
     chunk_bounds,
     first_pass_block,
-    jit_parallel,
+    jit,
     n_chunks,
     philox_batch,
     split_range,
 )
 from .._philox_torch import _mulhilo
+from .._threads import launch
 from .._validation import check_dtype, check_int, check_size
 from . import _common
 from . import words as _words
@@ -45,7 +46,7 @@ def words_for_span(span: int) -> int:
     return 1 if span <= TWO32 else 2
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def lemire32(x, s, threshold, block, word, k0, k1):
     """``floor(x' * s / 2**32)`` for the first accepted word ``x'`` of the sequence
     ``x``, then word 0 of retry attempts 1, 2, ... of the sub-draw at call word ``word``.
@@ -62,7 +63,7 @@ def lemire32(x, s, threshold, block, word, k0, k1):
     return m >> _S32
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def _mul128(xh, xl, sh, sl):
     """``(hi64, lo64)`` of ``(xh 2**32 + xl) * (sh 2**32 + sl)`` from 32-bit limbs
     (``sh`` may be ``2**32`` for ``s = 2**64``)."""
@@ -75,7 +76,7 @@ def _mul128(xh, xl, sh, sl):
     return hi, lo
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def lemire64(xh, xl, sh, sl, threshold, block, word, k0, k1):
     """Two-word Lemire for ``2**32 < s <= 2**64`` (``threshold = (2**64 - s) mod s``);
     retries use words 0 and 1 of attempts 1, 2, ... of the sub-draw at ``word``."""
@@ -88,13 +89,13 @@ def lemire64(xh, xl, sh, sl, threshold, block, word, k0, k1):
     return hi
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def _store1(x, j, low, s, threshold, block, first, k0, k1, out):
     """``out[j] = low + lemire32(x, ...)`` for element ``first + j`` of the call."""
     out[j] = np.int64(low + lemire32(x, np.uint64(s), threshold, block, first + j, k0, k1))
 
 
-@jit_parallel
+@jit
 def _randint_1(k0, k1, block, first, low, s, threshold, out):
     """``out[j] = low + lemire32(...)`` (``low`` as uint64 mod 2**64), one word each.
 
@@ -115,7 +116,7 @@ def _randint_1(k0, k1, block, first, low, s, threshold, out):
         xs = first_pass_block(k0, k1, start + np.uint64(whole))
         for j in range(tail):
             _store1(xs[j], n - tail + j, low, s, threshold, block, first, k0, k1, out)
-    for chunk in nb.prange(n_chunks(whole)):
+    for chunk in range(n_chunks(whole)):
         words = batch_scratch()
         lo, hi = chunk_bounds(chunk, whole)
         for b in range(lo, hi, BATCH_BLOCKS):
@@ -136,13 +137,13 @@ def _randint_1(k0, k1, block, first, low, s, threshold, out):
                         _store1(x, j, low, s, threshold, block, first, k0, k1, out)
 
 
-@jit_parallel
+@jit
 def _randint_2(k0, k1, block, first, low, sh, sl, threshold, out):
     """Two words per element (``2**32 < s <= 2**64``)."""
     n = out.shape[0]
     first_block, n_blocks, n_chunks = chunk_layout(first, n, 2)
     base = np.uint64(block) + np.uint64(first_block)
-    for chunk in nb.prange(n_chunks):
+    for chunk in range(n_chunks):
         b_lo = chunk * CHUNK
         count = min(CHUNK, n_blocks - b_lo)
         w = np.empty(4 * CHUNK, dtype=np.uint32)
@@ -160,19 +161,16 @@ def _cpu(draw, flat: torch.Tensor, low: int, span: int) -> None:
     out = flat.numpy()
     if draw.words == 1:
         s = np.uint32(span) if span < TWO32 else np.uint64(span)
-        _randint_1(k0, k1, block, draw.first, low_u, s, np.uint64((TWO32 - span) % span), out)
+        params = (low_u, s, np.uint64((TWO32 - span) % span))
+        launch(_randint_1, (k0, k1, block), draw.first, params, out, draw.words)
     else:
-        _randint_2(
-            k0,
-            k1,
-            block,
-            draw.first,
+        params = (
             low_u,
             np.uint64(span >> 32),
             np.uint64(span & MASK32),
             np.uint64((TWO64 - span) % span),
-            out,
         )
+        launch(_randint_2, (k0, k1, block), draw.first, params, out, draw.words)
 
 
 # -- portable path: int64 tensors holding 32-bit limbs -----------------------------------

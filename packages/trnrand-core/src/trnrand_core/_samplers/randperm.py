@@ -11,13 +11,14 @@ of that one call.
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 import torch
 
 from .._constants import TWO32
 from .._draw import Draw
-from .._philox_cpu import U32, jit, jit_parallel
+from .._jit import jit
+from .._philox_cpu import U32
+from .._threads import launch
 from .._validation import check_dtype, check_int
 from . import _common
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
@@ -27,20 +28,21 @@ from .randint import INT_OUT_DTYPES, dtype_range, torch_lemire32
 _TWO32 = np.uint64(TWO32)
 
 
-def _swap_targets_body(k0, k1, block, out):
-    """``out[i] = randint(0, i + 1)`` from word ``i`` (``out[0] = 0``), int32 (n <= 2**31)
-    or int64."""
+@jit
+def _swap_targets(k0, k1, block, first, out):
+    """``out[i] = randint(0, j + 1)`` from word ``j = first + i`` of the call (the target
+    of element 0 is 0), int32 (n <= 2**31) or int64."""
     n = out.shape[0]
-    first_block, n_blocks, n_chunks = chunk_layout(0, n, 4)
-    base = np.uint64(block)
-    for chunk in nb.prange(n_chunks):
+    first_block, n_blocks, n_chunks = chunk_layout(first, n, 4)
+    base = np.uint64(block) + np.uint64(first_block)
+    for chunk in range(n_chunks):
         b_lo = chunk * CHUNK
         count = min(CHUNK, n_blocks - b_lo)
         w = np.empty(4 * CHUNK, dtype=np.uint32)
         chunk_words(k0, k1, base, b_lo, count, w)
-        e0, lo, hi = chunk_span(0, first_block, b_lo, count, 4, n)
+        e0, lo, hi = chunk_span(first, first_block, b_lo, count, 4, n)
         for i in range(lo, hi):
-            j = e0 + i
+            j = first + e0 + i
             s = np.uint64(j + 1)
             m = np.uint64(w[i]) * s
             # Lemire's threshold (2**32 - s) mod s is below s: only compute it when needed.
@@ -50,14 +52,7 @@ def _swap_targets_body(k0, k1, block, out):
                 while (m & U32) < threshold:
                     a += 1
                     m = retry_block(block, j, a, k0, k1)[0] * s
-            out[j] = m >> np.uint64(32)
-
-
-#: The same kernel compiled twice: threads for long permutations, none for short ones
-#: (where starting the thread pool costs more than the work).
-_swap_targets = jit_parallel(_swap_targets_body)
-_swap_targets_serial = jit(_swap_targets_body)
-_PARALLEL_FROM = 1 << 16
+            out[e0 + i] = m >> np.uint64(32)
 
 
 @jit
@@ -112,8 +107,8 @@ def randperm(n, dtype=torch.int64, generator=None, device=None) -> torch.Tensor:
     if _common.use_cpu_kernels(dev):
         targets = np.empty(n, dtype=index)
         if n:
-            kernel = _swap_targets if n >= _PARALLEL_FROM else _swap_targets_serial
-            kernel(np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block), targets)
+            stream = (np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block))
+            launch(_swap_targets, stream, 0, (), targets, 1)
     else:
         targets = _targets_portable(draw, dev).cpu().numpy().astype(index) if n else None
     perm = np.empty(n, dtype=index)

@@ -28,12 +28,11 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
 import torch
 
 from .._conversions import open_u53, torch_open_u53
-from .._philox_cpu import jit_parallel
+from .._jit import inline, jit
 from .._validation import FLOAT_DTYPES, check_dtype, check_size
 from . import _common
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float
@@ -52,7 +51,7 @@ _SQRT_2PI = math.sqrt(2.0 * math.pi)
 _SQRT1_2 = math.sqrt(0.5)
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def _log_q_mills(x):
     """``(log Q(x), Q(x) / phi(x))`` for ``x >= 0`` (or slightly negative)."""
     if x < _CF_FROM:
@@ -65,7 +64,7 @@ def _log_q_mills(x):
     return math.log(m) - 0.5 * x * x - _LOG_SQRT_2PI, m
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def _inverse_log_q(t):
     """``z >= 0`` with ``log Q(z) = t`` for ``t <= log 1/2`` (Newton from above)."""
     z = math.sqrt(max(0.0, -2.0 * (t - _LOG_HALF)))
@@ -78,7 +77,7 @@ def _inverse_log_q(t):
     return z
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def standard_truncated(u, a, b):
     """The standard normal restricted to ``[a, b]`` at open uniform ``u``."""
     flip = a + b < 0.0
@@ -104,14 +103,14 @@ def standard_truncated(u, a, b):
     return -z if flip else z
 
 
-@jit_parallel
+@jit
 def _truncated(k0, k1, block, first, loc, scale, low, high, out):
     """``out[j] = loc + scale * z`` (float64, then rounded to ``out``'s dtype); the four
     parameters are float64 arrays of length 1 or ``len(out)``."""
     n = out.shape[0]
     first_block, n_blocks, n_chunks = chunk_layout(first, n, 2)
     base = np.uint64(block) + np.uint64(first_block)
-    for chunk in nb.prange(n_chunks):
+    for chunk in range(n_chunks):
         b_lo = chunk * CHUNK
         count = min(CHUNK, n_blocks - b_lo)
         w = np.empty(4 * CHUNK, dtype=np.uint32)

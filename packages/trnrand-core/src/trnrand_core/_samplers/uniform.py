@@ -12,22 +12,23 @@ from __future__ import annotations
 import functools
 import math
 
-import numba as nb
 import numpy as np
 import torch
 
 from .. import _triton
 from .._conversions import torch_narrow, torch_u24, torch_u53, u53
+from .._jit import inline
 from .._philox_cpu import (
     BATCH_BLOCKS,
     batch_scratch,
     chunk_bounds,
     first_pass_block,
-    jit_parallel,
+    jit,
     n_chunks,
     philox_batch,
     split_range,
 )
+from .._threads import launch
 from .._validation import FLOAT_DTYPES, check_bounds, check_dtype, check_size
 from . import _common
 from ._params import as_column, parameter, require_elementwise
@@ -79,7 +80,7 @@ def _narrow_threshold(high: float, dtype: torch.dtype) -> float:
     return float(t)
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def _value32(x, mask, low, span, threshold, below):
     """``low + span * u`` in float32 with ``u = ((x >> 8) & mask) * 2**-24``; a value
     that reaches ``threshold`` becomes ``below``."""
@@ -87,14 +88,14 @@ def _value32(x, mask, low, span, threshold, below):
     return below if v >= threshold else v
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def _value64(a, b, low, span, top, below):
     """``low + span * u53(a, b)``; a value that reaches ``top`` becomes ``below``."""
     v = low + span * u53(a, b)
     return below if v >= top else v
 
 
-@jit_parallel
+@jit
 def _uniform_f32(k0, k1, block, first, mask, low, span, threshold, below, out):
     """float32 values from one word each (elements ``first ..`` of the call at ``block``)."""
     n = out.shape[0]
@@ -108,7 +109,7 @@ def _uniform_f32(k0, k1, block, first, mask, low, span, threshold, below, out):
         xs = first_pass_block(k0, k1, start + np.uint64(whole))
         for j in range(tail):
             out[n - tail + j] = _value32(xs[j], mask, low, span, threshold, below)
-    for chunk in nb.prange(n_chunks(whole)):
+    for chunk in range(n_chunks(whole)):
         words = batch_scratch()
         lo, hi = chunk_bounds(chunk, whole)
         for s in range(lo, hi, BATCH_BLOCKS):
@@ -127,7 +128,7 @@ _F16_INF = np.uint32(0x7C00)
 _TWO24 = np.float32(2.0**24)
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def _float16_bits(v, b):
     """IEEE round-half-to-even float32 -> float16 of the finite value ``v`` whose bit
     pattern is ``b``: normal numbers by integer rounding of the re-biased pattern,
@@ -141,7 +142,7 @@ def _float16_bits(v, b):
     return np.uint16(h | (sign >> np.uint32(16)))
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def _bfloat16_bits(b):
     """IEEE round-half-to-even float32 -> bfloat16 of the finite value with bit pattern ``b``."""
     return np.uint16(
@@ -149,7 +150,7 @@ def _bfloat16_bits(b):
     )
 
 
-@nb.njit(inline="always", cache=True)
+@inline
 def _encode(values, dst, half):
     """``dst[i]`` = float16 (``half``) or bfloat16 bits of the float32 ``values[i]``."""
     bits = values.view(np.uint32)
@@ -161,7 +162,7 @@ def _encode(values, dst, half):
             dst[i] = _bfloat16_bits(bits[i])
 
 
-@jit_parallel
+@jit
 def _uniform_narrow(k0, k1, block, first, mask, low, span, threshold, below, half, out):
     """float16 (``half``) or bfloat16 values from one word each, written as their bits
     into the uint16 array ``out``: the float32 values of :func:`_uniform_f32`, rounded
@@ -180,7 +181,7 @@ def _uniform_narrow(k0, k1, block, first, mask, low, span, threshold, below, hal
         for j in range(tail):
             edges[4 + j] = _value32(xs[j], mask, low, span, threshold, below)
         _encode(edges[4 : 4 + tail], out[n - tail :], half)
-    for chunk in nb.prange(n_chunks(whole)):
+    for chunk in range(n_chunks(whole)):
         words = batch_scratch()
         values = np.empty(4 * BATCH_BLOCKS, dtype=np.float32)
         lo, hi = chunk_bounds(chunk, whole)
@@ -195,7 +196,7 @@ def _uniform_narrow(k0, k1, block, first, mask, low, span, threshold, below, hal
             _encode(values[: 4 * m], out[head + 4 * s : head + 4 * (s + m)], half)
 
 
-@jit_parallel
+@jit
 def _uniform_f64(k0, k1, block, first, low, span, top, below, out):
     """float64 values from two words each (``u53``); a block holds two elements."""
     n = out.shape[0]
@@ -207,7 +208,7 @@ def _uniform_f64(k0, k1, block, first, low, span, top, below, out):
     if tail:  # the first element of the block after the whole ones
         xs = first_pass_block(k0, k1, start + np.uint64(whole))
         out[n - 1] = _value64(xs[0], xs[1], low, span, top, below)
-    for chunk in nb.prange(n_chunks(whole)):
+    for chunk in range(n_chunks(whole)):
         words = batch_scratch()
         lo, hi = chunk_bounds(chunk, whole)
         for s in range(lo, hi, BATCH_BLOCKS):
@@ -220,31 +221,23 @@ def _uniform_f64(k0, k1, block, first, low, span, top, below, out):
 
 def _cpu(draw, flat: torch.Tensor, low: float, high: float) -> None:
     dtype = flat.dtype
-    stream = (np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block), draw.first)
+    stream = (np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block))
     top, below = clip_bounds(high, dtype)
     if dtype == torch.float64:
-        _uniform_f64(*stream, low, high - low, top, below, flat.numpy())
+        params = (low, high - low, top, below)
+        launch(_uniform_f64, stream, draw.first, params, flat.numpy(), draw.words)
         return
     low32 = np.float32(low)
     span32 = np.float32(np.float32(high) - low32)
     if dtype == torch.float32:
-        _uniform_f32(
-            *stream, _MASKS[dtype], low32, span32, np.float32(top), np.float32(below), flat.numpy()
-        )
+        params = (_MASKS[dtype], low32, span32, np.float32(top), np.float32(below))
+        launch(_uniform_f32, stream, draw.first, params, flat.numpy(), draw.words)
         return
     # float16 / bfloat16: rounded in the kernel, written as bits (no temporary).
     threshold = np.float32(_narrow_threshold(high, dtype))
     bits = flat.view(torch.int16).numpy().view(np.uint16)
-    _uniform_narrow(
-        *stream,
-        _MASKS[dtype],
-        low32,
-        span32,
-        threshold,
-        np.float32(below),
-        dtype == torch.float16,
-        bits,
-    )
+    params = (_MASKS[dtype], low32, span32, threshold, np.float32(below), dtype == torch.float16)
+    launch(_uniform_narrow, stream, draw.first, params, bits, draw.words)
 
 
 def _clip_below_high(values: torch.Tensor, high: float) -> None:

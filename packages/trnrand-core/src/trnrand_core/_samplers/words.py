@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from .._philox_cpu import fill_words
+from .._threads import launch
 from . import _common
 
 WORDS = 1
@@ -14,7 +15,7 @@ WORDS = 1
 def _cpu(draw, flat: torch.Tensor) -> None:
     """The kernel writes the int64 output directly."""
     k0, k1, block = np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block)
-    fill_words(k0, k1, block, draw.word_offset, flat.numpy())
+    launch(fill_words, (k0, k1, block), draw.word_offset, (), flat.numpy(), WORDS)
 
 
 def _portable(draw, dtype, device) -> torch.Tensor:
