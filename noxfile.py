@@ -1,6 +1,9 @@
 """Every check a contributor or CI runs, as nox sessions (uv-backed environments).
 
-Default: lint, tests, core_only, docs. On request: minimums, neuron, bench, build.
+Default (the README's test command): lint, tests, core_only, docs, on the Python that
+runs nox. On request: tests_matrix (every supported Python present; CI runs it),
+minimums, neuron, bench, build. Compiled kernels are cached beside the sources, so the
+environments share them instead of each compiling its own.
 Each session installs exactly what ``uv.lock`` pins into its own environment.
 """
 
@@ -57,11 +60,21 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
 
 
-@nox.session(python=PYTHONS)
-def tests(session: nox.Session) -> None:
-    """The whole workspace's tests on every supported Python present here."""
+def _workspace_tests(session: nox.Session) -> None:
     _sync(session, "--all-packages", "--no-default-groups", "--group", "test")
     session.run("pytest", *(session.posargs or ["tests"]))
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole workspace's tests on the Python running nox (the quick default)."""
+    _workspace_tests(session)
+
+
+@nox.session(python=PYTHONS)
+def tests_matrix(session: nox.Session) -> None:
+    """The whole workspace's tests on every supported Python present here (CI runs it)."""
+    _workspace_tests(session)
 
 
 @nox.session

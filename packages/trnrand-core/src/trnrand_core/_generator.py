@@ -47,6 +47,10 @@ def _reserved_seeds(first: int, count: int, tag: int, k0: int, k1: int) -> list[
     return [x0 | (x1 << 32) for x0, x1 in zip(words[0].tolist(), words[1].tolist(), strict=True)]
 
 
+def _uint8(raw: bytes) -> torch.Tensor:
+    return torch.frombuffer(bytearray(raw), dtype=torch.uint8)
+
+
 #: Every live Generator, so that a forked child can give each a fresh lock (a lock
 #: held by another thread at the moment of the fork would never be released there).
 _live: weakref.WeakSet = weakref.WeakSet()
@@ -246,11 +250,13 @@ class Generator:
         return self
 
     def __getstate__(self) -> dict:
+        # Plain bytes, not tensors: torch's multiprocessing pickler would move tensors
+        # through shared memory, which a worker's sandbox may not allow.
         bridge = self._torch_generator
         return {
-            "stream": self.get_state(),
+            "stream": self.get_state().numpy().tobytes(),
             "device": str(self._device),
-            "torch_generator": None if bridge is None else bridge.get_state(),
+            "torch_generator": None if bridge is None else bridge.get_state().numpy().tobytes(),
         }
 
     def __setstate__(self, state: dict) -> None:
@@ -259,9 +265,9 @@ class Generator:
         self._lock = threading.Lock()
         self._torch_generator = None
         _live.add(self)
-        self.set_state(state["stream"])
+        self.set_state(_uint8(state["stream"]))
         if state["torch_generator"] is not None:
-            self.torch_generator.set_state(state["torch_generator"])
+            self.torch_generator.set_state(_uint8(state["torch_generator"]))
 
     # -- bridges ---------------------------------------------------------------------
     @property

@@ -23,6 +23,8 @@ from trnrand_core import (
     philox4x32,
     set_backend,
     set_num_threads,
+    worker_generator,
+    worker_init_fn,
 )
 from trnrand_core._module import ReadOnlyHasNki
 
@@ -98,4 +100,6 @@ __all__ = [
     "truncated_normal",
     "uniform",
     "uniform_into",
+    "worker_generator",
+    "worker_init_fn",
 ]
