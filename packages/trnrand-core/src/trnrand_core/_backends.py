@@ -28,6 +28,8 @@ _choice = "auto"
 def _discover() -> dict[str, object]:
     """Instantiate the backends registered through entry points (once)."""
     global _plugins
+    if _plugins is not None:  # found already: no lock on the per-call path
+        return _plugins
     with _lock:
         if _plugins is None:
             found = {}

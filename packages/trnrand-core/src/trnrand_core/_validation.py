@@ -51,11 +51,15 @@ def check_size(size: tuple, name: str = "size") -> tuple[int, ...]:
     """Normalise ``*size`` (ints, or a single tuple/list/torch.Size) to a tuple of ints."""
     if len(size) == 1 and isinstance(size[0], (tuple, list, torch.Size)):
         size = tuple(size[0])
+    if all(type(s) is int and s >= 0 for s in size):  # the common case, checked cheaply
+        return tuple(size)
     return tuple(check_int(s, name, minimum=0) for s in size)
 
 
 def check_float(value, name: str) -> float:
     """A real Python/NumPy/0-d torch number (not bool, not complex) as a float."""
+    if type(value) is float or type(value) is int:  # the common case, checked cheaply
+        return float(value)
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a real number, got bool {value!r}")
     if isinstance(value, torch.Tensor):

@@ -5,8 +5,8 @@ below a given lower bound (rounded up), so it stays in its stratum below too."""
 from __future__ import annotations
 
 import numpy as np
-from numba import types
-from numba.extending import overload
+
+from trnrand_core._jit import with_numba
 
 
 def store_floor(out, i, j, value, bound):
@@ -29,10 +29,16 @@ def _store64(out, i, j, value, bound):
     out[i, j] = value
 
 
-@overload(store_floor, inline="always")
-def _store_floor_impl(out, i, j, value, bound):
-    if out.dtype == types.float32:
-        return _store32
-    if out.dtype == types.float64:
-        return _store64
-    return None
+def _register(numba) -> None:
+    from numba.extending import overload
+
+    @overload(store_floor, inline="always")
+    def _store_floor_impl(out, i, j, value, bound):
+        if out.dtype == numba.types.float32:
+            return _store32
+        if out.dtype == numba.types.float64:
+            return _store64
+        return None
+
+
+with_numba(_register)

@@ -16,10 +16,8 @@ from importlib import resources
 
 import numpy as np
 import torch
-from numba import types
-from numba.extending import overload
 
-from trnrand_core._jit import inline, jit
+from trnrand_core._jit import inline, jit, with_numba
 from trnrand_core._threads import parallel_for
 from trnrand_core._validation import check_int
 
@@ -151,27 +149,31 @@ def _to_unit64(x):
     return np.float64(x & ~(s >> np.uint64(53))) * 2.0**-64
 
 
-def _pick(x, body32, body64):
-    if x == types.uint32:
-        return body32
-    if x == types.uint64:
-        return body64
-    return None
+def _register(numba) -> None:
+    """The 32- and 64-bit bodies behind ``_reverse``, ``_owen_hash`` and ``_to_unit``."""
+    from numba.extending import overload
+
+    def pick(x, body32, body64):
+        if x == numba.types.uint32:
+            return body32
+        if x == numba.types.uint64:
+            return body64
+        return None
+
+    @overload(_reverse, inline="always")
+    def _reverse_impl(x):
+        return pick(x, _reverse32, _reverse64)
+
+    @overload(_owen_hash, inline="always")
+    def _owen_hash_impl(x, add, mul):
+        return pick(x, _owen32, _owen64)
+
+    @overload(_to_unit, inline="always")
+    def _to_unit_impl(x):
+        return pick(x, _to_unit32, _to_unit64)
 
 
-@overload(_reverse, inline="always")
-def _reverse_impl(x):
-    return _pick(x, _reverse32, _reverse64)
-
-
-@overload(_owen_hash, inline="always")
-def _owen_hash_impl(x, add, mul):
-    return _pick(x, _owen32, _owen64)
-
-
-@overload(_to_unit, inline="always")
-def _to_unit_impl(x):
-    return _pick(x, _to_unit32, _to_unit64)
+with_numba(_register)
 
 
 @inline
