@@ -22,6 +22,7 @@ from ._samplers.randperm import randperm
 from ._samplers.truncated_normal import truncated_normal
 from ._samplers.uniform import uniform, uniform_into
 from ._threads import get_num_threads, set_num_threads
+from ._warmup import warmup
 from ._workers import worker_generator, worker_init_fn
 
 __version__ = "0.3.0"
@@ -59,6 +60,7 @@ __all__ = [
     "truncated_normal",
     "uniform",
     "uniform_into",
+    "warmup",
     "worker_generator",
     "worker_init_fn",
 ]

@@ -84,6 +84,8 @@ class _Lazy:
 
 
 _pending: list[_Lazy] = []
+#: Every function declared with :data:`jit` (the kernels Python calls), for warm-up checks.
+kernels: list[_Lazy] = []
 _extensions: list = []
 _materialize_lock = threading.Lock()
 _where: str | None = None
@@ -93,6 +95,8 @@ def _decorator(**options):
     def decorate(function):
         lazy = _Lazy(function, options)
         _pending.append(lazy)
+        if options.get("nogil"):
+            kernels.append(lazy)
         return lazy
 
     return decorate

@@ -31,7 +31,7 @@ import math
 import numpy as np
 import torch
 
-from trnrand_core._jit import jit
+from trnrand_core._jit import helper, jit
 from trnrand_core._memory import empty
 from trnrand_core._philox_cpu import first_pass_block
 from trnrand_core._threads import get_num_threads, parallel_for
@@ -78,7 +78,7 @@ def _plain_kernel(bases, start, out, lo, hi):
             store_floor(out, i, j, value, 0.0)
 
 
-@jit
+@helper
 def _high_part(h, base, low_digits, n_digits, values, w_off, first):
     """Sum over digit positions ``low_digits..n_digits-1`` of ``P_k(digit_k) * b**-(k+1)``
     for the high digits ``h`` of an index."""
@@ -155,7 +155,7 @@ def _layout(bases, n_digits, low_digits, hi):
     return (pos_first, word_off, m, w_off, low_off, low_len), at
 
 
-@jit
+@helper
 def _permutation_prefix(k0, k1, word_at, base, m, scale, values, at, scratch, touched):
     """``values[at + i] = P(i) * scale`` for ``i < m``: the first ``m`` steps of the
     forward Fisher-Yates shuffle whose step words start at stream word ``word_at`` (even).

@@ -224,7 +224,7 @@ def _reverse_all(v):
     return out
 
 
-@jit
+@inline
 def _parity(x):
     p = np.uint64(x)
     for s in (32, 16, 8, 4, 2, 1):

@@ -29,6 +29,7 @@ from trnrand_core import (
 from trnrand_core._module import ReadOnlyHasNki
 
 from . import distributions, quasi
+from ._warmup import warmup
 from .distributions import (
     bernoulli,
     beta,
@@ -100,6 +101,7 @@ __all__ = [
     "truncated_normal",
     "uniform",
     "uniform_into",
+    "warmup",
     "worker_generator",
     "worker_init_fn",
 ]

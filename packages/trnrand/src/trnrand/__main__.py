@@ -1,4 +1,9 @@
-"""The ``trnrand`` command line: ``trnrand demo`` and ``trnrand info``."""
+"""The ``trnrand`` command line.
+
+trnrand demo      a short tour of the library
+trnrand info      versions, threads, backend, kernel cache
+trnrand warmup    compile every CPU kernel now (for images and containers)
+"""
 
 from __future__ import annotations
 
@@ -67,6 +72,9 @@ def _info() -> None:
     print(f"torch {torch.__version__}, numpy {numpy.__version__}, numba {numba.__version__}")
     print(f"threads: torch {torch.get_num_threads()}, trnrand {trnrand.get_num_threads()}")
     print(f"backend {trnrand.get_backend()}, HAS_NKI {trnrand.HAS_NKI}")
+    from trnrand_core._jit import cache_location
+
+    print(f"kernel cache: {cache_location()}")
     try:
         import triton
     except ImportError:
@@ -77,11 +85,40 @@ def _info() -> None:
     print(f"CUDA path: {cuda}; {available}")
 
 
+def _progress_bar(done: int, total: int, label: str) -> None:
+    """One self-overwriting line on stderr: ``[#####.....] 12/60 gamma float64``."""
+    width = 30
+    filled = width * done // max(total, 1)
+    line = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label}"
+    end = "\n" if done == total else ""
+    print(f"\r{line:<78}", end=end, file=sys.stderr, flush=True)
+
+
+def _warmup() -> None:
+    import trnrand
+    from trnrand_core._jit import cache_location
+
+    start = time.perf_counter()
+    timings = trnrand.warmup(progress=_progress_bar)
+    slowest = max(timings, key=lambda item: item[1])
+    print(
+        f"{len(timings)} kernels ready in {time.perf_counter() - start:.1f} s "
+        f"(slowest: {slowest[0]}, {slowest[1]:.1f} s); cache: {cache_location()}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="trnrand", description=__doc__)
-    parser.add_argument("command", choices=["demo", "info"], help="what to run")
+    from importlib.metadata import version
+
+    parser = argparse.ArgumentParser(
+        prog="trnrand",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"trnrand {version('trnrand')}")
+    parser.add_argument("command", choices=["demo", "info", "warmup"], help="what to run")
     args = parser.parse_args(argv)
-    {"demo": _demo, "info": _info}[args.command]()
+    {"demo": _demo, "info": _info, "warmup": _warmup}[args.command]()
     return 0
 
 

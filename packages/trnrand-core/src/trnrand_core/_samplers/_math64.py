@@ -23,7 +23,7 @@ import math
 import numpy as np
 import torch
 
-from .._jit import inline
+from .._jit import helper, inline
 from .._philox_cpu import BATCH_BLOCKS
 
 _MANTISSA = np.uint64((1 << 52) - 1)
@@ -90,7 +90,7 @@ def log64(x):
     return _log_parts(2.0 * m, np.float64(e - 1))
 
 
-@inline
+@helper
 def log_batch(x, out):
     """``out[j] = ln x[j]`` for ``j < BATCH_BLOCKS``, positive normal ``x``; ``out`` may be
     ``x``. Branch-free loops over the float64 bits, which LLVM vectorises."""
@@ -103,7 +103,7 @@ def log_batch(x, out):
         out[j] = _log_parts(x[j], out[j])
 
 
-@inline
+@helper
 def v32_batch(words, lane, out):
     """``out[j] = v32(words[lane, j])`` for ``j < BATCH_BLOCKS`` (vectorised)."""
     for j in range(BATCH_BLOCKS):
@@ -116,7 +116,7 @@ def box_muller(x0, x1):
     return math.sqrt(-2.0 * log64((np.float64(x0) + 0.5) * _TWO_M32)) * _cos_turns(x1)
 
 
-@inline
+@helper
 def box_muller_batch(words, scratch, z):
     """``z[j]`` = the Box-Muller cos normal of words ``(words[0, j], words[1, j])`` for
     ``j < BATCH_BLOCKS``; ``scratch`` is float64 of the same length."""

@@ -88,7 +88,7 @@ def _retries(d, c, block, word, k0, k1):
                 return t, lt
 
 
-@inline
+@helper
 def mt_batch(words, c, z, scratch, lt, lu, l3):
     """Attempt 0 of every block of the batch, vectorised: ``z`` its normal, ``lt`` the
     logarithm of ``t = 1 + c z`` (of 1 where ``t <= 0``), ``lu = ln v32(x2)`` and
