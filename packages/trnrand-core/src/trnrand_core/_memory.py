@@ -37,6 +37,8 @@ _madvise = _load_madvise()
 
 def empty(count: int, dtype: torch.dtype) -> torch.Tensor:
     """``torch.empty(count, dtype=dtype)`` on the CPU, advised for huge pages when large."""
+    if count < HUGEPAGE_MIN_BYTES // 8:  # small for any dtype: the plain, cheap path
+        return torch.empty(count, dtype=dtype)
     out = torch.empty(count, dtype=dtype)
     nbytes = count * out.element_size()
     if _madvise is not None and nbytes >= HUGEPAGE_MIN_BYTES:

@@ -267,10 +267,11 @@ def _portable(draw, dtype, device, low: float, high: float) -> torch.Tensor:
     return values
 
 
+@functools.lru_cache(maxsize=256)
 def _check_representable(low: float, high: float, dtype: torch.dtype) -> None:
     """Refuse bounds whose results would not be finite values in ``[low, high)``: ``low``
     or ``high - low`` overflowing the dtype / compute precision, or no ``dtype`` value
-    in the interval."""
+    in the interval. (Cached: programs draw with the same few bounds again and again.)"""
     name = str(dtype).replace("torch.", "")
     if dtype == torch.float64:
         span_finite = math.isfinite(high - low)
