@@ -285,6 +285,12 @@ def test_fold_in_follows_the_stream_document():
     assert folded.position == 0 and g.position == 0
     assert g.fold_in(d).seed == folded.seed  # deterministic
     assert g.fold_in(d + 1).seed != folded.seed
+    top = 2**64 - 1  # the largest d: its words must not pass through a signed int64
+    block = tr.philox4x32(
+        torch.tensor([0xFFFFFFFF, 0xFFFFFFFF, 0, 0x464F4C44], dtype=torch.int64),
+        torch.tensor([g.key[0], g.key[1]], dtype=torch.int64),
+    )
+    assert g.fold_in(top).key == (int(block[0]), int(block[1]))
     for bad, error in ((-1, ValueError), (2**64, ValueError), (1.5, TypeError), (True, TypeError)):
         with pytest.raises(error, match="data must be"):
             g.fold_in(bad)

@@ -35,10 +35,12 @@ class CounterExhaustedError(OverflowError, ValueError):
 def _reserved_seeds(first: int, count: int, tag: int, k0: int, k1: int) -> list[int]:
     """Seeds ``x0 | x1 << 32`` of the reserved blocks ``(j, 0, 0, tag)`` under the key
     ``(k0, k1)`` for ``j`` in ``[first, first + count)`` (one batched Philox call)."""
-    index = torch.arange(first, first + count, dtype=torch.int64)
+    # j may reach 2**64 - 1: split it into 32-bit words before it meets int64 tensors.
+    low = torch.arange(count, dtype=torch.int64) + (first & MASK32)
+    high = ((low >> 32) + (first >> 32)) & MASK32
     words = philox_rounds(
-        index & MASK32,
-        index >> 32,
+        low & MASK32,
+        high,
         torch.tensor(0),
         torch.tensor(tag),
         torch.tensor(k0),
@@ -86,7 +88,7 @@ class Generator:
     """
 
     def __init__(self, seed=None, device="cpu", partition_rank=0, partition_size=1):
-        size = check_int(partition_size, "partition_size", minimum=1)
+        size = check_int(partition_size, "partition_size", minimum=1, maximum=TWO64 - 1)
         rank = check_int(partition_rank, "partition_rank", minimum=0)
         if rank >= size:
             raise ValueError(f"partition_rank must be < partition_size={size}, got {rank}")
@@ -188,8 +190,14 @@ class Generator:
         k = check_int(k, "k", minimum=0)
         with self._lock:
             first = self._spawned
+            if first + k > TWO64 - 1:  # the state stores the counter in 64 bits
+                raise CounterExhaustedError(
+                    f"k must keep the children spawned below 2**64, got k={k} after "
+                    f"{first} children; this Generator is unchanged"
+                )
+            # A failure here (a k too large to allocate) leaves the counter as it was.
+            seeds = _reserved_seeds(first, k, SPAWN_TAG, *self.key)
             self._spawned += k
-        seeds = _reserved_seeds(first, k, SPAWN_TAG, *self.key)
         return [Generator(seed, self._device, self._rank, self._size) for seed in seeds]
 
     def fold_in(self, data) -> Generator:

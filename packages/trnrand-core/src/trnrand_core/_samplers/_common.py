@@ -47,6 +47,10 @@ def resolve_generator(generator) -> Generator:
 
 def resolve_device(device, generator: Generator, out: torch.Tensor | None) -> torch.device:
     if out is not None:
+        if device is not None:
+            wanted = check_device(device)
+            if wanted.type != out.device.type or wanted.index not in (None, out.device.index):
+                raise ValueError(f"device must be out's device {out.device}, got {wanted}")
         return out.device
     return generator.device if device is None else check_device(device)
 
