@@ -2,8 +2,9 @@
 
 Default (the README's test command): lint, tests, core_only, docs, on the Python that
 runs nox. On request: tests_matrix (every supported Python present; CI runs it),
-minimums, neuron, bench, build. Compiled kernels are cached beside the sources, so the
-environments share them instead of each compiling its own.
+build (sdists, wheels, twine check; CI runs it), minimums, neuron, bench. Compiled
+kernels are cached beside the sources, so the environments share them instead of each
+compiling its own.
 Each session installs exactly what ``uv.lock`` pins into its own environment.
 """
 
@@ -116,8 +117,9 @@ def minimums(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Build the documentation site with warnings as errors."""
-    _sync(session, "--only-group", "docs")
+    """Build the documentation site with warnings as errors (its figures are drawn by
+    the library itself, docs/hooks/figures.py)."""
+    _sync(session, "--all-packages", "--no-default-groups", "--group", "docs")
     session.run("mkdocs", "build", "--strict", "--site-dir", "site")
 
 
@@ -171,5 +173,24 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def build(session: nox.Session) -> None:
-    """Build every workspace member's sdist and wheel on its own."""
-    session.run("uv", "build", "--all-packages", "--out-dir", "dist", external=True)
+    """Build every workspace member's sdist and wheel on its own, check their metadata
+    with ``twine check --strict`` and that each carries the licence."""
+    _sync(session, "--only-group", "release")
+    out = Path(session.create_tmp()) / "dist"
+    session.run("uv", "build", "--all-packages", "--out-dir", str(out), external=True)
+    artifacts = sorted(str(p) for p in out.iterdir() if p.suffix in (".whl", ".gz"))
+    session.run("twine", "check", "--strict", *artifacts)
+    session.run("python", "-c", _LICENSE_CHECK, *artifacts)
+
+
+_LICENSE_CHECK = """
+import sys, tarfile, zipfile
+for path in sys.argv[1:]:
+    if path.endswith(".whl"):
+        names = zipfile.ZipFile(path).namelist()
+    else:
+        names = tarfile.open(path).getnames()
+    if not any(name.rsplit("/", 1)[-1] == "LICENSE" for name in names):
+        sys.exit(f"no LICENSE in {path}")
+print(f"LICENSE in all {len(sys.argv) - 1} sdists and wheels")
+"""
