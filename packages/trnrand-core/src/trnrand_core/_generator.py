@@ -62,7 +62,7 @@ class Generator:
     """A reproducible source of random numbers: Philox4x32-10 keyed by ``seed``.
 
     Every value is a function of ``(key, position, element index)`` only
-    (shared/STREAM.md), so results are identical on every backend, for every chunking
+    (docs/stream.md), so results are identical on every backend, for every chunking
     and thread count, and under any partition of the work across ranks.
 
     A Generator pickles, deep-copies and ``torch.save``-s with its whole state: the
