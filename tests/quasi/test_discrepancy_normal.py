@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import decimal
+import math
+
 import numpy as np
 import pytest
 import scipy.special
@@ -88,3 +91,102 @@ def test_to_normal_validation():
         tq.to_normal(torch.tensor([1]))
     with pytest.raises(ValueError, match=r"points must lie in \[0, 1\], got 1.5"):
         tq.to_normal(torch.tensor([0.2, 1.5]))
+
+
+# -- huge and tiny discrepancies (issue 15, item 11) -------------------------------------------
+def _exact_discrepancy(x: np.ndarray, method: str):
+    """The formulas of ``scipy.stats.qmc.discrepancy`` in 60-digit decimal arithmetic with
+    an unbounded exponent: the true value of the float64 points (as a Decimal)."""
+    with decimal.localcontext() as ctx:
+        ctx.prec, ctx.Emax, ctx.Emin = 60, 10**7, -(10**7)
+        D = decimal.Decimal
+        pts = [[D(float(v)) for v in row] for row in x]
+        n, d = len(pts), len(pts[0])
+        half = D("0.5")
+
+        def prod(values):
+            result = D(1)
+            for v in values:
+                result *= v
+            return result
+
+        def single(f):
+            return sum(prod(f(v) for v in row) for row in pts)
+
+        def double(f):
+            return sum(prod(f(a, b) for a, b in zip(p, q, strict=True)) for p in pts for q in pts)
+
+        if method == "CD":
+            s = single(lambda v: 1 + abs(v - half) / 2 - abs(v - half) ** 2 / 2)
+            t = double(lambda a, b: 1 + abs(a - half) / 2 + abs(b - half) / 2 - abs(a - b) / 2)
+            return (D(13) / 12) ** d - 2 * s / n + t / n**2
+        if method == "WD":
+            t = double(lambda a, b: D("1.5") - abs(a - b) + abs(a - b) ** 2)
+            return -((D(4) / 3) ** d) + t / n**2
+        if method == "MD":
+            s = single(lambda v: D(5) / 3 - abs(v - half) / 4 - abs(v - half) ** 2 / 4)
+            t = double(
+                lambda a, b: (
+                    D(15) / 8
+                    - abs(a - half) / 4
+                    - abs(b - half) / 4
+                    - 3 * abs(a - b) / 4
+                    + abs(a - b) ** 2 / 2
+                )
+            )
+            return (D(19) / 12) ** d - 2 * s / n + t / n**2
+        s = single(lambda v: 1 - v * v)
+        t = double(lambda a, b: 1 - max(a, b))
+        return (D(3) ** -d - D(2) ** (1 - d) / n * s + t / n**2).sqrt()
+
+
+@pytest.mark.parametrize(
+    ("method", "n", "d", "corners"),
+    [
+        ("WD", 8, 5000, False),  # before: OverflowError(34) from (4/3)**d
+        ("MD", 6, 2000, False),
+        ("CD", 4, 9000, False),
+        ("CD", 6, 6100, True),  # before: NaN, 1.125**d overflows the single sum: inf - inf
+    ],
+)
+def test_discrepancy_beyond_float64_is_inf(method, n, d, corners):
+    rng = np.random.default_rng(d)
+    x = rng.integers(0, 2, (n, d)).astype(np.float64) if corners else rng.random((n, d))
+    exact = _exact_discrepancy(x, method)
+    assert exact > decimal.Decimal(np.finfo(np.float64).max)  # the true value overflows
+    assert tq.discrepancy(torch.from_numpy(x), method=method) == math.inf
+
+
+@pytest.mark.parametrize(
+    ("method", "n", "d"),
+    [
+        ("L2-star", 8, 1400),  # terms near 1e-600: before, 0.0 or a math domain error
+        ("L2-star", 5, 700),
+        ("L2-star", 16, 40),
+        ("WD", 8, 1700),  # ~1e300: finite, terms near the top of the range
+        ("MD", 6, 1100),
+        ("CD", 10, 3000),
+        ("CD", 20, 7),
+        ("WD", 20, 12),
+        ("MD", 20, 9),
+    ],
+)
+def test_discrepancy_equals_the_exact_value(method, n, d):
+    x = np.random.default_rng(n * d).random((n, d))
+    exact = _exact_discrepancy(x, method)
+    assert decimal.Decimal(0) < exact < decimal.Decimal(np.finfo(np.float64).max)
+    ours = tq.discrepancy(torch.from_numpy(x), method=method)
+    assert ours > 0 and math.isfinite(ours)
+    assert abs(decimal.Decimal(ours) / exact - 1) < decimal.Decimal("1e-11"), (ours, exact)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_discrepancy_equals_scipy_where_scipy_is_finite(method):
+    for n, d in ((30, 1), (40, 3), (25, 17), (12, 60), (8, 300)):
+        x = np.random.default_rng(n + d).random((n, d))
+        with np.errstate(all="ignore"):
+            expected = qmc.discrepancy(x, method=method)
+        if not (math.isfinite(expected) and expected > 0):
+            continue
+        ours = tq.discrepancy(torch.from_numpy(x), method=method)
+        assert abs(ours - expected) <= 1e-10 * abs(expected), (method, n, d)

@@ -137,6 +137,19 @@ class TestLatinHypercubeCentered(TestLatinHypercube):
         return tq.LatinHypercube(3, centered=True, seed=seed, dtype=dtype)
 
 
+class TestLatinHypercubeRandomCD(TestLatinHypercube):
+    """The optimizer's words follow the design's: fast_forward, reset and partitions
+    (all ranks optimize the same logical design) keep working."""
+
+    def make(self, seed, dtype=torch.float32):
+        return tq.LatinHypercube(3, optimization="random-cd", seed=seed, dtype=dtype)
+
+
+class TestLatinHypercubeCenteredRandomCD(TestLatinHypercube):
+    def make(self, seed, dtype=torch.float32):
+        return tq.LatinHypercube(3, centered=True, optimization="random-cd", seed=seed, dtype=dtype)
+
+
 FUNCTIONS = [tq.sobol, tq.halton, tq.latin_hypercube]
 
 
@@ -151,7 +164,11 @@ FUNCTIONS = [tq.sobol, tq.halton, tq.latin_hypercube]
         ({"n_dims": "3"}, TypeError, "n_dims must be an integer, got str '3'"),
         ({"dtype": torch.float16}, ValueError, "dtype must be one of float32, float64, got"),
         ({"dtype": "float32"}, TypeError, "dtype must be a torch.dtype, got str"),
-        ({"seed": 1.5}, TypeError, "seed must be an int, a trnrand Generator or None, got"),
+        (
+            {"seed": 1.5},
+            TypeError,
+            "seed must be an int, a trnrand Generator, a numpy.random.Generator or None, got",
+        ),
         ({"seed": -1}, ValueError, "seed must be >= 0, got -1"),
     ],
 )
@@ -210,6 +227,10 @@ def test_public_surface():
         "LatinHypercube",
         "discrepancy",
         "to_normal",
+        "scale",
+        "update_discrepancy",
+        "MultivariateNormalQMC",
+        "MultinomialQMC",
     ):
         assert name in tq.__all__
     assert issubclass(tq.Sobol, tq.QMCEngine)

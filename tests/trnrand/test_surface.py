@@ -26,9 +26,13 @@ STABLE_SIGNATURES = {
     "chi_squared": f"(*size, df, {SAMPLER_TAIL})",
     "beta": f"(*size, alpha, beta, {SAMPLER_TAIL})",
     "poisson": f"(*size, lam=1.0, {SAMPLER_TAIL})",
-    "sobol": "(n_points, n_dims, seed=None, scramble=True, dtype=torch.float32)",
-    "halton": "(n_points, n_dims, seed=None, scramble=True, dtype=torch.float32)",
-    "latin_hypercube": "(n_points, n_dims, seed=None, centered=False, dtype=torch.float32)",
+    # keyword-only additions after the stable positional order are allowed
+    "sobol": "(n_points, n_dims, seed=None, scramble=True, dtype=torch.float32, *, rng=None)",
+    "halton": "(n_points, n_dims, seed=None, scramble=True, dtype=torch.float32, *, rng=None)",
+    "latin_hypercube": (
+        "(n_points, n_dims, seed=None, centered=False, dtype=torch.float32, *, strength=1, "
+        "optimization=None, rng=None)"
+    ),
     "manual_seed": "(seed)",
     "get_default_generator": "()",
     "set_backend": "(name)",

@@ -47,13 +47,29 @@ def check_seed(seed, name: str = "seed") -> int:
     return check_int(seed, name, minimum=0, maximum=TWO64 - 1)
 
 
+#: torch's sizes, strides and element counts are int64: each must stay below 2**63.
+_EXTENT = 1 << 63
+
+
 def check_size(size: tuple, name: str = "size") -> tuple[int, ...]:
-    """Normalise ``*size`` (ints, or a single tuple/list/torch.Size) to a tuple of ints."""
+    """Normalise ``*size`` (ints, or a single tuple/list/torch.Size) to a tuple of ints
+    that torch can hold: every dimension, the element count and every contiguous stride
+    (the product of the later dimensions, zeros counted as 1) below ``2**63``."""
     if len(size) == 1 and isinstance(size[0], (tuple, list, torch.Size)):
         size = tuple(size[0])
-    if all(type(s) is int and s >= 0 for s in size):  # the common case, checked cheaply
-        return tuple(size)
-    return tuple(check_int(s, name, minimum=0) for s in size)
+    if all(type(s) is int and 0 <= s < _EXTENT for s in size):  # the common case, cheaply
+        shape = tuple(size)
+    else:
+        shape = tuple(check_int(s, name, minimum=0, maximum=_EXTENT - 1) for s in size)
+    count = math.prod(shape)
+    if count >= _EXTENT:
+        raise ValueError(f"{name} must have fewer than 2**63 elements, got {shape}")
+    if count == 0 and math.prod(max(s, 1) for s in shape[1:]) >= _EXTENT:
+        raise ValueError(
+            f"{name} must keep every stride below 2**63 (the product of the later "
+            f"dimensions, zeros counted as 1), got {shape}"
+        )
+    return shape
 
 
 def check_float(value, name: str) -> float:

@@ -1,11 +1,14 @@
 """The engine contract shared by Sobol, Halton and LatinHypercube, and where their
 randomness comes from.
 
-Randomness: an engine spawns one child of the ``seed`` Generator (STREAM.md section 7)
-and reads every scramble word from the child's stream, from position 0, as one
-unpartitioned sequence, so every rank of a partitioned Generator builds the same
-scramble. ``seed=s`` (int) and ``seed=Generator(s)`` give the same engine; two engines
-made from one Generator differ (its spawn counter moves, its position does not).
+Randomness: an engine spawns one child of the ``seed`` Generator ("Spawning" in the
+stream contract) and reads every scramble word from the child's stream, from position
+0, as one unpartitioned sequence, so every rank of a partitioned Generator builds the
+same scramble. ``seed=s`` (int) and ``seed=Generator(s)`` give the same engine; two
+engines made from one Generator differ (its spawn counter moves, its position does
+not). A ``numpy.random.Generator`` seed gives one 64-bit draw, ``rng.integers(0, 2**64,
+dtype=np.uint64)``, which seeds a trnrand Generator (so it moves the numpy one on by
+one draw). ``rng=`` is an alias of ``seed=`` (scipy's newer name).
 """
 
 from __future__ import annotations
@@ -17,23 +20,45 @@ import torch
 
 import trnrand_core
 from trnrand_core._memory import empty
-from trnrand_core._validation import check_dtype, check_int
+from trnrand_core._validation import check_dtype, check_int, check_seed
+
+from ._bounds import integer_bounds
 
 DTYPES = (torch.float32, torch.float64)
 
 
-def spawn_stream(seed) -> tuple[trnrand_core.Generator, int, int]:
-    """A private unpartitioned Generator for one engine, and the (rank, size) of ``seed``."""
-    if seed is None:
-        parent = trnrand_core.get_default_generator()
-    elif isinstance(seed, trnrand_core.Generator):
-        parent = seed
-    elif isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)):
-        parent = trnrand_core.Generator(int(seed))
-    else:
+SEED_RULE = "an int, a trnrand Generator, a numpy.random.Generator or None"
+
+
+def pick_seed(seed, rng) -> tuple[object, str]:
+    """The seed given as ``seed=`` or its alias ``rng=`` (not both), and its name."""
+    if rng is None:
+        return seed, "seed"
+    if seed is not None:
         raise TypeError(
-            f"seed must be an int, a trnrand Generator or None, got {type(seed).__name__} {seed!r}"
+            f"give seed or rng, not both (rng is an alias of seed), got seed={seed!r} "
+            f"and rng={rng!r}"
         )
+    return rng, "rng"
+
+
+def as_generator(seed, name: str = "seed") -> trnrand_core.Generator:
+    """``seed`` as a trnrand Generator (the default one for ``None``); a numpy Generator
+    gives one 64-bit draw."""
+    if seed is None:
+        return trnrand_core.get_default_generator()
+    if isinstance(seed, trnrand_core.Generator):
+        return seed
+    if isinstance(seed, np.random.Generator):
+        return trnrand_core.Generator(int(seed.integers(0, 2**64, dtype=np.uint64)))
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)):
+        return trnrand_core.Generator(check_seed(seed, name))
+    raise TypeError(f"{name} must be {SEED_RULE}, got {type(seed).__name__} {seed!r}")
+
+
+def spawn_stream(seed, name: str = "seed") -> tuple[trnrand_core.Generator, int, int]:
+    """A private unpartitioned Generator for one engine, and the (rank, size) of ``seed``."""
+    parent = as_generator(seed, name)
     child = parent.spawn(1)[0]
     return trnrand_core.Generator(child.seed), parent.partition_rank, parent.partition_size
 
@@ -64,8 +89,8 @@ class QMCEngine:
 
     Subclassing contract
     --------------------
-    * call ``super().__init__(d, seed=..., dtype=..., max_dim=..., max_points=...)``
-      first: it validates ``d`` and ``dtype`` and sets ``self.d``, ``self.dtype``,
+    * call ``super().__init__(d, seed=..., dtype=..., max_dim=..., max_points=...,
+      rng=...)`` first: it validates ``d`` and ``dtype`` and sets ``self.d``, ``self.dtype``,
       ``self._stream`` (the private Generator for scramble words), ``self._rank``,
       ``self._size`` and ``self.max_points``;
     * implement ``_random(self, n) -> torch.Tensor``: this rank's ``n`` points of the
@@ -76,10 +101,10 @@ class QMCEngine:
       points depend only on the index need neither.
     """
 
-    def __init__(self, d, *, seed, dtype, max_dim: int, max_points: int | None = None):
+    def __init__(self, d, *, seed, dtype, max_dim: int, max_points: int | None = None, rng=None):
         self.d = check_int(d, "d", minimum=1, maximum=max_dim)
         self.dtype = check_dtype(dtype, DTYPES)
-        self._stream, self._rank, self._size = spawn_stream(seed)
+        self._stream, self._rank, self._size = spawn_stream(*pick_seed(seed, rng))
         self.max_points = max_points
         self._num_generated = 0
 
@@ -105,6 +130,25 @@ class QMCEngine:
         points = self._random(n)
         self._num_generated += self._size * n
         return points
+
+    def integers(self, l_bounds, *, u_bounds=None, n=1, endpoint=False) -> torch.Tensor:
+        """The next ``n`` points as integers in ``[l_bounds, u_bounds)`` (``]`` with
+        ``endpoint``): ``floor(x * (u - l)) + l`` per dimension, an int64 ``(n, d)`` tensor.
+
+        As ``scipy.stats.qmc.QMCEngine.integers``: ``integers(u)`` means ``l = 0``;
+        bounds are ints or per-dimension integer arrays/tensors. The product is taken in
+        float64 and the lower bound added as an integer, so results never reach ``u``.
+
+        >>> import torch, trnrand_quasi as tq
+        >>> eng = tq.Sobol(2, scramble=False, dtype=torch.float64)
+        >>> eng.integers([0, 10], u_bounds=[4, 20], n=4).tolist()
+        [[0, 10], [2, 15], [3, 12], [1, 17]]
+        """
+        lower, width = integer_bounds(l_bounds, u_bounds, endpoint, self.d)
+        points = self.random(n).to(torch.float64)
+        cells = torch.floor(points * torch.from_numpy(width.astype(np.float64)))
+        cells = torch.minimum(cells.to(torch.int64), torch.from_numpy(width - 1))
+        return cells + torch.from_numpy(lower)
 
     def fast_forward(self, n) -> QMCEngine:
         """Skip ``n`` points, exactly as if ``random(n)`` had been called; returns self."""

@@ -233,10 +233,13 @@ class Halton(QMCEngine):
         float64 per point and dimension, plus ``K_j`` per dimension.
         ``False``: plain radical inverses, equal in float64 to
         ``scipy.stats.qmc.Halton(d, scramble=False).random(n + 1)[1:]``.
-    seed : int, trnrand Generator or None
+    seed : int, trnrand Generator, numpy.random.Generator or None
         Source of the permutations.
+        A numpy Generator gives one 64-bit draw as the seed.
     dtype : torch.float32 or torch.float64
         float32 values are the float64 ones rounded toward zero.
+    rng : int, trnrand Generator, numpy.random.Generator or None
+        Alias of ``seed`` (scipy's newer name); give at most one of them.
 
     Examples
     --------
@@ -249,9 +252,9 @@ class Halton(QMCEngine):
 
     MAXDIM = MAX_DIM
 
-    def __init__(self, d, *, scramble=True, seed=None, dtype=torch.float32):
+    def __init__(self, d, *, scramble=True, seed=None, dtype=torch.float32, rng=None):
         self.scramble = check_scramble(scramble, ())
-        super().__init__(d, seed=seed, dtype=dtype, max_dim=MAX_DIM, max_points=2**62)
+        super().__init__(d, seed=seed, rng=rng, dtype=dtype, max_dim=MAX_DIM, max_points=2**62)
         self._bases = first_primes(self.d)
         if self.scramble:
             bits = 32 if self.dtype == torch.float32 else 64
@@ -309,7 +312,9 @@ class Halton(QMCEngine):
         return out
 
 
-def halton(n_points, n_dims, seed=None, scramble=True, dtype=torch.float32) -> torch.Tensor:
+def halton(
+    n_points, n_dims, seed=None, scramble=True, dtype=torch.float32, *, rng=None
+) -> torch.Tensor:
     """``n_points`` Halton points (indices 1..n_points) as an ``(n_points, n_dims)`` tensor.
 
     Parameters
@@ -317,11 +322,14 @@ def halton(n_points, n_dims, seed=None, scramble=True, dtype=torch.float32) -> t
     n_points : int >= 0
     n_dims : int
         1 to 21201.
-    seed : int, trnrand Generator or None
+    seed : int, trnrand Generator, numpy.random.Generator or None
         Source of the digit permutations.
+        A numpy Generator gives one 64-bit draw as the seed.
     scramble : bool
         See :class:`Halton`.
     dtype : torch.float32 or torch.float64
+    rng : int, trnrand Generator, numpy.random.Generator or None
+        Alias of ``seed`` (scipy's newer name); give at most one of them.
 
     Examples
     --------
@@ -332,4 +340,4 @@ def halton(n_points, n_dims, seed=None, scramble=True, dtype=torch.float32) -> t
     n_points = check_int(n_points, "n_points", minimum=0)
     scramble = check_scramble(scramble, ())
     n_dims = check_int(n_dims, "n_dims", minimum=1, maximum=MAX_DIM)
-    return Halton(n_dims, scramble=scramble, seed=seed, dtype=dtype).random(n_points)
+    return Halton(n_dims, scramble=scramble, seed=seed, rng=rng, dtype=dtype).random(n_points)

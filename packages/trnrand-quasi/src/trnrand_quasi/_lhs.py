@@ -8,6 +8,12 @@ Dimension ``j``'s permutation is a Fisher-Yates shuffle of ``arange(N)`` whose s
 64-bit integer of word pair ``i`` of row ``j`` (low word first): every target is uniform
 to within a relative ``(i+1) / 2**64``. Point ``i`` sits in stratum ``perm_j[i]`` at
 offset ``jitter[j, i]``, or 1/2 when centered.
+
+``strength=2`` takes its strata from an orthogonal array (``_oa``: ``random_raw(d*(p+1),
+2*p)`` words for ``N = p**2``) instead of the ``d`` shuffles; the offsets follow as
+above. ``optimization="random-cd"`` then draws ``_random_cd.WORDS`` words and swaps
+coordinates within columns to lower the centered discrepancy (``_random_cd``). Each
+part starts at a fresh block of 4 words.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from trnrand_core._jit import jit
 from trnrand_core._threads import parallel_for
 from trnrand_core._validation import check_int
 
+from . import _oa, _random_cd
 from ._engine import QMCEngine, empty_points, words
 from ._floor import store_floor
 from ._shuffle import bounded_index
@@ -63,6 +70,32 @@ def _place(order, jitter, first_row, out, lo, hi):
                 store_floor(out, r, j, value, stratum * width)
 
 
+def _check_strength(strength) -> int:
+    if isinstance(strength, (bool, np.bool_)) or not isinstance(strength, (int, np.integer)):
+        raise TypeError(f"strength must be 1 or 2, got {type(strength).__name__} {strength!r}")
+    if strength not in (1, 2):
+        raise ValueError(f"strength must be 1 or 2, got {strength!r}")
+    return int(strength)
+
+
+def _check_optimization(optimization) -> str | None:
+    if optimization is None:
+        return None
+    if not isinstance(optimization, str):
+        raise TypeError(
+            "optimization must be None or 'random-cd', "
+            f"got {type(optimization).__name__} {optimization!r}"
+        )
+    if optimization.lower() == "random-cd":
+        return "random-cd"
+    if optimization.lower() == "lloyd":
+        raise ValueError(
+            "optimization must be None or 'random-cd', got 'lloyd' (not supported: "
+            "scipy's Lloyd-Max iteration needs Voronoi cells; use scipy for it)"
+        )
+    raise ValueError(f"optimization must be None or 'random-cd', got {optimization!r}")
+
+
 class LatinHypercube(QMCEngine):
     """Latin hypercube engine: each ``random(n)`` is a fresh design of ``n`` points.
 
@@ -70,11 +103,22 @@ class LatinHypercube(QMCEngine):
     ----------
     d : int >= 1
     centered : bool
-        Points at stratum centres instead of uniformly jittered inside them.
-    seed : int, trnrand Generator or None
-        Source of the permutations and offsets (``2*d*N`` words per call of ``N``
-        logical points, then ``d*N`` uniforms when jittered; see the module notes).
+        Points at stratum centres instead of uniformly jittered inside them (scipy's
+        ``scramble=False``).
+    strength : 1 or 2
+        2: an orthogonal-array-based design (module notes): ``n`` (all ranks together) must
+        be ``p**2`` with ``p`` prime and ``d <= p + 1``; every pair of dimensions then
+        has one point in each of the ``p x p`` cells of width ``1/p``.
+    optimization : None or "random-cd"
+        "random-cd": swap coordinates within dimensions while that lowers the centered
+        discrepancy (scipy's budget: 10000 tries, stop after 100 without a gain). The
+        design stays a Latin hypercube; with ``strength=2`` it may lose strength 2.
+    seed : int, trnrand Generator, numpy.random.Generator or None
+        Source of the permutations, offsets and swaps (see the module notes). A numpy
+        Generator gives one 64-bit draw.
     dtype : torch.float32 or torch.float64
+    rng : int, trnrand Generator, numpy.random.Generator or None
+        Alias of ``seed`` (scipy's newer name); give at most one of them.
 
     Notes
     -----
@@ -89,24 +133,64 @@ class LatinHypercube(QMCEngine):
     [0, 1, 2, 3, 4, 5, 6, 7]
     """
 
-    def __init__(self, d, *, centered=False, seed=None, dtype=torch.float32):
-        super().__init__(d, seed=seed, dtype=dtype, max_dim=MAX_DIM)
+    def __init__(
+        self,
+        d,
+        *,
+        centered=False,
+        strength=1,
+        optimization=None,
+        seed=None,
+        dtype=torch.float32,
+        rng=None,
+    ):
+        super().__init__(d, seed=seed, rng=rng, dtype=dtype, max_dim=MAX_DIM)
         if not isinstance(centered, (bool, np.bool_)):
             raise TypeError(f"centered must be a bool, got {type(centered).__name__} {centered!r}")
         self.centered = bool(centered)
+        self.strength = _check_strength(strength)
+        self.optimization = _check_optimization(optimization)
+
+    def _parts(self, n: int) -> tuple[int, list[int]]:
+        """``p`` (0 for strength 1) and the word counts of one call of ``n`` per rank."""
+        total = self._size * n
+        if total == 0:
+            return 0, []
+        p = 0
+        if self.strength == 2:
+            per_rank = f"n={n}" + (f" x partition_size={self._size}" if self._size > 1 else "")
+            p = _oa.side(total, self.d, per_rank)
+        parts = [2 * self.d * total if p == 0 else 2 * p * self.d * (p + 1)]
+        if not self.centered:
+            parts.append(self.d * total * (2 if self.dtype == torch.float64 else 1))
+        if self.optimization:
+            parts.append(_random_cd.WORDS)
+        return p, parts
 
     def _random(self, n: int) -> torch.Tensor:
+        p, _ = self._parts(n)
         out = empty_points(n, self.d, self.dtype)
         if n:
             total = self._size * n
-            keys = words(self._stream, 2 * self.d * total).reshape(self.d, 2 * total)
+            if p:
+                keys = words(self._stream, 2 * p * self.d * (p + 1))
+                perms = np.empty((self.d * (p + 1), p), dtype=np.int64)
+                _permutations(keys.reshape(self.d * (p + 1), 2 * p), perms)
+                order = _oa.strata(perms, p, self.d)
+            else:
+                keys = words(self._stream, 2 * self.d * total).reshape(self.d, 2 * total)
+                index = torch.int32 if total < 2**31 else torch.int64
+                order = empty_points(self.d, total, index).numpy()
+                _permutations(keys, order)
             jitter = np.empty((self.d, 0), dtype=np.float64)
             if not self.centered:
                 jitter = uniform(self.d, total, dtype=self.dtype, generator=self._stream)
                 jitter = jitter.numpy()
-            index = torch.int32 if total < 2**31 else torch.int64
-            order = empty_points(self.d, total, index).numpy()
-            _permutations(keys, order)
+            if self.optimization:
+                offset = 0.5 if self.centered else jitter.astype(np.float64)
+                values = np.ascontiguousarray(((order + offset) / total).T)
+                raw = words(self._stream, _random_cd.WORDS)
+                _random_cd.random_cd(values, order, jitter, raw, _random_cd.N_NOCHANGE)
             first, rows = self._rank * n, out.numpy()
             parallel_for(
                 -(-n // _ROWS),
@@ -116,29 +200,41 @@ class LatinHypercube(QMCEngine):
         return out
 
     def _skip(self, n: int) -> None:
-        count = self.d * self._size * n
-        blocks = -(-2 * count // 4)
-        if not self.centered:
-            blocks += -(-count * (2 if self.dtype == torch.float64 else 1) // 4)
-        self._stream.advance(blocks)
+        _, parts = self._parts(n)
+        self._stream.advance(sum(-(-count // 4) for count in parts))
 
     def _rewind(self) -> None:
         self._stream.advance_to(0)
 
 
 def latin_hypercube(
-    n_points, n_dims, seed=None, centered=False, dtype=torch.float32
+    n_points,
+    n_dims,
+    seed=None,
+    centered=False,
+    dtype=torch.float32,
+    *,
+    strength=1,
+    optimization=None,
+    rng=None,
 ) -> torch.Tensor:
     """A Latin hypercube design of ``n_points`` points in ``[0, 1)**n_dims``.
 
     Parameters
     ----------
     n_points : int >= 0
+        ``p**2`` with ``p`` prime when ``strength=2``.
     n_dims : int >= 1
-    seed : int, trnrand Generator or None
+    seed : int, trnrand Generator, numpy.random.Generator or None
     centered : bool
         Stratum centres instead of jittered points.
     dtype : torch.float32 or torch.float64
+    strength : 1 or 2
+        See :class:`LatinHypercube`.
+    optimization : None or "random-cd"
+        See :class:`LatinHypercube`.
+    rng : int, trnrand Generator, numpy.random.Generator or None
+        Alias of ``seed``; give at most one of them.
 
     Examples
     --------
@@ -148,5 +244,13 @@ def latin_hypercube(
     """
     n_points = check_int(n_points, "n_points", minimum=0)
     n_dims = check_int(n_dims, "n_dims", minimum=1, maximum=MAX_DIM)
-    engine = LatinHypercube(n_dims, centered=centered, seed=seed, dtype=dtype)
+    engine = LatinHypercube(
+        n_dims,
+        centered=centered,
+        strength=strength,
+        optimization=optimization,
+        seed=seed,
+        rng=rng,
+        dtype=dtype,
+    )
     return engine.random(n_points)

@@ -269,10 +269,13 @@ class Sobol(QMCEngine):
         (``bits + 1`` integers per dimension); ``False``: the plain sequence, equal in
         float64 to ``scipy.stats.qmc.Sobol(d, scramble=False)``. Integers are one
         stream word each (32 bits) or two, low word first (64 bits).
-    seed : int, trnrand Generator or None
+    seed : int, trnrand Generator, numpy.random.Generator or None
         Source of the scramble (see the package docs: one spawned child stream).
+        A numpy Generator gives one 64-bit draw as the seed.
     dtype : torch.float32 or torch.float64
         float32 uses 32-bit integers (at most 2**32 points), float64 64-bit ones.
+    rng : int, trnrand Generator, numpy.random.Generator or None
+        Alias of ``seed`` (scipy's newer name); give at most one of them.
 
     Notes
     -----
@@ -289,8 +292,8 @@ class Sobol(QMCEngine):
 
     MAXDIM = MAX_DIM
 
-    def __init__(self, d, *, scramble=True, seed=None, dtype=torch.float32):
-        super().__init__(d, seed=seed, dtype=dtype, max_dim=MAX_DIM)
+    def __init__(self, d, *, scramble=True, seed=None, dtype=torch.float32, rng=None):
+        super().__init__(d, seed=seed, rng=rng, dtype=dtype, max_dim=MAX_DIM)
         method = check_scramble(scramble, ("owen", "lms"))
         self.scramble = "owen" if method is True else method
         self.bits = 32 if self.dtype == torch.float32 else 64
@@ -350,7 +353,9 @@ class Sobol(QMCEngine):
         return self.random(2**m)
 
 
-def sobol(n_points, n_dims, seed=None, scramble=True, dtype=torch.float32) -> torch.Tensor:
+def sobol(
+    n_points, n_dims, seed=None, scramble=True, dtype=torch.float32, *, rng=None
+) -> torch.Tensor:
     """``n_points`` Sobol' points in ``[0, 1)**n_dims`` as an ``(n_points, n_dims)`` tensor.
 
     Parameters
@@ -359,11 +364,14 @@ def sobol(n_points, n_dims, seed=None, scramble=True, dtype=torch.float32) -> to
         A power of two keeps the net balance properties (otherwise a UserWarning).
     n_dims : int
         1 to 21201.
-    seed : int, trnrand Generator or None
+    seed : int, trnrand Generator, numpy.random.Generator or None
         Scramble source; ``None`` spawns from the default Generator.
+        A numpy Generator gives one 64-bit draw as the seed.
     scramble : True, False, "owen" or "lms"
         See :class:`Sobol`.
     dtype : torch.float32 or torch.float64
+    rng : int, trnrand Generator, numpy.random.Generator or None
+        Alias of ``seed`` (scipy's newer name); give at most one of them.
 
     Examples
     --------
@@ -374,6 +382,6 @@ def sobol(n_points, n_dims, seed=None, scramble=True, dtype=torch.float32) -> to
     """
     n_points = check_int(n_points, "n_points", minimum=0)
     n_dims = check_int(n_dims, "n_dims", minimum=1, maximum=MAX_DIM)
-    engine = Sobol(n_dims, scramble=scramble, seed=seed, dtype=dtype)
+    engine = Sobol(n_dims, scramble=scramble, seed=seed, rng=rng, dtype=dtype)
     engine._warn_level = 4
     return engine.random(n_points)

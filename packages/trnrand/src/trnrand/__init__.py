@@ -50,12 +50,16 @@ from .distributions import (
 from .quasi import (
     Halton,
     LatinHypercube,
+    MultinomialQMC,
+    MultivariateNormalQMC,
     Sobol,
     discrepancy,
     halton,
     latin_hypercube,
+    scale,
     sobol,
     to_normal,
+    update_discrepancy,
 )
 
 __version__ = "0.3.0"
@@ -70,6 +74,8 @@ __all__ = [
     "Generator",
     "Halton",
     "LatinHypercube",
+    "MultinomialQMC",
+    "MultivariateNormalQMC",
     "Sobol",
     "__version__",
     "bernoulli",
@@ -93,6 +99,7 @@ __all__ = [
     "quasi",
     "randint",
     "randperm",
+    "scale",
     "set_backend",
     "set_num_threads",
     "sobol",
@@ -101,6 +108,7 @@ __all__ = [
     "truncated_normal",
     "uniform",
     "uniform_into",
+    "update_discrepancy",
     "warmup",
     "worker_generator",
     "worker_init_fn",

@@ -34,8 +34,18 @@ def _quasi_steps() -> list[tuple[str, Callable[[], object]]]:
                 lambda dtype=dtype: tq.latin_hypercube(8, 3, seed=0, dtype=dtype),
             ),
             (
+                f"latin_hypercube {d}, strength 2, random-cd",
+                lambda dtype=dtype: tq.latin_hypercube(
+                    9, 3, seed=0, strength=2, optimization="random-cd", dtype=dtype
+                ),
+            ),
+            (
                 f"discrepancy {d}",
                 lambda dtype=dtype: tq.discrepancy(torch.rand(8, 3, dtype=dtype)),
+            ),
+            (
+                f"discrepancy {d}, beyond float64's range",
+                lambda dtype=dtype: tq.discrepancy(torch.rand(4, 5000, dtype=dtype), method="WD"),
             ),
         ]
     return steps

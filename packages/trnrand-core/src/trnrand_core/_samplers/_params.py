@@ -7,6 +7,7 @@ of shape ``(numel,)`` on the requested device, so kernels see one flat value per
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -114,6 +115,25 @@ def require_elementwise(checks, low: torch.Tensor, high: torch.Tensor) -> None:
             )
 
 
+def first_false(ok: torch.Tensor) -> int | None:
+    """The flat index of the first ``False`` in the boolean tensor ``ok`` (None if none)."""
+    if bool(ok.all()):
+        return None
+    return int((~ok).reshape(-1).nonzero()[0])
+
+
+def at(value: float | torch.Tensor, i: int) -> float:
+    """Element ``i`` of a flat per-element parameter, or the scalar parameter itself."""
+    return float(value[i]) if isinstance(value, torch.Tensor) else value
+
+
+@functools.lru_cache(maxsize=16)
+def dtype_limits(dtype: torch.dtype) -> tuple[str, float, float]:
+    """``(name, largest finite value, smallest positive subnormal)`` of a float dtype."""
+    tiny = torch.nextafter(torch.zeros((), dtype=dtype), torch.ones((), dtype=dtype))
+    return str(dtype).replace("torch.", ""), float(torch.finfo(dtype).max), float(tiny)
+
+
 def is_scalar(value) -> bool:
     return not isinstance(value, torch.Tensor)
 
@@ -125,4 +145,12 @@ def as_column(value: float | torch.Tensor, count: int) -> torch.Tensor:
     return torch.full((max(count, 0),), value, dtype=torch.float64)
 
 
-__all__ = ["as_column", "is_scalar", "parameter", "require_elementwise"]
+__all__ = [
+    "as_column",
+    "at",
+    "dtype_limits",
+    "first_false",
+    "is_scalar",
+    "parameter",
+    "require_elementwise",
+]

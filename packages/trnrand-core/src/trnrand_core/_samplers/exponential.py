@@ -7,10 +7,17 @@ never a spike at 0. float16/bfloat16/float32 use one word (``open_u23``; the
 vectorizable float32 log of ``_fastmath``), float64 two (``open_u53``; libm). The rate
 is applied as ``E * (1 / rate)`` with ``1 / rate`` rounded to the compute precision,
 the same operation on every backend.
+
+Range: ``E`` is at most ``-ln(2**-24) = 16.6355`` (one word) or ``-ln(2**-54) = 37.4299``
+(two), so ``rate`` must keep ``E_BOUND / rate`` (16.64, resp. 37.43) at most the dtype's
+largest value (no value overflows) and ``1 / rate``, the mean, at least its smallest
+subnormal (else every value would round to 0); other rates are refused, as ``uniform``
+refuses bounds it cannot represent.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -23,10 +30,12 @@ from .._validation import FLOAT_DTYPES, check_dtype, check_size
 from . import _common
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
 from ._fastmath import log32
-from ._params import parameter
+from ._params import dtype_limits, first_false, parameter
 from .normal import affine
 
 WORDS = {torch.float16: 1, torch.bfloat16: 1, torch.float32: 1, torch.float64: 2}
+#: Above every standard exponential draw ``-ln(u)`` of a dtype's kernels.
+E_BOUND = {torch.float16: 16.64, torch.bfloat16: 16.64, torch.float32: 16.64, torch.float64: 37.43}
 
 
 @jit
@@ -85,6 +94,36 @@ def _portable(draw, dtype, device, scale) -> torch.Tensor:
     return affine(torch.log(u).neg_(), 0.0, scale).to(dtype)
 
 
+def _rate_rules(dtype: torch.dtype) -> tuple[str, str]:
+    name, top, tiny = dtype_limits(dtype)
+    return (
+        f"rate must keep {E_BOUND[dtype]} / rate finite in {name} (<= {top:g})",
+        f"rate must keep 1 / rate >= {tiny:g} (the smallest {name} subnormal)",
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _check_rate(rate: float, dtype: torch.dtype) -> None:
+    """Refuse a rate with which a value could overflow ``dtype`` or the mean underflows
+    it (cached: programs draw with the same few rates again and again)."""
+    _, top, tiny = dtype_limits(dtype)
+    overflow, underflow = _rate_rules(dtype)
+    if not E_BOUND[dtype] / rate <= top:
+        raise ValueError(f"{overflow}, got {rate!r}")
+    if not 1.0 / rate >= tiny:
+        raise ValueError(f"{underflow}, got {rate!r}")
+
+
+def _check_rate_elementwise(rate: torch.Tensor, dtype: torch.dtype) -> None:
+    """:func:`_check_rate` for a flat tensor of per-element rates."""
+    _, top, tiny = dtype_limits(dtype)
+    overflow, underflow = _rate_rules(dtype)
+    for ok, rule in ((E_BOUND[dtype] / rate <= top, overflow), (1.0 / rate >= tiny, underflow)):
+        i = first_false(ok)
+        if i is not None:
+            raise ValueError(f"{rule}, got {float(rate[i])!r} at element {i}")
+
+
 def exponential(
     *size, rate=1.0, dtype=torch.float32, generator=None, device=None, out=None
 ) -> torch.Tensor:
@@ -96,6 +135,9 @@ def exponential(
         Output shape.
     rate : float or tensor
         Finite and ``> 0``; a tensor broadcastable to the output gives one rate per element.
+        It must keep ``16.64 / rate`` (float64: ``37.43 / rate``) at most the dtype's
+        largest value, so that no value overflows, and ``1 / rate`` at least the dtype's
+        smallest subnormal, so that not every value underflows to 0.
     dtype : torch.float16, torch.bfloat16, torch.float32 or torch.float64
     generator : trnrand Generator, optional
         Defaults to the module-level generator.
@@ -106,7 +148,9 @@ def exponential(
 
     Notes
     -----
-    Values are strictly positive and finite (for float32, at least ``2**-24 / rate``).
+    Values are finite and, before the rounding to ``dtype``, at least ``2**-24 / rate``
+    (float64: ``2**-54 / rate``); they are strictly positive wherever that rounds to a
+    positive number of the dtype.
     The result never requires grad.
 
     Examples
@@ -123,6 +167,10 @@ def exponential(
         _common.check_out(out, shape, dtype)
     dev = _common.resolve_device(device, gen, out)
     rate = parameter(rate, "rate", shape, dev, rule="greater", minimum=0.0)
+    if isinstance(rate, torch.Tensor):
+        _check_rate_elementwise(rate, dtype)
+    else:
+        _check_rate(rate, dtype)
     draw = gen._reserve(_common.numel(shape), WORDS[dtype])
     params = {"scale": 1.0 / rate}
     flat = _common.sample("exponential", draw, dtype, dev, params, _cpu, _portable, out)

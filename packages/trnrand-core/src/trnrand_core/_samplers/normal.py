@@ -10,10 +10,17 @@ elements or two float64 elements) and a rank whose range starts or ends mid-pair
 computes that pair and keeps its own element. The angle ``2 pi u2`` is reduced to a
 quadrant and a remainder exactly, in integers, so there is no rounding error at the
 zero crossings of sine and cosine.
+
+Range: ``r`` is largest at the smallest open uniform, ``2**-24`` (one word) or ``2**-54``
+(two), so every ``|z|`` is below 5.7682 (float16/bfloat16/float32) or 8.6522 (float64).
+``mean`` and ``std`` must keep ``|mean| + Z_BOUND * std`` (5.77, resp. 8.66: room for the
+rounding of ``mean + std * z``) at most the dtype's largest value, so that no value
+overflows; larger ones are refused, as ``uniform`` refuses bounds it cannot represent.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -26,9 +33,11 @@ from .._validation import FLOAT_DTYPES, check_dtype, check_size
 from . import _common
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
 from ._fastmath import log32, sincos_turns, sincos_turns53, torch_sincos_turns
-from ._params import parameter
+from ._params import at, dtype_limits, first_false, parameter
 
 WORDS = {torch.float16: 1, torch.bfloat16: 1, torch.float32: 1, torch.float64: 2}
+#: Above every ``|z|`` a dtype's kernels produce (see the module docstring).
+Z_BOUND = {torch.float16: 5.77, torch.bfloat16: 5.77, torch.float32: 5.77, torch.float64: 8.66}
 
 _F = np.float32
 _S5, _S6, _S8 = np.uint64(5), np.uint64(6), np.uint64(8)
@@ -133,10 +142,37 @@ def _normal(shape, mean, std, dtype, generator, device, out, name) -> torch.Tens
     dev = _common.resolve_device(device, gen, out)
     loc = parameter(mean, "mean", shape, dev)
     scale = parameter(std, "std", shape, dev, rule="at_least", minimum=0.0)
+    if isinstance(loc, torch.Tensor) or isinstance(scale, torch.Tensor):
+        _check_range_elementwise(loc, scale, dtype)
+    else:
+        _check_range(loc, scale, dtype)
     draw = gen._reserve(_common.numel(shape), WORDS[dtype])
     params = {"loc": loc, "scale": scale}
     flat = _common.sample(name, draw, dtype, dev, params, _cpu, _portable, out)
     return out if out is not None else flat.view(shape)
+
+
+def _range_rule(dtype: torch.dtype) -> str:
+    name, top, _ = dtype_limits(dtype)
+    return f"mean and std must keep |mean| + {Z_BOUND[dtype]} * std finite in {name} (<= {top:g})"
+
+
+@functools.lru_cache(maxsize=256)
+def _check_range(mean: float, std: float, dtype: torch.dtype) -> None:
+    """Refuse parameters with which a value could overflow ``dtype`` (cached: programs
+    draw with the same few parameters again and again)."""
+    if not abs(mean) + Z_BOUND[dtype] * std <= dtype_limits(dtype)[1]:
+        raise ValueError(f"{_range_rule(dtype)}, got mean={mean!r}, std={std!r}")
+
+
+def _check_range_elementwise(loc, scale, dtype: torch.dtype) -> None:
+    """:func:`_check_range` for per-element parameters (one of them a flat tensor)."""
+    magnitude = loc.abs() if isinstance(loc, torch.Tensor) else abs(loc)
+    i = first_false(magnitude + Z_BOUND[dtype] * scale <= dtype_limits(dtype)[1])
+    if i is not None:
+        raise ValueError(
+            f"{_range_rule(dtype)}, got mean={at(loc, i)!r}, std={at(scale, i)!r} at element {i}"
+        )
 
 
 def normal(
@@ -151,7 +187,9 @@ def normal(
     mean : float or tensor
         Finite; a tensor broadcastable to the output gives one mean per element.
     std : float or tensor
-        Finite and ``>= 0``; scalar or broadcastable tensor.
+        Finite and ``>= 0``; scalar or broadcastable tensor. ``mean`` and ``std`` must keep
+        ``|mean| + 5.77 * std`` (float64: ``8.66 * std``) at most the dtype's largest
+        value: every ``|z|`` is below that bound, so no value overflows.
     dtype : torch.float16, torch.bfloat16, torch.float32 or torch.float64
         float64 draws two words per element and reaches the true float64 tail range.
     generator : trnrand Generator, optional

@@ -19,6 +19,13 @@ float64 and rounded once to the output dtype:
   ``z0 = sqrt(-2 (t - log 1/2))``, an upper bound of the root; ``L`` is concave, so the
   iterates decrease monotonically to the root (quadratically near it).
 * The result is clamped to ``[a, b]``.
+* Far tail, ``a >= 2**32`` (after mirroring): the result is ``a`` itself. Given
+  ``z >= a``, ``z - a`` is about ``Exponential(rate=a)`` (``Q(a + y) / Q(a) ~
+  exp(-a y - y**2 / 2)``), and ``1 - u >= 2**-54`` bounds it by ``37.5 / a``
+  (``< 2**-26`` at ``a = 2**32``), far below half an ulp of ``a`` (``2**-21`` there, and
+  the gap only widens as ``a`` grows): every sample rounds to ``a`` in float64. The
+  Newton path returns exactly that up to ``a ~ 1.34e154``; beyond, ``a**2`` overflows and
+  it would give NaN, so the far tail skips it (bit-identical where both work).
 
 The CPU kernel (libm) and the portable path (torch) run the same steps and agree to
 ~1e-15 relative in float64.
@@ -49,6 +56,8 @@ _LOG_HALF = math.log(0.5)
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 _SQRT1_2 = math.sqrt(0.5)
+#: From here on (after mirroring) every sample of ``[a, b]`` rounds to ``a``.
+_FAR = 2.0**32
 
 
 @inline
@@ -83,6 +92,8 @@ def standard_truncated(u, a, b):
     flip = a + b < 0.0
     if flip:
         a, b = -b, -a
+    if a >= _FAR:  # z - a < 37.5 / a: below half an ulp of a (module docstring)
+        return -a if flip else a
     upper = a >= 0.0
     l1 = _log_q_mills(a if upper else -a)[0]
     l2 = _log_q_mills(b)[0]
@@ -172,6 +183,10 @@ def torch_standard_truncated(u: torch.Tensor, a: torch.Tensor, b: torch.Tensor) 
     """Portable twin of :func:`standard_truncated` (flat float64 tensors of one length)."""
     flip = a + b < 0.0
     a, b = torch.where(flip, -b, a), torch.where(flip, -a, b)
+    far = a >= _FAR
+    a_far = a
+    # Far-tail elements take a; they run the steps below on [1, 2] (no overflow, no NaN).
+    a, b = torch.where(far, 1.0, a), torch.where(far, 2.0, b)
     upper = a >= 0.0
     l1 = _torch_log_q_mills(torch.where(upper, a, -a))[0]
     l2 = _torch_log_q_mills(b)[0]
@@ -183,7 +198,7 @@ def torch_standard_truncated(u: torch.Tensor, a: torch.Tensor, b: torch.Tensor) 
     t_mid = torch.log(torch.where(low_half, p, qb + (1.0 - u) * mass))
     z = _torch_inverse_log_q(torch.where(upper, t_upper, t_mid))
     z = torch.where(low_half, -z, z)
-    z = torch.minimum(torch.maximum(z, a), b)
+    z = torch.where(far, a_far, torch.minimum(torch.maximum(z, a), b))
     return torch.where(flip, -z, z)
 
 
@@ -214,7 +229,9 @@ def truncated_normal(
     ``low`` and ``high`` are in standard-deviation units: the bounds on the value are
     ``mean + std * low`` and ``mean + std * high``. Sampling is by inversion (two words
     per element, no rejection), stable for intervals far in the tails such as
-    ``low=6, high=inf`` or ``low=30, high=31``.
+    ``low=6, high=inf`` or ``low=30, high=31``; from ``low >= 2**32`` (or
+    ``high <= -2**32``) on, every sample is that bound, the float64 rounding of the
+    truncated normal there (its values lie within ``37.5 / |bound|`` of it).
 
     Parameters
     ----------

@@ -270,8 +270,10 @@ def _portable(draw, dtype, device, low: float, high: float) -> torch.Tensor:
 @functools.lru_cache(maxsize=256)
 def _check_representable(low: float, high: float, dtype: torch.dtype) -> None:
     """Refuse bounds whose results would not be finite values in ``[low, high)``: ``low``
-    or ``high - low`` overflowing the dtype / compute precision, or no ``dtype`` value
-    in the interval. (Cached: programs draw with the same few bounds again and again.)"""
+    or ``high - low`` overflowing the dtype / compute precision, ``high`` overflowing the
+    dtype (values near it would round to its largest finite value, a spike there), or no
+    ``dtype`` value in the interval. (Cached: programs draw with the same few bounds
+    again and again.)"""
     name = str(dtype).replace("torch.", "")
     if dtype == torch.float64:
         span_finite = math.isfinite(high - low)
@@ -284,6 +286,8 @@ def _check_representable(low: float, high: float, dtype: torch.dtype) -> None:
             f"low and high must keep low and high - low finite in {name}, got low={low!r}, "
             f"high={high!r}"
         )
+    if math.isinf(float(torch.tensor(high, dtype=torch.float64).to(dtype))):
+        raise ValueError(f"high must be finite in {name}, got {high!r}")
     if clip_bounds(high, dtype)[1] < low:
         raise ValueError(
             f"low and high must enclose a {name} value in [low, high), got low={low!r}, "
@@ -301,7 +305,9 @@ def uniform(
     *size : ints, or one tuple/list/torch.Size
         Output shape.
     low, high : float or tensor
-        Finite bounds with ``low < high``; results are strictly below ``high``. Tensors
+        Finite bounds with ``low < high``, both finite when rounded to ``dtype`` and
+        ``high - low`` finite in the compute precision (float32 for the 16-bit types);
+        results are strictly below ``high``. Tensors
         broadcast to the output shape (per-element bounds, same rounding and clipping
         per element as with numbers).
     dtype : torch.float16, torch.bfloat16, torch.float32 or torch.float64
@@ -357,6 +363,7 @@ def _tensor_bounds(low, high, shape, dtype, device) -> tuple[torch.Tensor, torch
     checks = (
         (low_t < high_t, "low must be < high"),
         (torch.isfinite(low_t.to(dtype)), f"low must be finite in {_name(dtype)}"),
+        (torch.isfinite(high_t.to(dtype)), f"high must be finite in {_name(dtype)}"),
         (
             torch.isfinite(high_t.to(compute) - low_t.to(compute)),
             f"high - low must be finite in {_name(compute)}",
