@@ -38,6 +38,7 @@ _expose_installed_pythons()
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 CORE_TESTS = "tests/core"
+TYPED_USAGE = "tests/typing/test_usage.py"
 NEURON_MODULES = ("nki", "neuronxcc", "torch_neuronx")
 
 
@@ -55,10 +56,13 @@ def _sync(session: nox.Session, *args: str) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff check and ruff format --check over the whole repository."""
-    _sync(session, "--only-group", "lint")
+    """ruff check and ruff format --check over the whole repository; mypy and
+    basedpyright over the typed usage file that covers the public surface."""
+    _sync(session, "--all-packages", "--no-default-groups", "--group", "lint")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("mypy", TYPED_USAGE)
+    session.run("basedpyright", "--level", "error", TYPED_USAGE)
 
 
 def _workspace_tests(session: nox.Session) -> None:

@@ -29,6 +29,8 @@ __version__ = "0.3.0"
 
 
 # HAS_NKI is probed on access (the SDK check is not free) and cannot be assigned.
+#: Whether the ``nki`` backend is installed and its Neuron SDK usable here (read-only).
+HAS_NKI: bool
 _sys.modules[__name__].__class__ = _ReadOnlyHasNki
 
 

@@ -18,6 +18,7 @@ from ._constants import (
 )
 from ._draw import Draw
 from ._philox_torch import philox_rounds
+from ._types import DeviceLike, SeedLike, SizeArg
 from ._validation import check_device, check_int, check_seed, check_size
 from ._workers import worker_seed
 
@@ -87,7 +88,13 @@ class Generator:
     torch.Size([3])
     """
 
-    def __init__(self, seed=None, device="cpu", partition_rank=0, partition_size=1):
+    def __init__(
+        self,
+        seed: SeedLike | None = None,
+        device: DeviceLike = "cpu",
+        partition_rank: int = 0,
+        partition_size: int = 1,
+    ) -> None:
         size = check_int(partition_size, "partition_size", minimum=1, maximum=TWO64 - 1)
         rank = check_int(partition_rank, "partition_rank", minimum=0)
         if rank >= size:
@@ -101,7 +108,7 @@ class Generator:
         self.manual_seed(seed)
 
     # -- seeding -------------------------------------------------------------------
-    def manual_seed(self, seed) -> Generator:
+    def manual_seed(self, seed: SeedLike | None) -> Generator:
         """Re-key from ``seed`` (``None``: fresh entropy) and rewind to position 0."""
         value = int.from_bytes(os.urandom(8), "little") if seed is None else check_seed(seed)
         with self._lock:
@@ -138,14 +145,14 @@ class Generator:
         """First-pass blocks consumed so far (the next call starts at this block)."""
         return self._position
 
-    def advance(self, blocks) -> Generator:
+    def advance(self, blocks: int) -> Generator:
         """Skip ``blocks`` first-pass blocks, as if they had been drawn."""
         blocks = check_int(blocks, "blocks", minimum=0)
         with self._lock:
             self._position = self._checked_position(self._position + blocks)
         return self
 
-    def advance_to(self, position) -> Generator:
+    def advance_to(self, position: int) -> Generator:
         """Jump to an absolute block ``position`` in ``[0, 2**64]`` (backwards too)."""
         position = check_int(position, "position", minimum=0, maximum=TWO64)
         with self._lock:
@@ -178,7 +185,7 @@ class Generator:
         return Draw(k0, k1, start, first, count, words, total)
 
     # -- spawning ------------------------------------------------------------------
-    def spawn(self, k) -> list[Generator]:
+    def spawn(self, k: int) -> list[Generator]:
         """``k`` independent child Generators (STREAM.md section 7).
 
         Child ``j`` gets the key made of words ``x0, x1`` of the reserved block with
@@ -200,7 +207,7 @@ class Generator:
             self._spawned += k
         return [Generator(seed, self._device, self._rank, self._size) for seed in seeds]
 
-    def fold_in(self, data) -> Generator:
+    def fold_in(self, data: int) -> Generator:
         """A Generator keyed by this key and the integer ``data`` in ``[0, 2**64)``.
 
         Its key is words ``x0, x1`` of the reserved block with counter
@@ -228,7 +235,7 @@ class Generator:
         raw += bytes(_STATE_BYTES - len(raw))
         return torch.frombuffer(raw, dtype=torch.uint8).clone()
 
-    def set_state(self, state) -> Generator:
+    def set_state(self, state: torch.Tensor) -> Generator:
         """Restore a state from ``get_state``; a malformed or foreign state raises
         ``ValueError`` and leaves this Generator unchanged."""
         if not isinstance(state, torch.Tensor) or state.dtype != torch.uint8:
@@ -294,7 +301,7 @@ class Generator:
                 self._torch_generator = gen
             return self._torch_generator
 
-    def random_raw(self, *size) -> torch.Tensor:
+    def random_raw(self, *size: SizeArg) -> torch.Tensor:
         """Raw stream words (uint32 values in int64) of the given shape: one word per element."""
         from ._samplers.words import random_words
 
@@ -336,7 +343,7 @@ def get_default_generator() -> Generator:
         return _default_generator
 
 
-def manual_seed(seed) -> Generator:
+def manual_seed(seed: SeedLike | None) -> Generator:
     """Seed the default Generator (and rewind it); returns it."""
     return get_default_generator().manual_seed(seed)
 

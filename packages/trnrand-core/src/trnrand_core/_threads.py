@@ -118,7 +118,7 @@ def get_num_threads() -> int:
     return _num_threads
 
 
-def set_num_threads(n) -> None:
+def set_num_threads(n: int) -> None:
     """Use ``n >= 1`` threads for large CPU sampling calls (values do not depend on it)."""
     global _num_threads, _pool
     from ._validation import check_int

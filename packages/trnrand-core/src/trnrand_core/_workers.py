@@ -9,8 +9,12 @@ only on request, with the same rule (:func:`worker_generator`, :func:`worker_ini
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from ._constants import TWO64
+
+if TYPE_CHECKING:
+    from ._generator import Generator
 
 
 def worker_seed() -> int | None:
@@ -28,7 +32,7 @@ def worker_seed() -> int | None:
     return torch.initial_seed() % TWO64
 
 
-def worker_generator(generator):
+def worker_generator(generator: Generator) -> Generator:
     """``generator.fold_in(torch.initial_seed())`` in a DataLoader worker, the generator
     itself anywhere else.
 
@@ -50,7 +54,7 @@ def worker_generator(generator):
     return generator if seed is None else generator.fold_in(seed)
 
 
-def worker_init_fn(worker_id) -> None:
+def worker_init_fn(worker_id: int) -> None:
     """A ``DataLoader(worker_init_fn=...)`` that re-keys every trnrand Generator held as
     an attribute of the worker's dataset with :func:`worker_generator`.
 

@@ -35,6 +35,7 @@ from trnrand_core._jit import inline, jit
 from trnrand_core._threads import parallel_for
 
 from ._arrays import unit_points
+from ._types import ArrayLike
 
 _METHODS = {"CD": 0, "WD": 1, "MD": 2, "L2-star": 3}
 #: Coordinates multiplied between two range checks of a running product.
@@ -155,7 +156,7 @@ def _scaled_row_sums(method, x, rows, single, single_exp, double, double_exp, lo
         double_exp[i] = acc_exp
 
 
-def discrepancy(points, method="CD") -> float:
+def discrepancy(points: ArrayLike, method: str = "CD") -> float:
     """Discrepancy of ``points`` in ``[0, 1]**d`` (lower is more uniform).
 
     Parameters

@@ -23,6 +23,7 @@ from trnrand_core._memory import empty
 from trnrand_core._validation import check_dtype, check_int, check_seed
 
 from ._bounds import integer_bounds
+from ._types import ArrayLike
 
 DTYPES = (torch.float32, torch.float64)
 
@@ -124,14 +125,21 @@ class QMCEngine:
             )
         return n
 
-    def random(self, n=1) -> torch.Tensor:
+    def random(self, n: int = 1) -> torch.Tensor:
         """The next ``n`` points as an ``(n, d)`` tensor of ``dtype``."""
         n = self._claim(n)
         points = self._random(n)
         self._num_generated += self._size * n
         return points
 
-    def integers(self, l_bounds, *, u_bounds=None, n=1, endpoint=False) -> torch.Tensor:
+    def integers(
+        self,
+        l_bounds: ArrayLike,
+        *,
+        u_bounds: ArrayLike | None = None,
+        n: int = 1,
+        endpoint: bool = False,
+    ) -> torch.Tensor:
         """The next ``n`` points as integers in ``[l_bounds, u_bounds)`` (``]`` with
         ``endpoint``): ``floor(x * (u - l)) + l`` per dimension, an int64 ``(n, d)`` tensor.
 
@@ -150,7 +158,7 @@ class QMCEngine:
         cells = torch.minimum(cells.to(torch.int64), torch.from_numpy(width - 1))
         return cells + torch.from_numpy(lower)
 
-    def fast_forward(self, n) -> QMCEngine:
+    def fast_forward(self, n: int) -> QMCEngine:
         """Skip ``n`` points, exactly as if ``random(n)`` had been called; returns self."""
         n = self._claim(n)
         self._skip(n)

@@ -40,6 +40,7 @@ from trnrand_core._validation import check_int
 from ._engine import QMCEngine, check_scramble, empty_points
 from ._floor import store_floor
 from ._shuffle import bounded_index
+from ._types import SeedArg
 
 MAX_DIM = 21201
 _LOW_TABLE = 4096  # largest low-digit table per dimension
@@ -252,7 +253,15 @@ class Halton(QMCEngine):
 
     MAXDIM = MAX_DIM
 
-    def __init__(self, d, *, scramble=True, seed=None, dtype=torch.float32, rng=None):
+    def __init__(
+        self,
+        d: int,
+        *,
+        scramble: bool = True,
+        seed: SeedArg = None,
+        dtype: torch.dtype = torch.float32,
+        rng: SeedArg = None,
+    ) -> None:
         self.scramble = check_scramble(scramble, ())
         super().__init__(d, seed=seed, rng=rng, dtype=dtype, max_dim=MAX_DIM, max_points=2**62)
         self._bases = first_primes(self.d)
@@ -313,7 +322,13 @@ class Halton(QMCEngine):
 
 
 def halton(
-    n_points, n_dims, seed=None, scramble=True, dtype=torch.float32, *, rng=None
+    n_points: int,
+    n_dims: int,
+    seed: SeedArg = None,
+    scramble: bool = True,
+    dtype: torch.dtype = torch.float32,
+    *,
+    rng: SeedArg = None,
 ) -> torch.Tensor:
     """``n_points`` Halton points (indices 1..n_points) as an ``(n_points, n_dims)`` tensor.
 

@@ -30,6 +30,7 @@ from . import _oa, _random_cd
 from ._engine import QMCEngine, empty_points, words
 from ._floor import store_floor
 from ._shuffle import bounded_index
+from ._types import SeedArg
 
 MAX_DIM = 2**31 - 1
 _ROWS = 256  # rows per parallel task (an L1-sized tile of the output)
@@ -135,15 +136,15 @@ class LatinHypercube(QMCEngine):
 
     def __init__(
         self,
-        d,
+        d: int,
         *,
-        centered=False,
-        strength=1,
-        optimization=None,
-        seed=None,
-        dtype=torch.float32,
-        rng=None,
-    ):
+        centered: bool = False,
+        strength: int = 1,
+        optimization: str | None = None,
+        seed: SeedArg = None,
+        dtype: torch.dtype = torch.float32,
+        rng: SeedArg = None,
+    ) -> None:
         super().__init__(d, seed=seed, rng=rng, dtype=dtype, max_dim=MAX_DIM)
         if not isinstance(centered, (bool, np.bool_)):
             raise TypeError(f"centered must be a bool, got {type(centered).__name__} {centered!r}")
@@ -208,15 +209,15 @@ class LatinHypercube(QMCEngine):
 
 
 def latin_hypercube(
-    n_points,
-    n_dims,
-    seed=None,
-    centered=False,
-    dtype=torch.float32,
+    n_points: int,
+    n_dims: int,
+    seed: SeedArg = None,
+    centered: bool = False,
+    dtype: torch.dtype = torch.float32,
     *,
-    strength=1,
-    optimization=None,
-    rng=None,
+    strength: int = 1,
+    optimization: str | None = None,
+    rng: SeedArg = None,
 ) -> torch.Tensor:
     """A Latin hypercube design of ``n_points`` points in ``[0, 1)**n_dims``.
 

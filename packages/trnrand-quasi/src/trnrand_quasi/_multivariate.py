@@ -16,6 +16,7 @@ from ._engine import QMCEngine, pick_seed
 from ._halton import Halton
 from ._normal import to_normal
 from ._sobol import Sobol
+from ._types import ArrayLike, SeedArg
 
 
 def _real_array(value, name: str, ndim: int) -> np.ndarray:
@@ -110,15 +111,15 @@ class MultivariateNormalQMC:
 
     def __init__(
         self,
-        mean,
-        cov=None,
+        mean: ArrayLike,
+        cov: ArrayLike | None = None,
         *,
-        cov_root=None,
-        inv_transform=True,
-        engine=None,
-        seed=None,
-        rng=None,
-    ):
+        cov_root: ArrayLike | None = None,
+        inv_transform: bool = True,
+        engine: QMCEngine | None = None,
+        seed: SeedArg = None,
+        rng: SeedArg = None,
+    ) -> None:
         if not isinstance(inv_transform, (bool, np.bool_)):
             raise TypeError(
                 f"inv_transform must be a bool, got {type(inv_transform).__name__} "
@@ -136,7 +137,7 @@ class MultivariateNormalQMC:
             wanted += ", rounded up to even for Box-Muller"
         self.engine = _engine(engine, width, seed, rng, wanted)
 
-    def random(self, n=1) -> torch.Tensor:
+    def random(self, n: int = 1) -> torch.Tensor:
         """The next ``n`` draws as a float64 ``(n, d)`` tensor."""
         u = self.engine.random(n).to(torch.float64)
         if self._inv_transform:
@@ -181,7 +182,15 @@ class MultinomialQMC:
     [10, 10, 10, 10]
     """
 
-    def __init__(self, pvals, n_trials, *, engine=None, seed=None, rng=None):
+    def __init__(
+        self,
+        pvals: ArrayLike,
+        n_trials: int,
+        *,
+        engine: QMCEngine | None = None,
+        seed: SeedArg = None,
+        rng: SeedArg = None,
+    ) -> None:
         pvals = _real_array(pvals, "pvals", 1)
         if np.any(pvals < 0):
             raise ValueError(f"pvals must be non-negative, got {float(pvals.min())!r}")
@@ -194,7 +203,7 @@ class MultinomialQMC:
         cumulative[np.flatnonzero(pvals)[-1] :] = np.inf  # rounding never picks p = 0
         self._cumulative = torch.from_numpy(cumulative)
 
-    def random(self, n=1) -> torch.Tensor:
+    def random(self, n: int = 1) -> torch.Tensor:
         """The next ``n`` draws as an int64 ``(n, k)`` tensor of counts (rows sum to
         ``n_trials``)."""
         n = check_int(n, "n", minimum=0)

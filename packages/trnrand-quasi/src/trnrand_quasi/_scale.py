@@ -8,6 +8,7 @@ import torch
 
 from ._arrays import check_real_tensor, real_array
 from ._bounds import real_bounds
+from ._types import ArrayLike
 
 
 def _as_sample(sample) -> tuple[torch.Tensor, torch.dtype]:
@@ -24,7 +25,9 @@ def _as_sample(sample) -> tuple[torch.Tensor, torch.dtype]:
     return tensor, dtype
 
 
-def scale(sample, l_bounds, u_bounds, *, reverse=False) -> torch.Tensor:
+def scale(
+    sample: ArrayLike, l_bounds: ArrayLike, u_bounds: ArrayLike, *, reverse: bool = False
+) -> torch.Tensor:
     """Points of ``[0, 1]**d`` mapped to the box ``[l_bounds, u_bounds]``:
     ``sample * (u - l) + l``; with ``reverse=True``, points of the box mapped back,
     ``(sample - l) / (u - l)``.

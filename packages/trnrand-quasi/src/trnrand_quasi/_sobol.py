@@ -22,6 +22,7 @@ from trnrand_core._threads import parallel_for
 from trnrand_core._validation import check_int
 
 from ._engine import QMCEngine, check_scramble, empty_points, warn_unbalanced, words
+from ._types import SeedArg
 
 MAX_DIM = 21201
 _TABLE_BITS = 64
@@ -292,7 +293,15 @@ class Sobol(QMCEngine):
 
     MAXDIM = MAX_DIM
 
-    def __init__(self, d, *, scramble=True, seed=None, dtype=torch.float32, rng=None):
+    def __init__(
+        self,
+        d: int,
+        *,
+        scramble: bool | str = True,
+        seed: SeedArg = None,
+        dtype: torch.dtype = torch.float32,
+        rng: SeedArg = None,
+    ) -> None:
         super().__init__(d, seed=seed, rng=rng, dtype=dtype, max_dim=MAX_DIM)
         method = check_scramble(scramble, ("owen", "lms"))
         self.scramble = "owen" if method is True else method
@@ -341,7 +350,7 @@ class Sobol(QMCEngine):
             parallel_for(chunks, lambda lo, hi: _sobol_kernel(*args, lo, hi), _CHUNK * self.d)
         return out
 
-    def random_base2(self, m) -> torch.Tensor:
+    def random_base2(self, m: int) -> torch.Tensor:
         """Draw ``n = 2**m`` points; the total drawn must stay a power of two."""
         m = check_int(m, "m", minimum=0, maximum=self.bits)
         total = self._num_generated + self._size * 2**m
@@ -354,7 +363,13 @@ class Sobol(QMCEngine):
 
 
 def sobol(
-    n_points, n_dims, seed=None, scramble=True, dtype=torch.float32, *, rng=None
+    n_points: int,
+    n_dims: int,
+    seed: SeedArg = None,
+    scramble: bool | str = True,
+    dtype: torch.dtype = torch.float32,
+    *,
+    rng: SeedArg = None,
 ) -> torch.Tensor:
     """``n_points`` Sobol' points in ``[0, 1)**n_dims`` as an ``(n_points, n_dims)`` tensor.
 

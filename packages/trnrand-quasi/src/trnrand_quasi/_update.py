@@ -8,9 +8,10 @@ import math
 import numpy as np
 
 from ._arrays import unit_points
+from ._types import ArrayLike
 
 
-def update_discrepancy(x_new, sample, initial_disc) -> float:
+def update_discrepancy(x_new: ArrayLike, sample: ArrayLike, initial_disc: float) -> float:
     """Centered discrepancy (``method="CD"``) of ``sample`` with ``x_new`` appended.
 
     Parameters

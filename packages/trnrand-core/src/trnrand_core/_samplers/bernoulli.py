@@ -9,8 +9,10 @@ import torch
 
 from .. import _triton
 from .._constants import TWO32
+from .._generator import Generator
 from .._jit import jit
 from .._threads import launch
+from .._types import DeviceLike, Param, SizeArg
 from .._validation import FLOAT_DTYPES, check_dtype, check_size
 from . import _common
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
@@ -73,7 +75,14 @@ def _portable(draw, dtype, device, p) -> torch.Tensor:
     return (words < _thresholds(p)).to(dtype)
 
 
-def bernoulli(*size, p=0.5, dtype=torch.float32, generator=None, device=None, out=None):
+def bernoulli(
+    *size: SizeArg,
+    p: Param = 0.5,
+    dtype: torch.dtype = torch.float32,
+    generator: Generator | None = None,
+    device: DeviceLike | None = None,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Bernoulli(``p``) samples: 1 with probability ``p``, else 0.
 
     Parameters

@@ -19,8 +19,10 @@ import math
 import numpy as np
 import torch
 
+from .._generator import Generator
 from .._jit import inline, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
+from .._types import DeviceLike, Param, SizeArg
 from .._validation import FLOAT_DTYPES, check_dtype, check_size
 from . import _common
 from ._float64 import (
@@ -144,7 +146,13 @@ def _portable(draw, dtype, device, alpha, beta) -> torch.Tensor:
 
 # -- public function --------------------------------------------------------------------
 def beta(
-    *size, alpha, beta, dtype=torch.float32, generator=None, device=None, out=None
+    *size: SizeArg,
+    alpha: Param,
+    beta: Param,
+    dtype: torch.dtype = torch.float32,
+    generator: Generator | None = None,
+    device: DeviceLike | None = None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Beta samples on [0, 1] with density ``x**(alpha-1) (1-x)**(beta-1) / B(alpha, beta)``.
 

@@ -25,7 +25,9 @@ import torch
 
 from .. import _triton
 from .._conversions import open_u23, open_u53, torch_open_u23, torch_open_u53
+from .._generator import Generator
 from .._jit import jit
+from .._types import DeviceLike, Param, SizeArg
 from .._validation import FLOAT_DTYPES, check_dtype, check_size
 from . import _common
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
@@ -125,7 +127,12 @@ def _check_rate_elementwise(rate: torch.Tensor, dtype: torch.dtype) -> None:
 
 
 def exponential(
-    *size, rate=1.0, dtype=torch.float32, generator=None, device=None, out=None
+    *size: SizeArg,
+    rate: Param = 1.0,
+    dtype: torch.dtype = torch.float32,
+    generator: Generator | None = None,
+    device: DeviceLike | None = None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Exponential samples with the given ``rate`` (mean ``1 / rate``), by inversion.
 
@@ -177,7 +184,9 @@ def exponential(
     return out if out is not None else flat.view(shape)
 
 
-def exponential_into(buf, rate=1.0, generator=None) -> torch.Tensor:
+def exponential_into(
+    buf: torch.Tensor, rate: Param = 1.0, generator: Generator | None = None
+) -> torch.Tensor:
     """Fill the floating-point tensor ``buf`` in place with ``exponential(buf.shape, ...)``
     and return it; contiguous CPU buffers are written directly, with no temporary."""
     if not isinstance(buf, torch.Tensor):

@@ -26,8 +26,10 @@ import math
 import numpy as np
 import torch
 
+from .._generator import Generator
 from .._jit import helper, inline, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
+from .._types import DeviceLike, Param, SizeArg
 from .._validation import FLOAT_DTYPES, check_dtype, check_size
 from . import _common
 from ._float64 import (
@@ -261,7 +263,13 @@ def _sample_gamma(size, shape_of, scale_of, dtype, generator, device, out) -> to
 
 
 def gamma(
-    *size, shape, scale=1.0, dtype=torch.float32, generator=None, device=None, out=None
+    *size: SizeArg,
+    shape: Param,
+    scale: Param = 1.0,
+    dtype: torch.dtype = torch.float32,
+    generator: Generator | None = None,
+    device: DeviceLike | None = None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Gamma samples with density ``x**(shape-1) exp(-x/scale) / (Gamma(shape) scale**shape)``.
 
@@ -311,7 +319,12 @@ def gamma(
 
 
 def chi_squared(
-    *size, df, dtype=torch.float32, generator=None, device=None, out=None
+    *size: SizeArg,
+    df: Param,
+    dtype: torch.dtype = torch.float32,
+    generator: Generator | None = None,
+    device: DeviceLike | None = None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Chi-squared samples with ``df`` degrees of freedom: ``gamma(shape=df/2, scale=2)``
     (the same values, element for element).

@@ -28,7 +28,9 @@ import torch
 
 from .. import _triton
 from .._conversions import open_u23, open_u53, torch_open_u23, torch_open_u53
+from .._generator import Generator
 from .._jit import jit
+from .._types import DeviceLike, Param, SizeArg
 from .._validation import FLOAT_DTYPES, check_dtype, check_size
 from . import _common
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
@@ -176,7 +178,13 @@ def _check_range_elementwise(loc, scale, dtype: torch.dtype) -> None:
 
 
 def normal(
-    *size, mean=0.0, std=1.0, dtype=torch.float32, generator=None, device=None, out=None
+    *size: SizeArg,
+    mean: Param = 0.0,
+    std: Param = 1.0,
+    dtype: torch.dtype = torch.float32,
+    generator: Generator | None = None,
+    device: DeviceLike | None = None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Normal samples ``mean + std * z`` with ``z`` standard normal (Box-Muller).
 
@@ -218,7 +226,11 @@ def normal(
 
 
 def standard_normal(
-    *size, dtype=torch.float32, generator=None, device=None, out=None
+    *size: SizeArg,
+    dtype: torch.dtype = torch.float32,
+    generator: Generator | None = None,
+    device: DeviceLike | None = None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Standard normal samples: ``normal(*size, mean=0.0, std=1.0, ...)``, the same values.
 
@@ -233,7 +245,9 @@ def standard_normal(
     return _normal(check_size(size), 0.0, 1.0, dtype, generator, device, out, "normal")
 
 
-def normal_into(buf, mean=0.0, std=1.0, generator=None) -> torch.Tensor:
+def normal_into(
+    buf: torch.Tensor, mean: Param = 0.0, std: Param = 1.0, generator: Generator | None = None
+) -> torch.Tensor:
     """Fill the floating-point tensor ``buf`` in place with ``normal(buf.shape, ...)`` and
     return it; contiguous CPU buffers are written directly, with no temporary."""
     if not isinstance(buf, torch.Tensor):

@@ -28,8 +28,10 @@ import numpy as np
 import torch
 
 from .._conversions import torch_u53, u53
+from .._generator import Generator
 from .._jit import helper, inline, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
+from .._types import DeviceLike, Param, SizeArg
 from .._validation import FLOAT_DTYPES, INT_DTYPES, check_dtype, check_size
 from . import _common
 from ._float64 import (
@@ -231,7 +233,12 @@ def _check_fits(lam, dtype: torch.dtype) -> None:
 
 
 def poisson(
-    *size, lam=1.0, dtype=torch.float32, generator=None, device=None, out=None
+    *size: SizeArg,
+    lam: Param = 1.0,
+    dtype: torch.dtype = torch.float32,
+    generator: Generator | None = None,
+    device: DeviceLike | None = None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Poisson counts with mean ``lam``, as floats by default (like ``torch.poisson``).
 

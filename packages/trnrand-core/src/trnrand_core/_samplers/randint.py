@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .._constants import MASK32, TWO32, TWO64
+from .._generator import Generator
 from .._jit import inline
 from .._philox_cpu import (
     BATCH_BLOCKS,
@@ -30,6 +31,7 @@ from .._philox_cpu import (
 )
 from .._philox_torch import _mulhilo
 from .._threads import launch
+from .._types import DeviceLike, IntParam, SizeArg
 from .._validation import check_dtype, check_int, check_size
 from . import _common
 from . import words as _words
@@ -271,7 +273,13 @@ def dtype_range(dtype: torch.dtype) -> tuple[int, int]:
 
 
 def randint(
-    *size, low=0, high, dtype=torch.int64, generator=None, device=None, out=None
+    *size: SizeArg,
+    low: IntParam = 0,
+    high: IntParam,
+    dtype: torch.dtype = torch.int64,
+    generator: Generator | None = None,
+    device: DeviceLike | None = None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Uniform integers on ``[low, high)``, exactly uniform (Lemire's method).
 

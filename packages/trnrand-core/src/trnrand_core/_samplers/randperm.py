@@ -16,9 +16,11 @@ import torch
 
 from .._constants import TWO32
 from .._draw import Draw
+from .._generator import Generator
 from .._jit import jit
 from .._philox_cpu import U32
 from .._threads import launch
+from .._types import DeviceLike
 from .._validation import check_dtype, check_int
 from . import _common
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
@@ -74,7 +76,12 @@ def _targets_portable(draw: Draw, device) -> torch.Tensor:
     return torch_lemire32(words, span, threshold, draw.block, draw.k0, draw.k1, element)
 
 
-def randperm(n, dtype=torch.int64, generator=None, device=None) -> torch.Tensor:
+def randperm(
+    n: int,
+    dtype: torch.dtype = torch.int64,
+    generator: Generator | None = None,
+    device: DeviceLike | None = None,
+) -> torch.Tensor:
     """A random permutation of ``0 .. n-1`` (Fisher-Yates on the stream).
 
     Parameters

@@ -39,7 +39,9 @@ import numpy as np
 import torch
 
 from .._conversions import open_u53, torch_open_u53
+from .._generator import Generator
 from .._jit import inline, jit
+from .._types import DeviceLike, Param, SizeArg
 from .._validation import FLOAT_DTYPES, check_dtype, check_size
 from . import _common
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float
@@ -214,15 +216,15 @@ def _portable(draw, dtype, device, loc, scale, low, high) -> torch.Tensor:
 
 
 def truncated_normal(
-    *size,
-    mean=0.0,
-    std=1.0,
-    low=-2.0,
-    high=2.0,
-    dtype=torch.float32,
-    generator=None,
-    device=None,
-    out=None,
+    *size: SizeArg,
+    mean: Param = 0.0,
+    std: Param = 1.0,
+    low: Param = -2.0,
+    high: Param = 2.0,
+    dtype: torch.dtype = torch.float32,
+    generator: Generator | None = None,
+    device: DeviceLike | None = None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Normal samples ``mean + std * z`` with ``z`` restricted to ``[low, high]``.
 

@@ -17,6 +17,7 @@ import torch
 
 from .. import _triton
 from .._conversions import torch_narrow, torch_u24, torch_u53, u53
+from .._generator import Generator
 from .._jit import inline
 from .._philox_cpu import (
     BATCH_BLOCKS,
@@ -29,6 +30,7 @@ from .._philox_cpu import (
     split_range,
 )
 from .._threads import launch
+from .._types import DeviceLike, Param, SizeArg
 from .._validation import FLOAT_DTYPES, check_bounds, check_dtype, check_size
 from . import _common
 from ._params import as_column, parameter, require_elementwise
@@ -296,7 +298,13 @@ def _check_representable(low: float, high: float, dtype: torch.dtype) -> None:
 
 
 def uniform(
-    *size, low=0.0, high=1.0, dtype=torch.float32, generator=None, device=None, out=None
+    *size: SizeArg,
+    low: Param = 0.0,
+    high: Param = 1.0,
+    dtype: torch.dtype = torch.float32,
+    generator: Generator | None = None,
+    device: DeviceLike | None = None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Uniform samples on ``[low, high)``.
 
@@ -398,7 +406,9 @@ def _affine_clipped(unit: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -
     return torch.where(values >= top, below, values)
 
 
-def uniform_into(buf, low=0.0, high=1.0, generator=None) -> torch.Tensor:
+def uniform_into(
+    buf: torch.Tensor, low: Param = 0.0, high: Param = 1.0, generator: Generator | None = None
+) -> torch.Tensor:
     """Fill the floating-point tensor ``buf`` in place with ``uniform(buf.shape, ...)`` and
     return it; contiguous CPU buffers are written directly, with no temporary."""
     if not isinstance(buf, torch.Tensor):
