@@ -1,6 +1,6 @@
 """trnrand-core: reproducible counter-based random numbers for PyTorch.
 
-One Philox4x32-10 stream (shared/STREAM.md): the same seed and call sequence give the
+One Philox4x32-10 stream (docs/stream.md): the same seed and call sequence give the
 same bits on every backend and under any partition of the work across ranks.
 """
 

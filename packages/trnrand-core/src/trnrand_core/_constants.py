@@ -1,4 +1,4 @@
-"""Constants of the trnrand stream (shared/STREAM.md, version 1)."""
+"""Constants of the trnrand stream (docs/stream.md, version 1)."""
 
 STREAM_VERSION = 1
 
@@ -12,7 +12,7 @@ MASK32 = 0xFFFFFFFF
 TWO32 = 1 << 32
 TWO64 = 1 << 64
 
-# Counter word c3 of reserved blocks (c2 == 0, c3 != 0); see STREAM.md sections 5 and 7.
+# Counter word c3 of reserved blocks (c2 == 0, c3 != 0); see docs/stream.md (retries, spawning).
 SPAWN_TAG = 0x5350574E  # "SPWN"
 TORCH_GENERATOR_TAG = 0x5447454E  # "TGEN": seed of Generator.torch_generator
 FOLD_TAG = 0x464F4C44  # "FOLD": Generator.fold_in (section 7.1)

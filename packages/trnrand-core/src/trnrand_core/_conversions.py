@@ -1,4 +1,4 @@
-"""Word -> float conversions of STREAM.md section 6, in numba (CPU kernels) and torch
+"""Word -> float conversions of docs/stream.md (conversions), in numba (CPU kernels) and torch
 (portable path). Both are exact integer-to-float steps, so they agree bit for bit."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ _TWO_M53 = 2.0**-53
 # The numba versions convert through int32 (every shifted word fits in 31 bits): the
 # int32 -> float conversions are single SIMD instructions on x86 (AVX2 has none for
 # uint64 or int64), so kernels that inline these helpers stay vectorised. The results
-# are the same exact values as the formulas in STREAM.md.
+# are the same exact values as the formulas in docs/stream.md.
 
 
 @inline

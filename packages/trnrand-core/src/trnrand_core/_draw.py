@@ -1,4 +1,4 @@
-"""The block range one sampling call owns (STREAM.md section 4)."""
+"""The block range one sampling call owns (docs/stream.md (positions))."""
 
 from __future__ import annotations
 

@@ -71,14 +71,16 @@ class Generator:
 
     Parameters
     ----------
-    seed : int in ``[0, 2**64)``, optional
+    seed : int in [0, 2**64), optional
         ``None`` draws a seed from ``os.urandom``; read it back from ``seed``.
-    device : torch device, default ``"cpu"``
+    device : torch device, default "cpu"
         Where samplers place results unless their ``device=`` says otherwise.
-    partition_rank, partition_size : int
-        This process is rank ``r`` of ``S``: a call for ``n`` elements returns elements
-        ``[r*n, (r+1)*n)`` of the logical draw of ``S*n`` elements, and every rank
-        advances by the whole logical draw.
+    partition_rank : int, default 0
+        This process's rank ``r``, ``0 <= r < partition_size``.
+    partition_size : int, default 1
+        The number of ranks ``S`` (``< 2**64``): a call for ``n`` elements returns
+        elements ``[r*n, (r+1)*n)`` of the logical draw of ``S*n`` elements, and every
+        rank advances by the whole logical draw.
 
     Examples
     --------
@@ -186,7 +188,7 @@ class Generator:
 
     # -- spawning ------------------------------------------------------------------
     def spawn(self, k: int) -> list[Generator]:
-        """``k`` independent child Generators (STREAM.md section 7).
+        """``k`` independent child Generators (docs/stream.md (spawning)).
 
         Child ``j`` gets the key made of words ``x0, x1`` of the reserved block with
         counter ``(i mod 2**32, i >> 32, 0, SPWN)``, ``i = j + t``, under this key, where

@@ -46,8 +46,8 @@ def philox4x32(counter: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
 
     Parameters
     ----------
-    counter : int64 tensor of shape ``(..., 4)``, values in ``[0, 2**32)``.
-    key : int64 tensor of shape ``(..., 2)``, values in ``[0, 2**32)``; broadcasts
+    counter : int64 tensor of shape (..., 4), values in [0, 2**32).
+    key : int64 tensor of shape (..., 2), values in [0, 2**32); broadcasts
         against ``counter``'s leading dimensions.
 
     Returns

@@ -5,11 +5,11 @@ The torch-ops path makes over 200 full-tensor passes for the ten Philox rounds, 
 GPU it is bound by memory traffic; these kernels keep a block's state in registers and
 write each result once. They compute the same functions:
 
-* :func:`block_words`: STREAM.md sections 1 and 3 (32-bit lanes, ``umulhi`` for the high
+* :func:`block_words`: docs/stream.md (bit source, positions) (32-bit lanes, ``umulhi`` for the high
   half of each product, wrapping 32-bit adds for the key schedule), stored as int64 in
   the layout of :func:`trnrand_core._philox_torch.block_words`;
 * :func:`uniform`: each element's word(s) (Draw's word addressing), the exact
-  conversion of STREAM.md section 6, ``low + span * u`` in the compute precision with
+  conversion of docs/stream.md (conversions), ``low + span * u`` in the compute precision with
   separate multiply and add (floating-point contraction is switched off: an FMA would
   round once instead of twice), and the clip of ``uniform.clip_bounds``.
 

@@ -190,7 +190,7 @@ def add_small(ops, small, low16, high16):
 
 
 def first_pass_counters(ops, index, base):
-    """Counter words ``(c0, c1)`` of first-pass blocks ``B + index`` (STREAM.md section 3).
+    """Counter words ``(c0, c1)`` of first-pass blocks ``B + index`` (docs/stream.md (positions)).
 
     ``index`` is the iota tile ``p * F + j``; ``base`` the tile's ``(P, 4)`` limbs of ``B``
     (16-bit halves of ``B mod 2**32``, then of ``B >> 32``), supplied at run time.
@@ -206,7 +206,7 @@ def block_words(ops, index, keys, base, zero):
     return philox_rounds(ops, c0, c1, zero, zero, keys)
 
 
-# -- conversions (STREAM.md section 6) ------------------------------------------------
+# -- conversions (docs/stream.md (conversions)) ------------------------------------------------
 UNIFORM_SHIFT = {"float32": 8, "float16": 21, "bfloat16": 24}
 
 

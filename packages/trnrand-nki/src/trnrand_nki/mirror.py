@@ -329,8 +329,8 @@ def philox4x32_limbs(counter, key) -> np.ndarray:
 
     Parameters
     ----------
-    counter : uint32 array of shape ``(..., 4)``
-    key : uint32 array of shape ``(..., 2)``, broadcasting against ``counter``.
+    counter : uint32 array of shape (..., 4)
+    key : uint32 array of shape (..., 2), broadcasting against counter.
 
     Returns
     -------

@@ -161,7 +161,7 @@ def discrepancy(points: ArrayLike, method: str = "CD") -> float:
 
     Parameters
     ----------
-    points : torch.Tensor or array_like, shape ``(n, d)``
+    points : torch.Tensor or array_like, shape (n, d)
         ``n >= 1`` points with real coordinates in ``[0, 1]``.
     method : "CD", "WD", "MD" or "L2-star"
         Centered, wrap-around, mixture or L2-star discrepancy; the same values as

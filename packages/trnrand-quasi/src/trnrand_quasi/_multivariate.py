@@ -83,12 +83,12 @@ class MultivariateNormalQMC:
 
     Parameters
     ----------
-    mean : array_like or tensor, shape ``(d,)``
-    cov : array_like or tensor, shape ``(d, d)``, optional
+    mean : array_like or tensor, shape (d,)
+    cov : array_like or tensor, shape (d, d), optional
         Symmetric positive semi-definite; ``R`` is its transposed Cholesky factor, or,
         when that fails, ``sqrt(eigenvalues) * eigenvectors`` transposed (scipy's).
         Neither ``cov`` nor ``cov_root``: the identity.
-    cov_root : array_like or tensor, shape ``(k, d)``, optional
+    cov_root : array_like or tensor, shape (k, d), optional
         ``R`` itself (``k < d`` for a low-rank covariance; scipy needs ``k = d``).
     inv_transform : bool
         ``True``: ``z = Phi^-1(1/2 + (1 - 1e-10) (u - 1/2))`` (:func:`to_normal`; the
@@ -97,9 +97,10 @@ class MultivariateNormalQMC:
     engine : QMCEngine, optional
         Source of ``u`` with ``d = k`` (or the Box-Muller count); default a scrambled
         float64 :class:`Sobol` engine.
-    seed, rng : int, trnrand Generator, numpy.random.Generator or None
-        Seed of the default engine (``rng`` is an alias; give at most one, and neither
-        with ``engine``).
+    seed : int, trnrand Generator, numpy.random.Generator or None, default None
+        Seed of the default engine (not together with ``engine``).
+    rng : int, trnrand Generator, numpy.random.Generator or None, default None
+        Alias of ``seed`` (scipy's newer name); give at most one of the two.
 
     Examples
     --------
@@ -159,14 +160,15 @@ class MultinomialQMC:
 
     Parameters
     ----------
-    pvals : array_like or tensor, shape ``(k,)``
+    pvals : array_like or tensor, shape (k,)
         Non-negative, summing to 1 (to ``numpy.isclose``).
     n_trials : int >= 0
     engine : QMCEngine, optional
         One-dimensional; default a scrambled float64 :class:`Sobol` engine.
-    seed, rng : int, trnrand Generator, numpy.random.Generator or None
-        Seed of the default engine (``rng`` is an alias; give at most one, and neither
-        with ``engine``).
+    seed : int, trnrand Generator, numpy.random.Generator or None, default None
+        Seed of the default engine (not together with ``engine``).
+    rng : int, trnrand Generator, numpy.random.Generator or None, default None
+        Alias of ``seed`` (scipy's newer name); give at most one of the two.
 
     Notes
     -----

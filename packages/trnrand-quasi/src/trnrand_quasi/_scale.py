@@ -34,10 +34,12 @@ def scale(
 
     Parameters
     ----------
-    sample : torch.Tensor or array_like, shape ``(n, d)``
+    sample : torch.Tensor or array_like, shape (n, d)
         In ``[0, 1]`` (in the box when ``reverse``); NaN is refused.
-    l_bounds, u_bounds : number or array_like / tensor of ``d`` numbers
-        Finite, ``l_bounds < u_bounds`` in every dimension.
+    l_bounds : number, or array_like or tensor of d numbers
+        Lower corner of the box; finite, ``l_bounds < u_bounds`` in every dimension.
+    u_bounds : number, or array_like or tensor of d numbers
+        Upper corner of the box; finite.
     reverse : bool
 
     Returns

@@ -16,9 +16,9 @@ def update_discrepancy(x_new: ArrayLike, sample: ArrayLike, initial_disc: float)
 
     Parameters
     ----------
-    x_new : torch.Tensor or array_like, shape ``(d,)``
+    x_new : torch.Tensor or array_like, shape (d,)
         The new point, in ``[0, 1]``.
-    sample : torch.Tensor or array_like, shape ``(n, d)``
+    sample : torch.Tensor or array_like, shape (n, d)
         The points so far, in ``[0, 1]``.
     initial_disc : float
         The centered discrepancy of ``sample`` with its sums normalized for ``n + 1``

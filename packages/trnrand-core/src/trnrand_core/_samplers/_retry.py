@@ -1,4 +1,4 @@
-"""Retry blocks of rejection samplers (STREAM.md section 5), in numba and torch.
+"""Retry blocks of rejection samplers (docs/stream.md (retries)), in numba and torch.
 
 A sub-draw whose first first-pass word has global index ``g`` takes attempt ``a``
 (``a >= 1``) from the block with counter ``(g // 4 mod 2**32, g // 4 >> 32, a, g % 4)``.

@@ -1,5 +1,5 @@
 """Bernoulli samples: ``x < floor(p * 2**32)`` for the element's word ``x``
-(STREAM.md section 6). Integer comparisons only, so every backend gives the same bits;
+(docs/stream.md (conversions)). Integer comparisons only, so every backend gives the same bits;
 ``p = 1`` gives 1 always and ``p = 0`` gives 0 always."""
 
 from __future__ import annotations

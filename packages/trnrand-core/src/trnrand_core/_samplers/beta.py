@@ -1,4 +1,4 @@
-"""Beta samples: ``X / (X + Y)`` of two gamma variates (STREAM.md sections 5, 6).
+"""Beta samples: ``X / (X + Y)`` of two gamma variates (docs/stream.md (retries, conversions)).
 
 Each element owns two first-pass blocks (w = 8 words): ``X ~ Gamma(alpha)`` is drawn
 exactly like a gamma element from words ``[0, 4)`` (first block) with retry blocks keyed
@@ -157,7 +157,7 @@ def beta(
     """Beta samples on [0, 1] with density ``x**(alpha-1) (1-x)**(beta-1) / B(alpha, beta)``.
 
     ``X / (X + Y)`` with ``X ~ Gamma(alpha)``, ``Y ~ Gamma(beta)`` (eight words per
-    element plus retry blocks, STREAM.md section 6), computed in float64 from the gammas'
+    element plus retry blocks, docs/stream.md (conversions)), computed in float64 from the gammas'
     logarithms and rounded once to ``dtype``. Tiny shapes never give NaN: their values
     crowd at 0 and 1 and may round to exactly 0.0 or 1.0.
 
@@ -165,8 +165,10 @@ def beta(
     ----------
     *size : ints, or one tuple/list/torch.Size
         Output shape.
-    alpha, beta : float or tensor
-        Shapes ``> 0`` (finite); tensors broadcast to the output shape.
+    alpha : float or tensor, required
+        First shape, finite and ``> 0``; a tensor broadcasts to the output shape.
+    beta : float or tensor, required
+        Second shape, finite and ``> 0``; a tensor broadcasts to the output shape.
     dtype : torch.float16, torch.bfloat16, torch.float32 or torch.float64
     generator : trnrand Generator, optional
         Defaults to the module-level generator.

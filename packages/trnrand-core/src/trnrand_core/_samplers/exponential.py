@@ -1,5 +1,5 @@
 """Exponential samples ``-ln(u) / rate`` with ``u`` the open uniform of the element's
-word(s) (STREAM.md section 6).
+word(s) (docs/stream.md (conversions)).
 
 ``u`` lies in ``(0, 1)`` and is at most ``1 - 2**-24`` (float32 precision) or
 ``1 - 2**-54`` (float64), so ``-ln(u)`` is finite and strictly positive: never inf,

@@ -1,4 +1,5 @@
-"""Gamma and chi-squared samples: Marsaglia-Tsang in float64 (STREAM.md sections 5, 6).
+"""Gamma and chi-squared samples: Marsaglia-Tsang in float64 (docs/stream.md: retries,
+conversions).
 
 Each element owns one first-pass block (w = 4 words). With ``d = k - 1/3`` and
 ``c = 1 / sqrt(9 d)``, an attempt on words ``(x0, x1, x2)`` draws
@@ -274,7 +275,7 @@ def gamma(
     """Gamma samples with density ``x**(shape-1) exp(-x/scale) / (Gamma(shape) scale**shape)``.
 
     Marsaglia-Tsang rejection in float64 (four words per element plus retry blocks,
-    STREAM.md section 6), rounded once to ``dtype``. Shapes below 1 are handled in log
+    docs/stream.md (conversions)), rounded once to ``dtype``. Shapes below 1 are handled in log
     space, so tiny shapes (down to 1e-3 and below) give the correctly rounded float64
     value; a large share of those values lies below the smallest float32/float64
     subnormal and is returned as 0.

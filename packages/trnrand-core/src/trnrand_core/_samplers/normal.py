@@ -1,4 +1,4 @@
-"""Normal samples by Box-Muller on element pairs (STREAM.md section 6).
+"""Normal samples by Box-Muller on element pairs (docs/stream.md (conversions)).
 
 Elements ``2k`` and ``2k+1`` of a logical call form a pair: ``u1`` is the open uniform
 of the pair's first word(s), ``u2`` the uniform of its second; ``r = sqrt(-2 ln u1)``,

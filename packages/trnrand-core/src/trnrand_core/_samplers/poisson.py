@@ -1,4 +1,5 @@
-"""Poisson samples (STREAM.md sections 5, 6): exact inversion below 10, PTRS at and above.
+"""Poisson samples (docs/stream.md: retries, conversions): exact inversion below 10,
+PTRS at and above.
 
 Each element owns one first-pass block (w = 4 words).
 
@@ -243,7 +244,7 @@ def poisson(
     """Poisson counts with mean ``lam``, as floats by default (like ``torch.poisson``).
 
     Exact inversion for ``lam < 10`` and Hormann's PTRS rejection at and above (four
-    words per element plus retry blocks, STREAM.md section 6), in float64.
+    words per element plus retry blocks, docs/stream.md (conversions)), in float64.
 
     Parameters
     ----------

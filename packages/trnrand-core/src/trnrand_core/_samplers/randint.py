@@ -1,5 +1,5 @@
 """Uniform integers on ``[low, high)`` by Lemire's multiply-and-reject method
-(STREAM.md section 6), bit-identical on every backend.
+(docs/stream.md (conversions)), bit-identical on every backend.
 
 Span ``s = high - low <= 2**32``: one word ``x`` per element, ``m = x * s`` (64-bit);
 accepted when ``m mod 2**32 >= (2**32 - s) mod s``, value ``low + (m >> 32)``.
@@ -287,8 +287,11 @@ def randint(
     ----------
     *size : ints, or one tuple/list/torch.Size
         Output shape.
-    low, high : int or integer tensor
-        Integers with ``low < high``; ``[low, high)`` must fit ``dtype``. Spans up to
+    low : int or integer tensor, default 0
+        Smallest value (inclusive).
+    high : int or integer tensor, required
+        One past the largest value (exclusive). Integers with ``low < high``;
+        ``[low, high)`` must fit ``dtype``. Spans up to
         ``2**32`` use one word per element, larger spans (up to the full int64 range)
         two. Integer tensors broadcast to the output shape (per-element bounds); their
         spans must be at most ``2**32``, so every element (and every rank of a

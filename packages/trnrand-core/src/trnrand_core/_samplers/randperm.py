@@ -1,4 +1,4 @@
-"""Random permutations by Fisher-Yates (STREAM.md section 6).
+"""Random permutations by Fisher-Yates (docs/stream.md (conversions)).
 
 ``a = arange(n)``; for ``i = n-1 .. 1``: ``j_i = randint(0, i+1)`` from word ``i`` of
 the call (Lemire, with its retry blocks), swap ``a[i], a[j_i]``. The ``j_i`` depend

@@ -1,4 +1,4 @@
-"""Truncated normal samples by inversion, stable far in the tails (STREAM.md section 6).
+"""Truncated normal samples by inversion, stable far in the tails (docs/stream.md (conversions)).
 
 Every element uses its two words as the open float64 uniform ``u`` and maps it with the
 inverse CDF of the standard normal restricted to ``[a, b]`` (no rejection), computed in
@@ -243,9 +243,11 @@ def truncated_normal(
         Finite; scalar or broadcastable tensor.
     std : float or tensor
         Finite and ``> 0``; scalar or broadcastable tensor.
-    low, high : float or tensor
-        Bounds in standard deviations, not NaN, ``low < high``; ``low`` may be ``-inf``
-        and ``high`` ``inf``.
+    low : float or tensor, default -2.0
+        Lower bound in standard deviations from ``mean``; not NaN, ``low < high``, may
+        be ``-inf``.
+    high : float or tensor, default 2.0
+        Upper bound in standard deviations from ``mean``; not NaN, may be ``inf``.
     dtype : torch.float16, torch.bfloat16, torch.float32 or torch.float64
         Values are computed in float64 and rounded once (through float32 for the
         16-bit types).

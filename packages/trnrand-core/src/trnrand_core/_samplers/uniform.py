@@ -1,4 +1,4 @@
-"""Uniform floats on ``[low, high)`` (STREAM.md section 6).
+"""Uniform floats on ``[low, high)`` (docs/stream.md (conversions)).
 
 ``u`` is the exact [0, 1) conversion of the element's word(s); the value is
 ``low + span * u`` in the compute precision (float32 for float16/bfloat16/float32,
@@ -37,7 +37,7 @@ from ._params import as_column, parameter, require_elementwise
 
 WORDS = {torch.float16: 1, torch.bfloat16: 1, torch.float32: 1, torch.float64: 2}
 #: Which of the top 24 bits of a word each one-word dtype keeps: float32 all 24,
-#: float16 11, bfloat16 8 (STREAM.md section 6). ``((x >> 8) & mask) * 2**-24`` equals
+#: float16 11, bfloat16 8 (docs/stream.md (conversions)). ``((x >> 8) & mask) * 2**-24`` equals
 #: ``(x >> s) * 2**(s - 32)`` exactly; the constant shift keeps the SIMD lanes 32-bit.
 _MASKS = {
     torch.float32: np.uint64(0xFFFFFF),
@@ -312,12 +312,14 @@ def uniform(
     ----------
     *size : ints, or one tuple/list/torch.Size
         Output shape.
-    low, high : float or tensor
-        Finite bounds with ``low < high``, both finite when rounded to ``dtype`` and
-        ``high - low`` finite in the compute precision (float32 for the 16-bit types);
-        results are strictly below ``high``. Tensors
-        broadcast to the output shape (per-element bounds, same rounding and clipping
-        per element as with numbers).
+    low : float or tensor, default 0.0
+        Lower bound (inclusive). Finite when rounded to ``dtype``, ``low < high``, and
+        ``high - low`` finite in the compute precision (float32 for the 16-bit types).
+        A tensor broadcasts to the output shape (per-element bounds, rounded and
+        clipped per element exactly as numbers are).
+    high : float or tensor, default 1.0
+        Upper bound (exclusive: results are strictly below it). Finite when rounded to
+        ``dtype``; a tensor broadcasts like ``low``.
     dtype : torch.float16, torch.bfloat16, torch.float32 or torch.float64
     generator : trnrand Generator, optional
         Defaults to the module-level generator.
