@@ -282,3 +282,86 @@ def test_exponential_at_the_limits_stays_finite_and_positive(portable):
             assert bool(torch.isfinite(x).all()) and bool((x > 0).all()), (rate, dtype)
             mean = float((x.double() * rate).mean())
             assert 0.9 < mean < 1.1, (rate, dtype)
+
+
+@pytest.mark.parametrize("portable", [False, True])
+def test_a_huge_partition_gives_the_stream_values(portable):
+    from trnrand_core.testing import portable_on_cpu
+
+    size = 2**61  # rank * n passes 2**63 for the last rank
+    rank = size - 1
+    g = tr.Generator(seed=5, partition_rank=rank, partition_size=size)
+    with portable_on_cpu(portable):  # the same path for both sides (normal: same bits)
+        got_normal = tr.normal(4, generator=g)
+        got_poisson = tr.poisson(4, lam=3.5, generator=g, dtype=torch.float64)
+        # The same elements, reached by moving an unpartitioned Generator to their
+        # blocks: normal float32 has 1 word per element, poisson 4 (one block each).
+        ref = tr.Generator(seed=5).advance(rank * 4 // 4)
+        assert torch.equal(got_normal, tr.normal(4, generator=ref))
+        ref = tr.Generator(seed=5).advance(size * 4 // 4 + rank * 4)
+        expected = tr.poisson(4, lam=3.5, generator=ref, dtype=torch.float64)
+    assert torch.equal(got_poisson, expected)
+    assert torch.isfinite(got_normal).all() and bool((got_normal.abs() < 6).all())
+    assert g.position == size * 4 // 4 + size * 4
+
+
+def test_a_call_that_fails_after_reserving_gives_its_blocks_back(monkeypatch):
+    from trnrand_core import _memory
+
+    g = tr.Generator(seed=6)
+    tr.uniform(5, generator=g)
+    before = g.position
+
+    def no_memory(count, dtype):
+        raise MemoryError("simulated: the output cannot be allocated")
+
+    monkeypatch.setattr(_memory, "empty", no_memory)
+    with pytest.raises(MemoryError):
+        tr.uniform(10**6, generator=g)
+    monkeypatch.undo()
+    assert g.position == before
+    untouched = tr.Generator(seed=6)
+    tr.uniform(5, generator=untouched)
+    assert torch.equal(tr.uniform(3, generator=g), tr.uniform(3, generator=untouched))
+
+
+def test_randperm_that_fails_gives_its_blocks_back(monkeypatch):
+    from trnrand_core._samplers import randperm as module
+
+    g = tr.Generator(seed=7)
+
+    def broken(*args):
+        raise RuntimeError("simulated kernel failure")
+
+    monkeypatch.setattr(module, "launch", broken)
+    with pytest.raises(RuntimeError, match="simulated"):
+        tr.randperm(10, generator=g)
+    assert g.position == 0
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_a_cuda_device_that_is_not_there_is_refused_before_reserving():
+    g = tr.Generator(seed=8)
+    with pytest.raises(ValueError, match="device must be a CUDA device present here"):
+        tr.normal(4, generator=g, device="cuda")
+    assert g.position == 0
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: torch.zeros(1).expand(4),  # zero stride
+        lambda: torch.zeros(16).as_strided((4, 4), (1, 1)),  # interleaved rows
+    ],
+)
+def test_an_out_whose_elements_share_memory_is_refused(make):
+    g = tr.Generator(seed=9)
+    out = make()
+    with pytest.raises(ValueError, match="out must not have elements that share memory"):
+        tr.uniform(*out.shape, out=out, generator=g)
+    with pytest.raises(ValueError, match="must not have elements that share memory"):
+        tr.uniform_into(out, generator=g)
+    assert g.position == 0
+    # strided views that do not overlap stay welcome
+    base = torch.zeros(4, 6)
+    assert tr.uniform(4, 3, out=base[:, ::2], generator=g) is not None

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 
 class Draw(NamedTuple):
     """What a sampler needs to produce its share of one logical call.
 
-    The logical call has ``total`` elements of ``words`` words each, starting at
-    first-pass block ``block``; this rank returns elements ``[first, first + count)``.
-    Element ``e`` owns words ``[e * words, (e + 1) * words)`` of the call's word
-    stream, i.e. global word index ``4 * block + e * words + k``. (A named tuple: it is
-    made on every call, and small calls must stay cheap.)
+    Counted from first-pass block ``block``, elements have ``words`` words each and
+    this rank returns elements ``[first, first + count)``: element ``e`` owns words
+    ``[e * words, (e + 1) * words)`` of the word stream that starts at ``block``, i.e.
+    global word index ``4 * block + e * words + k``. (``block`` is where this rank's
+    share starts, rounded down to whole pairs of elements, not necessarily where the
+    logical call starts: the values are the same.) ``undo()`` gives the call's blocks
+    back when it fails before producing anything. (A named tuple: it is made on every
+    call, and small calls must stay cheap.)
     """
 
     k0: int
@@ -21,7 +25,7 @@ class Draw(NamedTuple):
     first: int
     count: int
     words: int
-    total: int
+    undo: Callable[[], None] | None = None
 
     @property
     def word_offset(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import weakref
@@ -181,10 +182,23 @@ class Generator:
         blocks = -(-total * words // 4)
         with self._lock:
             start = self._position
-            self._position = self._checked_position(start + blocks)
+            end = self._position = self._checked_position(start + blocks)
         k0, k1 = self.key
         first = 0 if replicated else self._rank * count
-        return Draw(k0, k1, start, first, count, words, total)
+        # Re-base the call on the block holding this rank's first element, so kernels
+        # see small element indices even for huge partitions (rank * count can pass
+        # 2**63). Exact: every value depends on 4 * block + element * words only, and
+        # a multiple of 4 elements keeps Box-Muller pairs whole.
+        base = first - first % 4 if count else 0
+        undo = functools.partial(self._undo_reserve, start, end)
+        return Draw(k0, k1, start + base * words // 4, first - base, count, words, undo)
+
+    def _undo_reserve(self, start: int, end: int) -> None:
+        """Give back the blocks ``[start, end)`` of a call that failed, if no other call
+        reserved blocks since (otherwise they stay consumed: never reused)."""
+        with self._lock:
+            if self._position == end:
+                self._position = start
 
     # -- spawning ------------------------------------------------------------------
     def spawn(self, k: int) -> list[Generator]:

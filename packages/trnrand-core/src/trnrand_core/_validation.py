@@ -115,7 +115,16 @@ def check_dtype(dtype, allowed: tuple, name: str = "dtype") -> torch.dtype:
 
 
 def check_device(device, name: str = "device") -> torch.device:
+    """A ``torch.device``; a CUDA device must exist here (checked now, before a call
+    reserves any blocks, rather than failing halfway through it)."""
     try:
-        return torch.device(device)
+        result = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise ValueError(f"{name} must name a torch device, got {device!r}") from exc
+    if result.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (result.index or 0) >= count:
+            raise ValueError(
+                f"{name} must be a CUDA device present here ({count} found), got {device!r}"
+            )
+    return result

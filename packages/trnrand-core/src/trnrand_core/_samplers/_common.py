@@ -64,6 +64,26 @@ def check_out(out, shape: tuple[int, ...], dtype: torch.dtype, name: str = "out"
         raise ValueError(f"{name} must have dtype {dtype}, got {out.dtype}")
     if out.requires_grad:
         raise ValueError(f"{name} must not require grad")
+    if _overlaps_itself(out):
+        raise ValueError(
+            f"{name} must not have elements that share memory (it has strides "
+            f"{tuple(out.stride())} for shape {tuple(out.shape)})"
+        )
+
+
+def _overlaps_itself(t: torch.Tensor) -> bool:
+    """Whether two elements of ``t`` may share memory (a zero stride, or strides that
+    interleave). Sorted by size, each stride must step over the whole extent of the
+    smaller ones. Conservative, like torch's own check: a rare interleaved layout that
+    shares no memory is refused too."""
+    sizes = zip(t.stride(), t.shape, strict=True)
+    dims = sorted((stride, size) for stride, size in sizes if size > 1)
+    extent = 1
+    for stride, size in dims:
+        if stride < extent:
+            return True
+        extent = stride * (size - 1) + extent
+    return False
 
 
 def numel(shape: tuple[int, ...]) -> int:
@@ -98,8 +118,19 @@ def sample(
 
     A plugin backend (nki) is tried first when active; otherwise CPU tensors go to
     ``cpu_kernel(draw, flat_out, **params)`` and other devices to
-    ``portable(draw, dtype, device, **params) -> Tensor``.
+    ``portable(draw, dtype, device, **params) -> Tensor``. If that fails (out of memory,
+    an unusable device), the call's blocks are given back, so a failed call leaves the
+    Generator where it was.
     """
+    try:
+        return _produce(name, draw, dtype, device, params, cpu_kernel, portable, out)
+    except BaseException:
+        if draw.undo is not None:  # nothing was produced: the blocks are not consumed
+            draw.undo()
+        raise
+
+
+def _produce(name, draw, dtype, device, params, cpu_kernel, portable, out) -> torch.Tensor:
     plugin = _backends.active_plugin()
     if plugin is not None and draw.count:
         result = plugin.sample(name, draw, dtype, device, params)

@@ -109,16 +109,20 @@ def randperm(
         raise ValueError(f"n - 1 must fit dtype {dtype} (<= {top}), got n={n}")
     gen = _common.resolve_generator(generator)
     dev = _common.resolve_device(device, gen, None)
-    draw = gen._reserve(n, 1, replicated=True)
     index = np.int32 if n <= 2**31 else np.int64
-    if _common.use_cpu_kernels(dev):
-        targets = np.empty(n, dtype=index)
-        if n:
-            stream = (np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block))
-            launch(_swap_targets, stream, 0, (), targets, 1)
-    else:
-        targets = _targets_portable(draw, dev).cpu().numpy().astype(index) if n else None
-    perm = np.empty(n, dtype=index)
+    perm = np.empty(n, dtype=index)  # allocated before the blocks are reserved
+    draw = gen._reserve(n, 1, replicated=True)
+    try:
+        if _common.use_cpu_kernels(dev):
+            targets = np.empty(n, dtype=index)
+            if n:
+                stream = (np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block))
+                launch(_swap_targets, stream, 0, (), targets, 1)
+        else:
+            targets = _targets_portable(draw, dev).cpu().numpy().astype(index) if n else None
+    except BaseException:
+        draw.undo()  # nothing was produced: the blocks are not consumed
+        raise
     if n:
         _shuffle(targets, perm)
     return torch.from_numpy(perm).to(device=dev, dtype=dtype)
