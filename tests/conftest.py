@@ -1,8 +1,13 @@
-"""Shared test fixtures: golden-value files (tests/golden/<area>.json)."""
+"""Shared test fixtures: golden-value files (tests/golden/<area>.json), and scenarios run
+in a fresh Python (``run_script``)."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -53,3 +58,29 @@ def golden(request):
     """``golden("area").check("name", tensor)`` pins values in tests/golden/area.json."""
     regenerate = request.config.getoption("--regen-golden")
     return lambda area: Golden(GOLDEN_DIR / f"{area}.json", regenerate)
+
+
+#: Bound on one scenario, so a crash or a deadlock fails the test instead of hanging it.
+SCENARIO_TIMEOUT = 240
+
+
+@pytest.fixture
+def run_script(tmp_path):
+    """``run_script(source, env=None) -> dict``: run ``source`` as a script file (so
+    spawned children can re-import it) in a fresh Python, bounded by a timeout; the
+    script prints one JSON object as its last line."""
+
+    def run(source: str, env: dict | None = None) -> dict:
+        script = tmp_path / "scenario.py"
+        script.write_text(textwrap.dedent(source))
+        result = subprocess.run(
+            [sys.executable, str(script)],
+            capture_output=True,
+            text=True,
+            timeout=SCENARIO_TIMEOUT,
+            env={**os.environ, **(env or {})},
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    return run

@@ -6,12 +6,7 @@ from __future__ import annotations
 
 import copy
 import io
-import json
-import os
 import pickle
-import subprocess
-import sys
-import textwrap
 
 import pytest
 import torch
@@ -19,22 +14,6 @@ import torch
 import trnrand_core as tr
 
 TIMEOUT = 240
-
-
-def run_script(source: str, env: dict | None = None, *, tmp_path) -> dict:
-    """Run ``source`` as a script file (spawned children re-import it) in a fresh
-    Python; it prints one JSON object as its last line."""
-    script = tmp_path / "scenario.py"
-    script.write_text(textwrap.dedent(source))
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        env={**os.environ, **(env or {})},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 # A large call first, so that the parent has started its kernel threads before forking.
@@ -49,7 +28,7 @@ tr.uniform(1 << 21, generator=g)
 """
 
 
-def test_os_fork_child_draws_and_repeats_the_parent_stream(tmp_path):
+def test_os_fork_child_draws_and_repeats_the_parent_stream(run_script):
     result = run_script(
         PARENT_DRAWS
         + """
@@ -68,8 +47,7 @@ big = tr.normal(1 << 21, generator=g)
 small = tr.normal(8)
 print(json.dumps({"status": status, "child": child,
                   "parent": [big[:4].tolist(), small.tolist()]}))
-""",
-        tmp_path=tmp_path,
+"""
     )
     assert result["status"] == 0
     # Documented: a plain forked child continues the parent's streams, as torch and
@@ -77,7 +55,7 @@ print(json.dumps({"status": status, "child": child,
     assert result["child"] == result["parent"]
 
 
-def test_multiprocessing_fork_and_spawn_pools_draw_the_expected_values(tmp_path):
+def test_multiprocessing_fork_and_spawn_pools_draw_the_expected_values(run_script):
     result = run_script(
         """
 import json, multiprocessing as mp
@@ -98,8 +76,7 @@ if __name__ == "__main__":
             got = pool.map(draw, [(g, 1 << 17) for g in children])
         out[method] = [row[:5] for row in got]
     print(json.dumps({"expected": expected, **out}))
-""",
-        tmp_path=tmp_path,
+"""
     )
     assert result["fork"] == result["expected"]
     assert result["spawn"] == result["expected"]
@@ -131,15 +108,14 @@ def epochs(workers, context=None, n=3):
 """
 
 
-def test_dataloader_fork_workers_get_distinct_reproducible_streams(tmp_path):
+def test_dataloader_fork_workers_get_distinct_reproducible_streams(run_script):
     result = run_script(
         LOADER
         + """
 state, first = epochs(2)
 _, again = epochs(2)
 print(json.dumps({"state": state.tolist(), "first": first, "again": again}))
-""",
-        tmp_path=tmp_path,
+"""
     )
     rows = result["first"]
     assert len(rows) == 24  # 3 epochs x 8 samples, no crash at epoch 1 or 2
@@ -160,7 +136,7 @@ print(json.dumps({"state": state.tolist(), "first": first, "again": again}))
         assert values == expected
 
 
-def test_fold_in_gives_each_sample_the_same_values_for_any_number_of_workers(tmp_path):
+def test_fold_in_gives_each_sample_the_same_values_for_any_number_of_workers(run_script):
     result = run_script(
         """
 import json, torch
@@ -186,8 +162,7 @@ for workers in (0, 2, 4):
             rows += batch.tolist()
     out[workers] = rows
 print(json.dumps(out))
-""",
-        tmp_path=tmp_path,
+"""
     )
     assert result["0"] == result["2"] == result["4"]
     assert result["0"][:12] != result["0"][12:]  # epochs differ
@@ -195,7 +170,7 @@ print(json.dumps(out))
     assert result["0"][7] == tr.uniform(3, generator=g.fold_in(0).fold_in(7)).tolist()
 
 
-def test_spawn_dataloader_with_a_generator_in_the_dataset(tmp_path):
+def test_spawn_dataloader_with_a_generator_in_the_dataset(run_script):
     result = run_script(
         """
 import json, torch
@@ -216,8 +191,7 @@ if __name__ == "__main__":
                         worker_init_fn=tr.worker_init_fn)
     rows = [[int(s), v[0].tolist()] for s, v in loader]
     print(json.dumps(rows))
-""",
-        tmp_path=tmp_path,
+"""
     )
     assert len(result) == 6
     by_worker: dict[int, list] = {}
@@ -296,7 +270,7 @@ def test_fold_in_follows_the_stream_document():
             g.fold_in(bad)
 
 
-def test_read_only_install_imports_and_draws_with_kernels_in_memory(tmp_path):
+def test_read_only_install_imports_and_draws_with_kernels_in_memory(run_script, tmp_path):
     # Every folder refuses new files (what numba's cache locators and trnrand probe
     # with), as in a read-only site-packages with an unwritable HOME and TMPDIR.
     result = run_script(
@@ -312,13 +286,12 @@ x = tr.normal(1000, generator=tr.Generator(seed=4)).tolist()
 print(json.dumps({"where": _jit.cache_location(), "x": x[:3]}))
 """,
         env={"NUMBA_CACHE_DIR": "", "TRNRAND_CACHE_DIR": "", "HOME": str(tmp_path / "no")},
-        tmp_path=tmp_path,
     )
     assert result["where"].startswith("none")
     assert result["x"] == tr.normal(1000, generator=tr.Generator(seed=4))[:3].tolist()
 
 
-def test_cache_falls_back_to_a_writable_folder(tmp_path):
+def test_cache_falls_back_to_a_writable_folder(run_script, tmp_path):
     result = run_script(
         """
 import json
@@ -326,6 +299,5 @@ from trnrand_core import _jit
 print(json.dumps({"where": _jit.cache_location()}))
 """,
         env={"NUMBA_CACHE_DIR": "", "TRNRAND_CACHE_DIR": str(tmp_path / "kernels")},
-        tmp_path=tmp_path,
     )
     assert result["where"] == str(tmp_path / "kernels")

@@ -11,7 +11,11 @@ from trnrand_core._jit import with_numba
 
 def store_floor(out, i, j, value, bound):
     """``out[i, j] = value`` rounded toward zero to ``out``'s dtype, but at least
-    ``bound`` (<= value) rounded up (numba only)."""
+    ``bound`` (<= value) rounded up. Compiled code gets the body for its dtype from the
+    overload below; this plain body serves ``NUMBA_DISABLE_JIT=1`` (same values)."""
+    body = _store32 if out.dtype == np.float32 else _store64
+    with np.errstate(over="ignore"):
+        body(out, i, j, value, bound)
 
 
 def _store32(out, i, j, value, bound):

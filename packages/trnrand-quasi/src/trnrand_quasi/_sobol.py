@@ -66,17 +66,23 @@ def _build_directions(s, a, m, out):
 
 
 # -- width-generic helpers: numba picks the 32- or 64-bit body from the argument type ---
+# Each of these three picks its 32- or 64-bit body by the integer's type: compiled code
+# through the overloads registered below, plain Python (NUMBA_DISABLE_JIT=1) here.
 def _reverse(x):
     """Bit reversal within the integer's width."""
+    return _reverse32(x) if isinstance(x, np.uint32) else _reverse64(x)
 
 
 def _owen_hash(x, add, mul):
     """Laine-Karras style hash on bit-reversed values: each output bit depends only on
     that bit and the lower ones, so after reversal it is a nested (Owen) scramble."""
+    with np.errstate(over="ignore"):  # wrapping multiplication is the point
+        return _owen32(x, add, mul) if isinstance(x, np.uint32) else _owen64(x, add, mul)
 
 
 def _to_unit(x):
     """``x / 2**bits`` rounded toward zero to float32 (32-bit) or float64 (64-bit)."""
+    return _to_unit32(x) if isinstance(x, np.uint32) else _to_unit64(x)
 
 
 _M32 = tuple(np.uint32(c) for c in (0x55555555, 0x33333333, 0x0F0F0F0F, 0x00FF00FF))
