@@ -37,6 +37,30 @@ def test_equals_scipy(method):
         assert abs(ours - expected) <= 1e-9 * abs(expected)
 
 
+@pytest.mark.parametrize("method", METHODS)
+def test_iterative_equals_scipy(method):
+    """scipy's iterative=True normalizes the sums for n + 1 points, for every method."""
+    for x in _point_sets():
+        ours = tq.discrepancy(torch.from_numpy(x), method=method, iterative=True)
+        expected = qmc.discrepancy(x, method=method, iterative=True)
+        scale = max(abs(expected), 1.0 if method == "L2-star" else (19 / 12) ** x.shape[1])
+        assert abs(ours - expected) <= 1e-12 * scale, (method, x.shape)
+        assert abs(ours - expected) <= 1e-9 * abs(expected)
+        assert ours != tq.discrepancy(x, method=method)
+
+
+def test_iterative_changes_only_the_normalization():
+    # CD with sums s1, s2 over n points: (13/12)**d - 2/m s1 + s2/m**2, m = n or n + 1.
+    x = np.array([[0.2, 0.7], [0.9, 0.4], [0.5, 0.1]])
+    s1 = np.prod(1 + 0.5 * abs(x - 0.5) - 0.5 * (x - 0.5) ** 2, axis=1).sum()
+    a = abs(x - 0.5)
+    s2 = np.prod(1 + 0.5 * a[:, None] + 0.5 * a[None] - 0.5 * abs(x[:, None] - x[None]), -1).sum()
+    for iterative, m in [(False, 3), (True, 4)]:
+        expected = (13 / 12) ** 2 - 2 / m * s1 + s2 / m**2
+        assert tq.discrepancy(x, iterative=iterative) == pytest.approx(expected, rel=1e-14)
+    assert tq.discrepancy(x, "CD", iterative=np.bool_(True)) == tq.discrepancy(x, iterative=True)
+
+
 def test_accepts_arrays_and_float32():
     x = tq.sobol(64, 3, seed=2)
     assert tq.discrepancy(x) == tq.discrepancy(x.double().numpy())
@@ -54,6 +78,10 @@ def test_discrepancy_validation():
         tq.discrepancy(torch.tensor([[0.5, float("nan")]]))
     with pytest.raises(TypeError, match="points must hold real numbers"):
         tq.discrepancy(torch.zeros(2, 2, dtype=torch.complex64))
+    with pytest.raises(TypeError, match="iterative must be a bool, got int 1"):
+        tq.discrepancy(torch.rand(4, 2), iterative=1)
+    with pytest.raises(TypeError, match="takes from 1 to 2 positional arguments"):
+        tq.discrepancy(torch.rand(4, 2), "CD", True)  # keyword-only, as in scipy
 
 
 def test_to_normal_matches_ndtri_in_float64():

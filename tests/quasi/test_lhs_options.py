@@ -129,12 +129,12 @@ def test_strength_two_fast_forward_and_reset():
         (lambda: tq.LatinHypercube(2, strength="2"), TypeError,
          "strength must be 1 or 2, got str '2'"),
         (lambda: tq.LatinHypercube(2, strength=True), TypeError, "strength must be 1 or 2"),
-        (lambda: tq.LatinHypercube(2, optimization="lloyd"), ValueError,
-         r"optimization must be None or 'random-cd', got 'lloyd' \(not supported"),
+        (lambda: tq.LatinHypercube(1, optimization="lloyd"), ValueError,
+         r'optimization="lloyd" needs d >= 2, got d=1'),
         (lambda: tq.LatinHypercube(2, optimization="cd"), ValueError,
-         "optimization must be None or 'random-cd', got 'cd'"),
+         "optimization must be None, 'random-cd' or 'lloyd', got 'cd'"),
         (lambda: tq.LatinHypercube(2, optimization=1), TypeError,
-         "optimization must be None or 'random-cd', got int 1"),
+         "optimization must be None, 'random-cd' or 'lloyd', got int 1"),
     ],
 )  # fmt: skip
 def test_option_validation(make, error, message):

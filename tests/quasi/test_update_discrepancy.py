@@ -37,6 +37,29 @@ def test_one_more_point_gives_the_discrepancy_of_the_larger_set(i):
     assert updated == pytest.approx(qmc.discrepancy(x[: i + 1]), rel=1e-12)
 
 
+@pytest.mark.parametrize(("n", "d"), [(1, 1), (1, 3), (7, 2), (40, 3), (128, 6)])
+def test_seeded_by_iterative_discrepancy_gives_the_augmented_set_s(n, d):
+    """As scipy's own test: update_discrepancy(x, sample, discrepancy(sample,
+    iterative=True)) is the discrepancy of the set with x appended."""
+    rng = np.random.default_rng(100 * n + d)
+    sample, x = rng.random((n, d)), rng.random(d)
+    initial = tq.discrepancy(sample, iterative=True)
+    assert initial == pytest.approx(qmc.discrepancy(sample, iterative=True), rel=1e-12)
+    updated = tq.update_discrepancy(x, sample, initial)
+    augmented = tq.discrepancy(np.concatenate([sample, x[None]]))
+    assert updated == pytest.approx(augmented, rel=1e-12)
+
+
+def test_grows_a_sobol_set_point_by_point():
+    x = tq.sobol(32, 3, seed=6, dtype=torch.float64)
+    disc = None
+    for i in range(1, 32):
+        initial = tq.discrepancy(x[:i], iterative=True)
+        disc = tq.update_discrepancy(x[i], x[:i], initial)
+        assert disc == pytest.approx(tq.discrepancy(x[: i + 1]), rel=1e-12)
+    assert disc == pytest.approx(qmc.discrepancy(x.numpy()), rel=1e-12)
+
+
 def test_accepts_tensors_and_lists():
     sample = [[0.1, 0.9], [0.4, 0.3]]
     a = tq.update_discrepancy([0.7, 0.2], sample, 0.05)

@@ -156,7 +156,7 @@ def _scaled_row_sums(method, x, rows, single, single_exp, double, double_exp, lo
         double_exp[i] = acc_exp
 
 
-def discrepancy(points: ArrayLike, method: str = "CD") -> float:
+def discrepancy(points: ArrayLike, method: str = "CD", *, iterative: bool = False) -> float:
     """Discrepancy of ``points`` in ``[0, 1]**d`` (lower is more uniform).
 
     Parameters
@@ -166,6 +166,10 @@ def discrepancy(points: ArrayLike, method: str = "CD") -> float:
     method : "CD", "WD", "MD" or "L2-star"
         Centered, wrap-around, mixture or L2-star discrepancy; the same values as
         ``scipy.stats.qmc.discrepancy`` (to rounding: the sums are ordered differently).
+    iterative : bool
+        Normalize the sums for ``n + 1`` points instead of ``n`` (scipy's ``iterative``,
+        for every method): with ``method="CD"`` this is the ``initial_disc`` that
+        :func:`update_discrepancy` takes to add one more point to ``points``.
 
     Returns
     -------
@@ -180,9 +184,15 @@ def discrepancy(points: ArrayLike, method: str = "CD") -> float:
     >>> import trnrand_quasi as tq
     >>> round(tq.discrepancy(tq.sobol(64, 2, scramble=False), method="L2-star"), 4) > 0
     True
+    >>> space = tq.scale([[1, 3], [2, 6], [3, 2], [4, 5], [5, 1], [6, 4]], 0.5, 6.5, reverse=True)
+    >>> initial = tq.discrepancy(space[:-1], iterative=True)
+    >>> round(tq.update_discrepancy(space[-1], space[:-1], initial), 10)
+    0.0081420396
     """
     if not isinstance(method, str) or method not in _METHODS:
         raise ValueError(f"method must be one of 'CD', 'WD', 'MD', 'L2-star', got {method!r}")
+    if not isinstance(iterative, (bool, np.bool_)):
+        raise TypeError(f"iterative must be a bool, got {type(iterative).__name__} {iterative!r}")
     x = unit_points(points, "points", 2)
     n, d = x.shape
     single, double = np.empty(n), np.empty(n)
@@ -204,6 +214,8 @@ def discrepancy(points: ArrayLike, method: str = "CD") -> float:
     # s1 + s2/n**2, L2-star sqrt(3**-d - 2**(1-d)/n s1 + s2/n**2).
     s1, e1 = _scaled_sum(single, single_exp)
     s2, e2 = _scaled_sum(double, double_exp)
+    if iterative:  # the sums are over these n points, the normalization for one more
+        n += 1
     if method == "L2-star":
         # 2**(1-d)/n s1 == ((1/n) s1) * 2**(1-d), the same rounding.
         terms = [_power(3.0, -d), (-(1.0 / n) * s1, e1 + 1 - d), (s2 / n**2, e2)]

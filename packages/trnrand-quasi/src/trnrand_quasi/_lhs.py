@@ -13,7 +13,9 @@ offset ``jitter[j, i]``, or 1/2 when centered.
 2*p)`` words for ``N = p**2``) instead of the ``d`` shuffles; the offsets follow as
 above. ``optimization="random-cd"`` then draws ``_random_cd.WORDS`` words and swaps
 coordinates within columns to lower the centered discrepancy (``_random_cd``). Each
-part starts at a fresh block of 4 words.
+part starts at a fresh block of 4 words. ``optimization="lloyd"`` draws no words: the
+design, rounded to the engine dtype, is relaxed in float64 by Lloyd-Max steps on its
+Voronoi cells (``_lloyd``, needs scipy) and rounded toward zero to the dtype again.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from trnrand_core._jit import jit
 from trnrand_core._threads import parallel_for
 from trnrand_core._validation import check_int
 
-from . import _oa, _random_cd
+from . import _lloyd, _oa, _random_cd
 from ._engine import QMCEngine, empty_points, words
 from ._floor import store_floor
 from ._shuffle import bounded_index
@@ -71,6 +73,15 @@ def _place(order, jitter, first_row, out, lo, hi):
                 store_floor(out, r, j, value, stratum * width)
 
 
+def _fill(order, jitter, first, rows) -> None:
+    """``_place`` for all of ``rows``, in parallel over row tiles."""
+    parallel_for(
+        -(-rows.shape[0] // _ROWS),
+        lambda lo, hi: _place(order, jitter, first, rows, lo, hi),
+        _ROWS * rows.shape[1],
+    )
+
+
 def _check_strength(strength) -> int:
     if isinstance(strength, (bool, np.bool_)) or not isinstance(strength, (int, np.integer)):
         raise TypeError(f"strength must be 1 or 2, got {type(strength).__name__} {strength!r}")
@@ -79,22 +90,22 @@ def _check_strength(strength) -> int:
     return int(strength)
 
 
-def _check_optimization(optimization) -> str | None:
+def _check_optimization(optimization, d: int) -> str | None:
     if optimization is None:
         return None
     if not isinstance(optimization, str):
         raise TypeError(
-            "optimization must be None or 'random-cd', "
+            "optimization must be None, 'random-cd' or 'lloyd', "
             f"got {type(optimization).__name__} {optimization!r}"
         )
     if optimization.lower() == "random-cd":
         return "random-cd"
     if optimization.lower() == "lloyd":
-        raise ValueError(
-            "optimization must be None or 'random-cd', got 'lloyd' (not supported: "
-            "scipy's Lloyd-Max iteration needs Voronoi cells; use scipy for it)"
-        )
-    raise ValueError(f"optimization must be None or 'random-cd', got {optimization!r}")
+        if d < 2:
+            raise ValueError(f'optimization="lloyd" needs d >= 2, got d={d}')
+        _lloyd.scipy_spatial()  # an ImportError now rather than at the first draw
+        return "lloyd"
+    raise ValueError(f"optimization must be None, 'random-cd' or 'lloyd', got {optimization!r}")
 
 
 class LatinHypercube(QMCEngine):
@@ -110,10 +121,14 @@ class LatinHypercube(QMCEngine):
         2: an orthogonal-array-based design (module notes): ``n`` (all ranks together) must
         be ``p**2`` with ``p`` prime and ``d <= p + 1``; every pair of dimensions then
         has one point in each of the ``p x p`` cells of width ``1/p``.
-    optimization : None or "random-cd"
+    optimization : None, "random-cd" or "lloyd"
         "random-cd": swap coordinates within dimensions while that lowers the centered
         discrepancy (scipy's budget: 10000 tries, stop after 100 without a gain). The
         design stays a Latin hypercube; with ``strength=2`` it may lose strength 2.
+        "lloyd": scipy's relaxed Lloyd-Max iteration (at most 10 steps toward the
+        centroids of the Voronoi cells; needs scipy, ``d >= 2`` and at least ``d + 1``
+        points, all ranks together). The points leave their strata: the result is **not**
+        a Latin hypercube any more (as in scipy). It draws no random numbers.
     seed : int, trnrand Generator, numpy.random.Generator or None
         Source of the permutations, offsets and swaps (see the module notes). A numpy
         Generator gives one 64-bit draw.
@@ -150,7 +165,7 @@ class LatinHypercube(QMCEngine):
             raise TypeError(f"centered must be a bool, got {type(centered).__name__} {centered!r}")
         self.centered = bool(centered)
         self.strength = _check_strength(strength)
-        self.optimization = _check_optimization(optimization)
+        self.optimization = _check_optimization(optimization, self.d)
 
     def _parts(self, n: int) -> tuple[int, list[int]]:
         """``p`` (0 for strength 1) and the word counts of one call of ``n`` per rank."""
@@ -161,10 +176,15 @@ class LatinHypercube(QMCEngine):
         if self.strength == 2:
             per_rank = f"n={n}" + (f" x partition_size={self._size}" if self._size > 1 else "")
             p = _oa.side(total, self.d, per_rank)
+        if self.optimization == "lloyd" and total < self.d + 1:
+            raise ValueError(
+                f'optimization="lloyd" needs at least d + 1 = {self.d + 1} points, got '
+                f"n={n}" + (f" x partition_size={self._size}" if self._size > 1 else "")
+            )
         parts = [2 * self.d * total if p == 0 else 2 * p * self.d * (p + 1)]
         if not self.centered:
             parts.append(self.d * total * (2 if self.dtype == torch.float64 else 1))
-        if self.optimization:
+        if self.optimization == "random-cd":
             parts.append(_random_cd.WORDS)
         return p, parts
 
@@ -187,17 +207,19 @@ class LatinHypercube(QMCEngine):
             if not self.centered:
                 jitter = uniform(self.d, total, dtype=self.dtype, generator=self._stream)
                 jitter = jitter.numpy()
-            if self.optimization:
+            if self.optimization == "random-cd":
                 offset = 0.5 if self.centered else jitter.astype(np.float64)
                 values = np.ascontiguousarray(((order + offset) / total).T)
                 raw = words(self._stream, _random_cd.WORDS)
                 _random_cd.random_cd(values, order, jitter, raw, _random_cd.N_NOCHANGE)
             first, rows = self._rank * n, out.numpy()
-            parallel_for(
-                -(-n // _ROWS),
-                lambda lo, hi: _place(order, jitter, first, rows, lo, hi),
-                _ROWS * self.d,
-            )
+            if self.optimization == "lloyd":  # every rank relaxes the whole design
+                design = empty_points(total, self.d, self.dtype).numpy()
+                _fill(order, jitter, 0, design)
+                relaxed = _lloyd.lloyd(design.astype(np.float64))
+                _lloyd.store(relaxed[first : first + n], rows)
+            else:
+                _fill(order, jitter, first, rows)
         return out
 
     def _skip(self, n: int) -> None:
@@ -232,8 +254,9 @@ def latin_hypercube(
     dtype : torch.float32 or torch.float64
     strength : 1 or 2
         See :class:`LatinHypercube`.
-    optimization : None or "random-cd"
-        See :class:`LatinHypercube`.
+    optimization : None, "random-cd" or "lloyd"
+        See :class:`LatinHypercube` ("lloyd" needs scipy; its result is not a Latin
+        hypercube).
     rng : int, trnrand Generator, numpy.random.Generator or None
         Alias of ``seed``; give at most one of them.
 

@@ -22,8 +22,10 @@ def update_discrepancy(x_new: ArrayLike, sample: ArrayLike, initial_disc: float)
         The points so far, in ``[0, 1]``.
     initial_disc : float
         The centered discrepancy of ``sample`` with its sums normalized for ``n + 1``
-        points, which is what ``scipy.stats.qmc.discrepancy(sample, iterative=True)``
-        returns (not the plain discrepancy of ``sample``).
+        points: ``discrepancy(sample, iterative=True)`` (or scipy's
+        ``scipy.stats.qmc.discrepancy(sample, iterative=True)``), not the plain
+        discrepancy of ``sample``. The result is then the plain centered discrepancy of
+        the ``n + 1`` points, ``discrepancy(concat(sample, x_new))``, to rounding.
 
     Notes
     -----
@@ -37,8 +39,12 @@ def update_discrepancy(x_new: ArrayLike, sample: ArrayLike, initial_disc: float)
     >>> import trnrand_quasi as tq
     >>> space = [[1, 3], [2, 6], [3, 2], [4, 5], [5, 1], [6, 4]]
     >>> space = tq.scale(space, 0.5, 6.5, reverse=True)
-    >>> initial = 0.04769081147119336  # scipy's discrepancy(space[:-1], iterative=True)
+    >>> initial = tq.discrepancy(space[:-1], iterative=True)
+    >>> round(initial, 10)  # scipy: 0.04769081147119336
+    0.0476908115
     >>> round(tq.update_discrepancy(space[-1], space[:-1], initial), 10)
+    0.0081420396
+    >>> round(tq.discrepancy(space), 10)
     0.0081420396
     """
     sample = unit_points(sample, "sample", 2)
