@@ -81,11 +81,11 @@ def _as_array(value, dtype, start: int, stop: int) -> np.ndarray:
     """A kernel parameter: one value, or the per-element values of outputs [start, stop)."""
     if isinstance(value, torch.Tensor):
         return value[start:stop].numpy().astype(dtype)
-    return _scalar_array(value, dtype)
+    return scalar_array(value, dtype)
 
 
 @functools.lru_cache(maxsize=256)
-def _scalar_array(value: float, dtype) -> np.ndarray:
+def scalar_array(value: float, dtype) -> np.ndarray:
     """A length-1 array of ``value``, cached because small calls repeat their parameters
     (kernels only read their parameter arrays; a read-only flag would make numba compile
     a second specialisation beside the one for per-element arrays)."""

@@ -14,6 +14,7 @@ import torch
 
 from .._jit import inline
 from .._threads import launch
+from ._chunks import scalar_array
 
 _TWO_M32 = 2.0**-32
 
@@ -49,7 +50,7 @@ def param_array(value: float | torch.Tensor) -> np.ndarray:
     """A CPU kernel's view of a parameter: length 1 (scalar) or one value per element."""
     if isinstance(value, torch.Tensor):
         return value.cpu().numpy()
-    return np.array([value], dtype=np.float64)
+    return scalar_array(value, np.float64)
 
 
 def param_tensor(value: float | torch.Tensor, count: int, device) -> torch.Tensor:
