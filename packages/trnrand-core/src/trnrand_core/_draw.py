@@ -32,6 +32,16 @@ class Draw(NamedTuple):
         """Index, within the call's word stream, of this rank's first word."""
         return self.first * self.words
 
+    def at(self, first: int, count: int) -> Draw:
+        """Elements ``[first, first + count)`` of this draw (counted from ``block``),
+        re-based on the block holding element ``first``, so kernels see small element
+        indices however far into the call the range starts. Exact: every value depends
+        on ``4 * block + element * words`` only, and a multiple of 4 elements keeps
+        Box-Muller pairs whole."""
+        base = first - first % 4 if count else 0
+        block = self.block + base * self.words // 4
+        return Draw(self.k0, self.k1, block, first - base, count, self.words, self.undo)
+
     def global_word(self, element: int, offset: int = 0) -> int:
         """Global word index ``g`` of word ``offset`` of element ``element`` (section 5)."""
         return 4 * self.block + element * self.words + offset

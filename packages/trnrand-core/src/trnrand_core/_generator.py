@@ -185,13 +185,8 @@ class Generator:
             end = self._position = self._checked_position(start + blocks)
         k0, k1 = self.key
         first = 0 if replicated else self._rank * count
-        # Re-base the call on the block holding this rank's first element, so kernels
-        # see small element indices even for huge partitions (rank * count can pass
-        # 2**63). Exact: every value depends on 4 * block + element * words only, and
-        # a multiple of 4 elements keeps Box-Muller pairs whole.
-        base = first - first % 4 if count else 0
         undo = functools.partial(self._undo_reserve, start, end)
-        return Draw(k0, k1, start + base * words // 4, first - base, count, words, undo)
+        return Draw(k0, k1, start, 0, count, words, undo).at(first, count)
 
     def _undo_reserve(self, start: int, end: int) -> None:
         """Give back the blocks ``[start, end)`` of a call that failed, if no other call

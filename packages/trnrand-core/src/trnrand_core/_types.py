@@ -21,3 +21,5 @@ SizeArg: TypeAlias = int | Sequence[int] | torch.Size
 DeviceLike: TypeAlias = torch.device | str | int
 #: A 64-bit seed: an integer in ``[0, 2**64)`` (Python, NumPy or a 0-d integer tensor).
 SeedLike: TypeAlias = int | np.integer | torch.Tensor
+#: A box of a call's logical shape: one ``slice`` per leading dimension (step 1).
+ShardLike: TypeAlias = slice | Sequence[slice]

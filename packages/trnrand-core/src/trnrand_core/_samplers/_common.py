@@ -14,6 +14,7 @@ from .. import _backends, _memory
 from .._draw import Draw
 from .._generator import Generator, get_default_generator
 from .._philox_torch import block_words
+from .._shards import Layout
 from .._validation import check_device
 
 _PORTABLE_ON_CPU = os.environ.get("TRNRAND_CPU_KERNELS", "numba") == "portable"
@@ -104,6 +105,15 @@ def element_words(draw: Draw, device) -> torch.Tensor:
     return flat[start - 4 * first_block : stop - 4 * first_block].reshape(draw.count, draw.words)
 
 
+def reserve(generator: Generator, layout: Layout, words: int) -> Draw:
+    """Reserve the call's blocks: this rank's share of a partitioned call, or, for a
+    shard, the whole logical call (the shard's runs are taken from it by ``sample``;
+    a partition does not apply, the box says which elements this rank returns)."""
+    if layout.box is None:
+        return generator._reserve(layout.count, words)
+    return generator._reserve(layout.total, words, replicated=True)
+
+
 def sample(
     name: str,
     draw: Draw,
@@ -113,21 +123,51 @@ def sample(
     cpu_kernel,
     portable,
     out: torch.Tensor | None = None,
+    layout: Layout | None = None,
 ) -> torch.Tensor:
     """Produce ``draw.count`` values as a flat tensor (written into ``out`` when given).
 
     A plugin backend (nki) is tried first when active; otherwise CPU tensors go to
     ``cpu_kernel(draw, flat_out, **params)`` and other devices to
-    ``portable(draw, dtype, device, **params) -> Tensor``. If that fails (out of memory,
-    an unusable device), the call's blocks are given back, so a failed call leaves the
-    Generator where it was.
+    ``portable(draw, dtype, device, **params) -> Tensor``. For a shard (``layout`` with
+    a box) each run of the drawn region is produced from its own re-based draw, with
+    per-element parameters (flat over the drawn region) sliced to it, and the box is
+    returned. If that fails (out of memory, an unusable device), the call's blocks are
+    given back, so a failed call leaves the Generator where it was.
     """
     try:
+        if layout is not None and layout.box is not None:
+            return _produce_shard(
+                name, draw, dtype, device, params, cpu_kernel, portable, out, layout
+            )
         return _produce(name, draw, dtype, device, params, cpu_kernel, portable, out)
     except BaseException:
         if draw.undo is not None:  # nothing was produced: the blocks are not consumed
             draw.undo()
         raise
+
+
+def _produce_shard(name, draw, dtype, device, params, cpu_kernel, portable, out, layout):
+    count = layout.drawn_count
+    direct = out is not None and layout.drawn == layout.box and out.is_contiguous()
+    if direct:
+        flat = out.view(-1)
+    elif device.type == "cpu":
+        flat = _memory.empty(count, dtype)
+    else:
+        flat = torch.empty(count, dtype=dtype, device=device)
+    per_element = [
+        k for k, v in params.items() if isinstance(v, torch.Tensor) and v.shape == (count,)
+    ]
+    for first, n, offset in layout.runs():
+        run_params = dict(params)
+        for k in per_element:
+            run_params[k] = params[k][offset : offset + n]
+        part = flat[offset : offset + n]
+        _produce(name, draw.at(first, n), dtype, device, run_params, cpu_kernel, portable, part)
+    if direct:
+        return out
+    return _deliver(layout.extract(flat), out)
 
 
 def _produce(name, draw, dtype, device, params, cpu_kernel, portable, out) -> torch.Tensor:

@@ -2,7 +2,9 @@
 
 ``parameter(...)`` validates at the public boundary (tensor parameters are checked
 element-wise too) and returns either a Python ``float`` or a contiguous float64 tensor
-of shape ``(numel,)`` on the requested device, so kernels see one flat value per element.
+with one value per drawn element (the call's :class:`~trnrand_core._shards.Layout`: the
+whole output, or a shard's drawn region) on the requested device, so kernels see one
+flat value per element.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import math
 
 import torch
 
+from .._shards import Layout
 from .._validation import check_float
 
 
@@ -22,43 +25,50 @@ def _describe(bad) -> str:
 def parameter(
     value,
     name: str,
-    shape: tuple[int, ...],
+    layout: Layout,
     device: torch.device,
     *,
     rule: str = "finite",
     minimum: float | None = None,
     maximum: float | None = None,
     allow_inf: bool = False,
+    region: str = "drawn",
 ) -> float | torch.Tensor:
     """Validate ``value`` and return it as a float or a flat float64 tensor.
 
     ``minimum``/``maximum`` are strict bounds unless ``rule`` says otherwise: the rule
     text is what the error message states (e.g. ``"> 0"``, ``"in [0, 1]"``), and
-    ``check(v)`` below is its executable form.
+    ``check(v)`` below is its executable form. A tensor gives the values of the drawn
+    region (what kernels read), or of the returned box with ``region="box"``.
     """
     check = _RULES[rule]
     if isinstance(value, torch.Tensor) and value.ndim > 0:
         if value.dtype == torch.bool or value.dtype.is_complex:
             raise TypeError(f"{name} must be a real tensor, got dtype {value.dtype}")
-        flat = value.detach().to(torch.float64)
-        try:
-            flat = torch.broadcast_to(flat, shape)
-        except RuntimeError:
-            raise ValueError(
-                f"{name} of shape {tuple(value.shape)} does not broadcast to the output "
-                f"shape {tuple(shape)}"
-            ) from None
+        flat = layout.select(broadcast(value.detach().to(torch.float64), name, layout), region)
         ok = check(flat, minimum, maximum, allow_inf)
         if not bool(ok.all()):
             bad = flat[~ok].reshape(-1)[0]
             raise ValueError(
                 f"{name} must be {_text(rule, minimum, maximum)}, got {_describe(bad)}"
             )
-        return flat.reshape(-1).contiguous().to(device)
+        return flat.to(device)
     number = check_float(value, name)
     if not _scalar_ok(number, rule, minimum, maximum, allow_inf):
         raise ValueError(f"{name} must be {_text(rule, minimum, maximum)}, got {number!r}")
     return number
+
+
+def broadcast(value: torch.Tensor, name: str, layout: Layout) -> torch.Tensor:
+    """``value`` broadcast to the call's logical shape (a view), or a ``ValueError``."""
+    try:
+        return torch.broadcast_to(value, layout.logical)
+    except RuntimeError:
+        what = "output" if layout.box is None else "logical"
+        raise ValueError(
+            f"{name} of shape {tuple(value.shape)} does not broadcast to the {what} "
+            f"shape {layout.logical}"
+        ) from None
 
 
 def _scalar_ok(x: float, rule: str, lo, hi, allow_inf: bool) -> bool:
@@ -148,6 +158,7 @@ def as_column(value: float | torch.Tensor, count: int) -> torch.Tensor:
 __all__ = [
     "as_column",
     "at",
+    "broadcast",
     "dtype_limits",
     "first_false",
     "is_scalar",

@@ -11,9 +11,10 @@ from .. import _triton
 from .._constants import TWO32
 from .._generator import Generator
 from .._jit import jit
+from .._shards import layout
 from .._threads import launch
-from .._types import DeviceLike, Param, SizeArg
-from .._validation import FLOAT_DTYPES, check_dtype, check_size
+from .._types import DeviceLike, Param, ShardLike, SizeArg
+from .._validation import FLOAT_DTYPES, check_dtype
 from . import _common
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
 from ._params import parameter
@@ -82,6 +83,7 @@ def bernoulli(
     generator: Generator | None = None,
     device: DeviceLike | None = None,
     out: torch.Tensor | None = None,
+    shard: ShardLike | None = None,
 ) -> torch.Tensor:
     """Bernoulli(``p``) samples: 1 with probability ``p``, else 0.
 
@@ -100,7 +102,11 @@ def bernoulli(
     device : torch device, optional
         Defaults to the generator's device (or ``out``'s).
     out : tensor, optional
-        Written in place and returned.
+        Written in place and returned (of the shard's shape with ``shard``).
+    shard : tuple of slices, optional
+        Return only this box of the logical ``size`` draw, bit for bit the same
+        values, at a cost proportional to the box; the generator advances by the whole
+        logical call and its partition does not apply (docs/distributed.md).
 
     Examples
     --------
@@ -112,13 +118,13 @@ def bernoulli(
     >>> mask[:, 0].tolist(), mask[:, 2].tolist()
     ([False, False], [True, True])
     """
-    shape = check_size(size)
+    lay = layout(size, shard)
     dtype = check_dtype(dtype, OUT_DTYPES)
     gen = _common.resolve_generator(generator)
     if out is not None:
-        _common.check_out(out, shape, dtype)
+        _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)
-    p = parameter(p, "p", shape, dev, rule="closed", minimum=0.0, maximum=1.0)
-    draw = gen._reserve(_common.numel(shape), WORDS)
-    flat = _common.sample("bernoulli", draw, dtype, dev, {"p": p}, _cpu, _portable, out)
-    return out if out is not None else flat.view(shape)
+    p = parameter(p, "p", lay, dev, rule="closed", minimum=0.0, maximum=1.0)
+    draw = _common.reserve(gen, lay, WORDS)
+    flat = _common.sample("bernoulli", draw, dtype, dev, {"p": p}, _cpu, _portable, out, lay)
+    return out if out is not None else flat.view(lay.shape)

@@ -22,8 +22,9 @@ import torch
 from .._generator import Generator
 from .._jit import inline, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
-from .._types import DeviceLike, Param, SizeArg
-from .._validation import FLOAT_DTYPES, check_dtype, check_size
+from .._shards import layout
+from .._types import DeviceLike, Param, ShardLike, SizeArg
+from .._validation import FLOAT_DTYPES, check_dtype
 from . import _common
 from ._float64 import (
     cpu_fill,
@@ -153,6 +154,7 @@ def beta(
     generator: Generator | None = None,
     device: DeviceLike | None = None,
     out: torch.Tensor | None = None,
+    shard: ShardLike | None = None,
 ) -> torch.Tensor:
     """Beta samples on [0, 1] with density ``x**(alpha-1) (1-x)**(beta-1) / B(alpha, beta)``.
 
@@ -175,7 +177,11 @@ def beta(
     device : torch device, optional
         Defaults to the generator's device (or ``out``'s).
     out : tensor, optional
-        Written in place and returned.
+        Written in place and returned (of the shard's shape with ``shard``).
+    shard : tuple of slices, optional
+        Return only this box of the logical ``size`` draw, bit for bit the same
+        values, at a cost proportional to the box; the generator advances by the whole
+        logical call and its partition does not apply (docs/distributed.md).
 
     Examples
     --------
@@ -184,16 +190,16 @@ def beta(
     >>> bool(((x >= 0) & (x <= 1)).all())
     True
     """
-    out_shape = check_size(size)
+    lay = layout(size, shard)
     dtype = check_dtype(dtype, FLOAT_DTYPES)
     gen = _common.resolve_generator(generator)
     if out is not None:
-        _common.check_out(out, out_shape, dtype)
+        _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)
     params = {
-        "alpha": parameter(alpha, "alpha", out_shape, dev, rule="greater", minimum=0.0),
-        "beta": parameter(beta, "beta", out_shape, dev, rule="greater", minimum=0.0),
+        "alpha": parameter(alpha, "alpha", lay, dev, rule="greater", minimum=0.0),
+        "beta": parameter(beta, "beta", lay, dev, rule="greater", minimum=0.0),
     }
-    draw = gen._reserve(_common.numel(out_shape), WORDS)
-    flat = _common.sample("beta", draw, dtype, dev, params, _cpu, _portable, out)
-    return out if out is not None else flat.view(out_shape)
+    draw = _common.reserve(gen, lay, WORDS)
+    flat = _common.sample("beta", draw, dtype, dev, params, _cpu, _portable, out, lay)
+    return out if out is not None else flat.view(lay.shape)

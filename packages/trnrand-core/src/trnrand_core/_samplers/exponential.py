@@ -27,8 +27,9 @@ from .. import _triton
 from .._conversions import open_u23, open_u53, torch_open_u23, torch_open_u53
 from .._generator import Generator
 from .._jit import jit
-from .._types import DeviceLike, Param, SizeArg
-from .._validation import FLOAT_DTYPES, check_dtype, check_size
+from .._shards import layout
+from .._types import DeviceLike, Param, ShardLike, SizeArg
+from .._validation import FLOAT_DTYPES, check_dtype
 from . import _common
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
 from ._fastmath import log32
@@ -133,6 +134,7 @@ def exponential(
     generator: Generator | None = None,
     device: DeviceLike | None = None,
     out: torch.Tensor | None = None,
+    shard: ShardLike | None = None,
 ) -> torch.Tensor:
     """Exponential samples with the given ``rate`` (mean ``1 / rate``), by inversion.
 
@@ -151,7 +153,11 @@ def exponential(
     device : torch device, optional
         Defaults to the generator's device (or ``out``'s).
     out : tensor, optional
-        Written in place and returned.
+        Written in place and returned (of the shard's shape with ``shard``).
+    shard : tuple of slices, optional
+        Return only this box of the logical ``size`` draw, bit for bit the same
+        values, at a cost proportional to the box; the generator advances by the whole
+        logical call and its partition does not apply (docs/distributed.md).
 
     Notes
     -----
@@ -167,21 +173,21 @@ def exponential(
     >>> bool((x > 0).all()), x.dtype
     (True, torch.float32)
     """
-    shape = check_size(size)
+    lay = layout(size, shard)
     dtype = check_dtype(dtype, FLOAT_DTYPES)
     gen = _common.resolve_generator(generator)
     if out is not None:
-        _common.check_out(out, shape, dtype)
+        _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)
-    rate = parameter(rate, "rate", shape, dev, rule="greater", minimum=0.0)
+    rate = parameter(rate, "rate", lay, dev, rule="greater", minimum=0.0)
     if isinstance(rate, torch.Tensor):
         _check_rate_elementwise(rate, dtype)
     else:
         _check_rate(rate, dtype)
-    draw = gen._reserve(_common.numel(shape), WORDS[dtype])
+    draw = _common.reserve(gen, lay, WORDS[dtype])
     params = {"scale": 1.0 / rate}
-    flat = _common.sample("exponential", draw, dtype, dev, params, _cpu, _portable, out)
-    return out if out is not None else flat.view(shape)
+    flat = _common.sample("exponential", draw, dtype, dev, params, _cpu, _portable, out, lay)
+    return out if out is not None else flat.view(lay.shape)
 
 
 def exponential_into(

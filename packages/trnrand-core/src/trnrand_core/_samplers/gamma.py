@@ -30,8 +30,9 @@ import torch
 from .._generator import Generator
 from .._jit import helper, inline, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
-from .._types import DeviceLike, Param, SizeArg
-from .._validation import FLOAT_DTYPES, check_dtype, check_size
+from .._shards import layout
+from .._types import DeviceLike, Param, ShardLike, SizeArg
+from .._validation import FLOAT_DTYPES, check_dtype
 from . import _common
 from ._float64 import (
     cpu_fill,
@@ -248,19 +249,19 @@ def _portable(draw, dtype, device, shape, scale) -> torch.Tensor:
 
 
 # -- public functions -------------------------------------------------------------------
-def _sample_gamma(size, shape_of, scale_of, dtype, generator, device, out) -> torch.Tensor:
-    """Validate, reserve and sample; ``shape_of(out_shape, device)`` and ``scale_of``
+def _sample_gamma(size, shard, shape_of, scale_of, dtype, generator, device, out) -> torch.Tensor:
+    """Validate, reserve and sample; ``shape_of(layout, device)`` and ``scale_of``
     return the validated parameters (so each public function names its own)."""
-    out_shape = check_size(size)
+    lay = layout(size, shard)
     dtype = check_dtype(dtype, FLOAT_DTYPES)
     gen = _common.resolve_generator(generator)
     if out is not None:
-        _common.check_out(out, out_shape, dtype)
+        _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)
-    params = {"shape": shape_of(out_shape, dev), "scale": scale_of(out_shape, dev)}
-    draw = gen._reserve(_common.numel(out_shape), WORDS)
-    flat = _common.sample("gamma", draw, dtype, dev, params, _cpu, _portable, out)
-    return out if out is not None else flat.view(out_shape)
+    params = {"shape": shape_of(lay, dev), "scale": scale_of(lay, dev)}
+    draw = _common.reserve(gen, lay, WORDS)
+    flat = _common.sample("gamma", draw, dtype, dev, params, _cpu, _portable, out, lay)
+    return out if out is not None else flat.view(lay.shape)
 
 
 def gamma(
@@ -271,6 +272,7 @@ def gamma(
     generator: Generator | None = None,
     device: DeviceLike | None = None,
     out: torch.Tensor | None = None,
+    shard: ShardLike | None = None,
 ) -> torch.Tensor:
     """Gamma samples with density ``x**(shape-1) exp(-x/scale) / (Gamma(shape) scale**shape)``.
 
@@ -294,7 +296,11 @@ def gamma(
     device : torch device, optional
         Defaults to the generator's device (or ``out``'s).
     out : tensor, optional
-        Written in place and returned.
+        Written in place and returned (of the shard's shape with ``shard``).
+    shard : tuple of slices, optional
+        Return only this box of the logical ``size`` draw, bit for bit the same
+        values, at a cost proportional to the box; the generator advances by the whole
+        logical call and its partition does not apply (docs/distributed.md).
 
     Returns
     -------
@@ -310,6 +316,7 @@ def gamma(
     """
     return _sample_gamma(
         size,
+        shard,
         lambda s, dev: parameter(shape, "shape", s, dev, rule="greater", minimum=0.0),
         lambda s, dev: parameter(scale, "scale", s, dev, rule="greater", minimum=0.0),
         dtype,
@@ -326,6 +333,7 @@ def chi_squared(
     generator: Generator | None = None,
     device: DeviceLike | None = None,
     out: torch.Tensor | None = None,
+    shard: ShardLike | None = None,
 ) -> torch.Tensor:
     """Chi-squared samples with ``df`` degrees of freedom: ``gamma(shape=df/2, scale=2)``
     (the same values, element for element).
@@ -351,6 +359,7 @@ def chi_squared(
     """
     return _sample_gamma(
         size,
+        shard,
         lambda s, dev: parameter(df, "df", s, dev, rule="greater", minimum=0.0) / 2,
         lambda s, dev: 2.0,
         dtype,

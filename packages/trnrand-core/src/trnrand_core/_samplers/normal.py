@@ -30,8 +30,9 @@ from .. import _triton
 from .._conversions import open_u23, open_u53, torch_open_u23, torch_open_u53
 from .._generator import Generator
 from .._jit import jit
-from .._types import DeviceLike, Param, SizeArg
-from .._validation import FLOAT_DTYPES, check_dtype, check_size
+from .._shards import layout
+from .._types import DeviceLike, Param, ShardLike, SizeArg
+from .._validation import FLOAT_DTYPES, check_dtype
 from . import _common
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
 from ._fastmath import log32, sincos_turns, sincos_turns53, torch_sincos_turns
@@ -136,22 +137,22 @@ def _rounded(value, dtype: torch.dtype):
     return float(torch.tensor(value, dtype=torch.float64).to(dtype))
 
 
-def _normal(shape, mean, std, dtype, generator, device, out, name) -> torch.Tensor:
+def _normal(lay, mean, std, dtype, generator, device, out, name) -> torch.Tensor:
     dtype = check_dtype(dtype, FLOAT_DTYPES)
     gen = _common.resolve_generator(generator)
     if out is not None:
-        _common.check_out(out, shape, dtype)
+        _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)
-    loc = parameter(mean, "mean", shape, dev)
-    scale = parameter(std, "std", shape, dev, rule="at_least", minimum=0.0)
+    loc = parameter(mean, "mean", lay, dev)
+    scale = parameter(std, "std", lay, dev, rule="at_least", minimum=0.0)
     if isinstance(loc, torch.Tensor) or isinstance(scale, torch.Tensor):
         _check_range_elementwise(loc, scale, dtype)
     else:
         _check_range(loc, scale, dtype)
-    draw = gen._reserve(_common.numel(shape), WORDS[dtype])
+    draw = _common.reserve(gen, lay, WORDS[dtype])
     params = {"loc": loc, "scale": scale}
-    flat = _common.sample(name, draw, dtype, dev, params, _cpu, _portable, out)
-    return out if out is not None else flat.view(shape)
+    flat = _common.sample(name, draw, dtype, dev, params, _cpu, _portable, out, lay)
+    return out if out is not None else flat.view(lay.shape)
 
 
 def _range_rule(dtype: torch.dtype) -> str:
@@ -185,6 +186,7 @@ def normal(
     generator: Generator | None = None,
     device: DeviceLike | None = None,
     out: torch.Tensor | None = None,
+    shard: ShardLike | None = None,
 ) -> torch.Tensor:
     """Normal samples ``mean + std * z`` with ``z`` standard normal (Box-Muller).
 
@@ -205,7 +207,11 @@ def normal(
     device : torch device, optional
         Defaults to the generator's device (or ``out``'s).
     out : tensor, optional
-        Written in place and returned.
+        Written in place and returned (of the shard's shape with ``shard``).
+    shard : tuple of slices, optional
+        Return only this box of the logical ``size`` draw, bit for bit the same
+        values, at a cost proportional to the box; the generator advances by the whole
+        logical call and its partition does not apply (docs/distributed.md).
 
     Notes
     -----
@@ -222,7 +228,7 @@ def normal(
     >>> bool((tr.normal(2, 4, mean=mu, generator=tr.Generator(seed=7))[1] > 90).all())
     True
     """
-    return _normal(check_size(size), mean, std, dtype, generator, device, out, "normal")
+    return _normal(layout(size, shard), mean, std, dtype, generator, device, out, "normal")
 
 
 def standard_normal(
@@ -231,6 +237,7 @@ def standard_normal(
     generator: Generator | None = None,
     device: DeviceLike | None = None,
     out: torch.Tensor | None = None,
+    shard: ShardLike | None = None,
 ) -> torch.Tensor:
     """Standard normal samples: ``normal(*size, mean=0.0, std=1.0, ...)``, the same values.
 
@@ -242,7 +249,7 @@ def standard_normal(
     >>> bool((a == b).all())
     True
     """
-    return _normal(check_size(size), 0.0, 1.0, dtype, generator, device, out, "normal")
+    return _normal(layout(size, shard), 0.0, 1.0, dtype, generator, device, out, "normal")
 
 
 def normal_into(

@@ -32,8 +32,9 @@ from .._conversions import torch_u53, u53
 from .._generator import Generator
 from .._jit import helper, inline, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
-from .._types import DeviceLike, Param, SizeArg
-from .._validation import FLOAT_DTYPES, INT_DTYPES, check_dtype, check_size
+from .._shards import layout
+from .._types import DeviceLike, Param, ShardLike, SizeArg
+from .._validation import FLOAT_DTYPES, INT_DTYPES, check_dtype
 from . import _common
 from ._float64 import (
     cpu_fill,
@@ -240,6 +241,7 @@ def poisson(
     generator: Generator | None = None,
     device: DeviceLike | None = None,
     out: torch.Tensor | None = None,
+    shard: ShardLike | None = None,
 ) -> torch.Tensor:
     """Poisson counts with mean ``lam``, as floats by default (like ``torch.poisson``).
 
@@ -262,7 +264,11 @@ def poisson(
     device : torch device, optional
         Defaults to the generator's device (or ``out``'s).
     out : tensor, optional
-        Written in place and returned.
+        Written in place and returned (of the shard's shape with ``shard``).
+    shard : tuple of slices, optional
+        Return only this box of the logical ``size`` draw, bit for bit the same
+        values, at a cost proportional to the box; the generator advances by the whole
+        logical call and its partition does not apply (docs/distributed.md).
 
     Examples
     --------
@@ -271,14 +277,14 @@ def poisson(
     >>> k.dtype, bool((k >= 0).all())
     (torch.int64, True)
     """
-    out_shape = check_size(size)
+    lay = layout(size, shard)
     dtype = check_dtype(dtype, FLOAT_DTYPES + INT_DTYPES)
     gen = _common.resolve_generator(generator)
     if out is not None:
-        _common.check_out(out, out_shape, dtype)
+        _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)
-    mean = parameter(lam, "lam", out_shape, dev, rule="closed", minimum=0.0, maximum=LAM_MAX)
+    mean = parameter(lam, "lam", lay, dev, rule="closed", minimum=0.0, maximum=LAM_MAX)
     _check_fits(mean, dtype)
-    draw = gen._reserve(_common.numel(out_shape), WORDS)
-    flat = _common.sample("poisson", draw, dtype, dev, {"lam": mean}, _cpu, _portable, out)
-    return out if out is not None else flat.view(out_shape)
+    draw = _common.reserve(gen, lay, WORDS)
+    flat = _common.sample("poisson", draw, dtype, dev, {"lam": mean}, _cpu, _portable, out, lay)
+    return out if out is not None else flat.view(lay.shape)

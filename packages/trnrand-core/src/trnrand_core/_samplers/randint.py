@@ -30,13 +30,14 @@ from .._philox_cpu import (
     split_range,
 )
 from .._philox_torch import _mulhilo
+from .._shards import Layout, layout
 from .._threads import launch
-from .._types import DeviceLike, IntParam, SizeArg
-from .._validation import check_dtype, check_int, check_size
+from .._types import DeviceLike, IntParam, ShardLike, SizeArg
+from .._validation import check_dtype, check_int
 from . import _common
 from . import words as _words
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
-from ._params import require_elementwise
+from ._params import broadcast, require_elementwise
 from ._retry import retry_block, torch_retry_block
 
 INT_OUT_DTYPES = (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
@@ -280,6 +281,7 @@ def randint(
     generator: Generator | None = None,
     device: DeviceLike | None = None,
     out: torch.Tensor | None = None,
+    shard: ShardLike | None = None,
 ) -> torch.Tensor:
     """Uniform integers on ``[low, high)``, exactly uniform (Lemire's method).
 
@@ -303,7 +305,11 @@ def randint(
     device : torch device, optional
         Defaults to the generator's device (or ``out``'s).
     out : tensor, optional
-        Written in place and returned.
+        Written in place and returned (of the shard's shape with ``shard``).
+    shard : tuple of slices, optional
+        Return only this box of the logical ``size`` draw, bit for bit the same
+        values, at a cost proportional to the box; the generator advances by the whole
+        logical call and its partition does not apply (docs/distributed.md).
 
     Examples
     --------
@@ -312,10 +318,10 @@ def randint(
     >>> bool(((x >= -5) & (x < 5)).all()), x.dtype
     (True, torch.int64)
     """
-    shape = check_size(size)
+    lay = layout(size, shard)
     dtype = check_dtype(dtype, INT_OUT_DTYPES)
     if any(isinstance(b, torch.Tensor) and b.ndim > 0 for b in (low, high)):
-        return _randint_per_element(shape, low, high, dtype, generator, device, out)
+        return _randint_per_element(lay, low, high, dtype, generator, device, out)
     low = check_int(low, "low")
     high = check_int(high, "high")
     if low >= high:
@@ -328,40 +334,34 @@ def randint(
         )
     gen = _common.resolve_generator(generator)
     if out is not None:
-        _common.check_out(out, shape, dtype)
+        _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)
     span = high - low
-    draw = gen._reserve(_common.numel(shape), words_for_span(span))
+    draw = _common.reserve(gen, lay, words_for_span(span))
     params = {"low": low, "span": span}
-    flat = _common.sample("randint", draw, dtype, dev, params, _cpu, _portable, out)
-    return out if out is not None else flat.view(shape)
+    flat = _common.sample("randint", draw, dtype, dev, params, _cpu, _portable, out, lay)
+    return out if out is not None else flat.view(lay.shape)
 
 
-def _integer_bounds(value, name: str, shape, device) -> torch.Tensor:
+def _integer_bounds(value, name: str, lay: Layout, device) -> torch.Tensor:
     """Validated integer bound as a flat int64 tensor of the output's size."""
     if isinstance(value, torch.Tensor):
         if value.dtype.is_floating_point or value.dtype.is_complex or value.dtype == torch.bool:
             raise TypeError(f"{name} must be an integer tensor, got dtype {value.dtype}")
-        try:
-            value = torch.broadcast_to(value.to(torch.int64), shape)
-        except RuntimeError:
-            raise ValueError(
-                f"{name} of shape {tuple(value.shape)} does not broadcast to the output "
-                f"shape {tuple(shape)}"
-            ) from None
-        return value.reshape(-1).contiguous().to(device)
-    return torch.full(shape, check_int(value, name), dtype=torch.int64, device=device).view(-1)
+        full = broadcast(value.to(torch.int64), name, lay)
+        return lay.select(full, "box").to(device)
+    return torch.full((lay.count,), check_int(value, name), dtype=torch.int64, device=device)
 
 
-def _randint_per_element(shape, low, high, dtype, generator, device, out) -> torch.Tensor:
+def _randint_per_element(lay: Layout, low, high, dtype, generator, device, out) -> torch.Tensor:
     """randint with tensor bounds: one word per element, Lemire per element (portable
     torch operations on the stream's words, retries from the same retry blocks)."""
     gen = _common.resolve_generator(generator)
     if out is not None:
-        _common.check_out(out, shape, dtype)
+        _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)
-    low_t = _integer_bounds(low, "low", shape, dev)
-    high_t = _integer_bounds(high, "high", shape, dev)
+    low_t = _integer_bounds(low, "low", lay, dev)
+    high_t = _integer_bounds(high, "high", lay, dev)
     lo_limit, hi_limit = dtype_range(dtype)
     span = high_t - low_t
     checks = (
@@ -370,13 +370,15 @@ def _randint_per_element(shape, low, high, dtype, generator, device, out) -> tor
         (span <= TWO32, "tensor bounds must span at most 2**32"),
     )
     require_elementwise(checks, low_t, high_t)
-    draw = gen._reserve(_common.numel(shape), 1)
-    words = _common.sample("words", draw, torch.int64, dev, {}, _words._cpu, _words._portable)
-    element = torch.arange(draw.first, draw.first + draw.count, dtype=torch.int64, device=dev)
+    draw = _common.reserve(gen, lay, 1)
+    words = _common.sample(
+        "words", draw, torch.int64, dev, {}, _words._cpu, _words._portable, layout=lay
+    )
+    element = lay.elements(draw, dev)
     offset = torch_lemire32(
         words, span, (TWO32 - span) % span, draw.block, draw.k0, draw.k1, element
     )
-    values = (low_t + offset).to(dtype).view(shape)
+    values = (low_t + offset).to(dtype).view(lay.shape)
     if out is None:
         return values
     out.copy_(values)

@@ -41,8 +41,9 @@ import torch
 from .._conversions import open_u53, torch_open_u53
 from .._generator import Generator
 from .._jit import inline, jit
-from .._types import DeviceLike, Param, SizeArg
-from .._validation import FLOAT_DTYPES, check_dtype, check_size
+from .._shards import layout
+from .._types import DeviceLike, Param, ShardLike, SizeArg
+from .._validation import FLOAT_DTYPES, check_dtype
 from . import _common
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float
 from ._params import parameter
@@ -225,6 +226,7 @@ def truncated_normal(
     generator: Generator | None = None,
     device: DeviceLike | None = None,
     out: torch.Tensor | None = None,
+    shard: ShardLike | None = None,
 ) -> torch.Tensor:
     """Normal samples ``mean + std * z`` with ``z`` restricted to ``[low, high]``.
 
@@ -256,7 +258,11 @@ def truncated_normal(
     device : torch device, optional
         Defaults to the generator's device (or ``out``'s).
     out : tensor, optional
-        Written in place and returned.
+        Written in place and returned (of the shard's shape with ``shard``).
+    shard : tuple of slices, optional
+        Return only this box of the logical ``size`` draw, bit for bit the same
+        values, at a cost proportional to the box; the generator advances by the whole
+        logical call and its partition does not apply (docs/distributed.md).
 
     Examples
     --------
@@ -266,21 +272,21 @@ def truncated_normal(
     >>> bool((x >= 6).all()), bool((x < 12).all())
     (True, True)
     """
-    shape = check_size(size)
+    lay = layout(size, shard)
     dtype = check_dtype(dtype, FLOAT_DTYPES)
     gen = _common.resolve_generator(generator)
     if out is not None:
-        _common.check_out(out, shape, dtype)
+        _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)
-    loc = parameter(mean, "mean", shape, dev)
-    scale = parameter(std, "std", shape, dev, rule="greater", minimum=0.0)
-    a = parameter(low, "low", shape, dev, allow_inf=True)
-    b = parameter(high, "high", shape, dev, allow_inf=True)
+    loc = parameter(mean, "mean", lay, dev)
+    scale = parameter(std, "std", lay, dev, rule="greater", minimum=0.0)
+    a = parameter(low, "low", lay, dev, allow_inf=True)
+    b = parameter(high, "high", lay, dev, allow_inf=True)
     _check_order(a, b)
-    draw = gen._reserve(_common.numel(shape), WORDS)
+    draw = _common.reserve(gen, lay, WORDS)
     params = {"loc": loc, "scale": scale, "low": a, "high": b}
-    flat = _common.sample("truncated_normal", draw, dtype, dev, params, _cpu, _portable, out)
-    return out if out is not None else flat.view(shape)
+    flat = _common.sample("truncated_normal", draw, dtype, dev, params, _cpu, _portable, out, lay)
+    return out if out is not None else flat.view(lay.shape)
 
 
 def _check_order(a, b) -> None:

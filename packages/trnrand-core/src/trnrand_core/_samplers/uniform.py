@@ -29,9 +29,10 @@ from .._philox_cpu import (
     philox_batch,
     split_range,
 )
+from .._shards import Layout, layout
 from .._threads import launch
-from .._types import DeviceLike, Param, SizeArg
-from .._validation import FLOAT_DTYPES, check_bounds, check_dtype, check_size
+from .._types import DeviceLike, Param, ShardLike, SizeArg
+from .._validation import FLOAT_DTYPES, check_bounds, check_dtype
 from . import _common
 from ._params import as_column, parameter, require_elementwise
 
@@ -305,6 +306,7 @@ def uniform(
     generator: Generator | None = None,
     device: DeviceLike | None = None,
     out: torch.Tensor | None = None,
+    shard: ShardLike | None = None,
 ) -> torch.Tensor:
     """Uniform samples on ``[low, high)``.
 
@@ -326,7 +328,11 @@ def uniform(
     device : torch device, optional
         Defaults to the generator's device (or ``out``'s).
     out : tensor, optional
-        Written in place and returned.
+        Written in place and returned (of the shard's shape with ``shard``).
+    shard : tuple of slices, optional
+        Return only this box of the logical ``size`` draw, bit for bit the same
+        values, at a cost proportional to the box; the generator advances by the whole
+        logical call and its partition does not apply (docs/distributed.md).
 
     Examples
     --------
@@ -335,39 +341,38 @@ def uniform(
     >>> bool(((x >= -1) & (x < 1)).all())
     True
     """
-    shape = check_size(size)
+    lay = layout(size, shard)
     dtype = check_dtype(dtype, FLOAT_DTYPES)
     gen = _common.resolve_generator(generator)
     if out is not None:
-        _common.check_out(out, shape, dtype)
+        _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)
     per_element = any(isinstance(b, torch.Tensor) and b.ndim > 0 for b in (low, high))
     if per_element:
-        low_t, high_t = _tensor_bounds(low, high, shape, dtype, dev)
+        low_t, high_t = _tensor_bounds(low, high, lay, dtype, dev)
     else:
         low, high = check_bounds(low, high)
         _check_representable(low, high, dtype)
-    draw = gen._reserve(_common.numel(shape), WORDS[dtype])
+    draw = _common.reserve(gen, lay, WORDS[dtype])
     if not per_element:
-        flat = _common.sample(
-            "uniform", draw, dtype, dev, {"low": low, "high": high}, _cpu, _portable, out
-        )
-        return flat.view(shape) if out is None else out
+        params = {"low": low, "high": high}
+        flat = _common.sample("uniform", draw, dtype, dev, params, _cpu, _portable, out, lay)
+        return flat.view(lay.shape) if out is None else out
     # u itself (exact in every dtype: 0 + 1 * u, never clipped), then the same affine map
     # and clip per element as the scalar path performs with one pair of bounds.
-    unit = _common.sample("uniform", draw, dtype, dev, {"low": 0.0, "high": 1.0}, _cpu, _portable)
+    unit_params = {"low": 0.0, "high": 1.0}
+    unit = _common.sample("uniform", draw, dtype, dev, unit_params, _cpu, _portable, layout=lay)
     values = _affine_clipped(unit, low_t, high_t)
     if out is None:
-        return values.view(shape)
-    out.copy_(values.view(shape))
+        return values.view(lay.shape)
+    out.copy_(values.view(lay.shape))
     return out
 
 
-def _tensor_bounds(low, high, shape, dtype, device) -> tuple[torch.Tensor, torch.Tensor]:
+def _tensor_bounds(low, high, lay: Layout, dtype, device) -> tuple[torch.Tensor, torch.Tensor]:
     """Validate per-element bounds; flat float64 tensors of the output's size."""
-    count = _common.numel(shape)
-    low_t = as_column(parameter(low, "low", shape, device), count).to(device)
-    high_t = as_column(parameter(high, "high", shape, device), count).to(device)
+    low_t = as_column(parameter(low, "low", lay, device, region="box"), lay.count).to(device)
+    high_t = as_column(parameter(high, "high", lay, device, region="box"), lay.count).to(device)
     compute = torch.float64 if dtype == torch.float64 else torch.float32
     _, below = _clip_tensors(high_t, dtype)
     checks = (
