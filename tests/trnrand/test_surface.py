@@ -11,7 +11,8 @@ import trnrand
 import trnrand_core
 import trnrand_quasi
 
-SAMPLER_TAIL = "dtype=torch.float32, generator=None, device=None, out=None"
+# Parameters after *size are keyword-only, so appending one (shard, 0.3.0) is additive.
+SAMPLER_TAIL = "dtype=torch.float32, generator=None, device=None, out=None, shard=None"
 
 STABLE_SIGNATURES = {
     "uniform": f"(*size, low=0.0, high=1.0, {SAMPLER_TAIL})",
@@ -19,7 +20,10 @@ STABLE_SIGNATURES = {
     "standard_normal": f"(*size, {SAMPLER_TAIL})",
     "exponential": f"(*size, rate=1.0, {SAMPLER_TAIL})",
     "bernoulli": f"(*size, p=0.5, {SAMPLER_TAIL})",
-    "randint": "(*size, low=0, high, dtype=torch.int64, generator=None, device=None, out=None)",
+    "randint": (
+        "(*size, low=0, high, dtype=torch.int64, generator=None, device=None, out=None, "
+        "shard=None)"
+    ),
     "randperm": "(n, dtype=torch.int64, generator=None, device=None)",
     "truncated_normal": f"(*size, mean=0.0, std=1.0, low=-2.0, high=2.0, {SAMPLER_TAIL})",
     "gamma": f"(*size, shape, scale=1.0, {SAMPLER_TAIL})",

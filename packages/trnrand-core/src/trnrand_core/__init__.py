@@ -8,6 +8,7 @@ import sys as _sys
 
 from ._backends import get_backend, set_backend
 from ._constants import STREAM_VERSION
+from ._distributed import dtensor
 from ._generator import CounterExhaustedError, Generator, get_default_generator, manual_seed
 from ._module import ReadOnlyHasNki as _ReadOnlyHasNki
 from ._philox_torch import philox4x32
@@ -21,6 +22,7 @@ from ._samplers.randint import randint
 from ._samplers.randperm import randperm
 from ._samplers.truncated_normal import truncated_normal
 from ._samplers.uniform import uniform, uniform_into
+from ._shards import shard_of
 from ._threads import get_num_threads, set_num_threads
 from ._warmup import warmup
 from ._workers import worker_generator, worker_init_fn
@@ -43,6 +45,7 @@ __all__ = [
     "bernoulli",
     "beta",
     "chi_squared",
+    "dtensor",
     "exponential",
     "exponential_into",
     "gamma",
@@ -58,6 +61,7 @@ __all__ = [
     "randperm",
     "set_backend",
     "set_num_threads",
+    "shard_of",
     "standard_normal",
     "truncated_normal",
     "uniform",

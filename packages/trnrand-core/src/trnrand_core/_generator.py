@@ -6,6 +6,7 @@ import functools
 import os
 import threading
 import weakref
+from collections.abc import Callable
 
 import torch
 
@@ -107,8 +108,31 @@ class Generator:
         self._size = size
         self._lock = threading.Lock()
         self._torch_generator: torch.Generator | None = None
+        self._check_call: Callable[[int, int, int], None] | None = None
         _live.add(self)
         self.manual_seed(seed)
+
+    @classmethod
+    def for_distributed(
+        cls,
+        seed: SeedLike | None,
+        group=None,
+        *,
+        device: DeviceLike = "cpu",
+        check_calls: bool = False,
+    ) -> Generator:
+        """A Generator partitioned over the ranks of an initialized ``torch.distributed``
+        process ``group`` (default group when ``None``), keyed alike on every rank.
+
+        Collective: every rank calls it. ``seed=None`` shares fresh entropy from the
+        group's first rank; seeds that differ between ranks are refused.
+        ``check_calls=True`` compares every flat partitioned call's size across the
+        ranks first (one collective per call) and raises ``ValueError`` on a mismatch
+        instead of returning overlapping values (docs/distributed.md).
+        """
+        from ._distributed import for_distributed
+
+        return for_distributed(seed, group, device=device, check_calls=check_calls)
 
     # -- seeding -------------------------------------------------------------------
     def manual_seed(self, seed: SeedLike | None) -> Generator:
@@ -178,6 +202,8 @@ class Generator:
         ``replicated=True`` is for indivisible results (a permutation): the logical call
         is ``count`` elements and every rank receives all of them.
         """
+        if self._check_call is not None and not replicated:
+            self._check_call(count, words, self._position)
         total = count if replicated else self._size * count
         blocks = -(-total * words // 4)
         with self._lock:
@@ -290,6 +316,7 @@ class Generator:
         self._rank, self._size = 0, 1
         self._lock = threading.Lock()
         self._torch_generator = None
+        self._check_call = None
         _live.add(self)
         self.set_state(_uint8(state["stream"]))
         if state["torch_generator"] is not None:

@@ -16,6 +16,7 @@ import sys as _sys
 from trnrand_core import (
     STREAM_VERSION,
     Generator,
+    dtensor,
     get_backend,
     get_default_generator,
     get_num_threads,
@@ -23,6 +24,7 @@ from trnrand_core import (
     philox4x32,
     set_backend,
     set_num_threads,
+    shard_of,
     worker_generator,
     worker_init_fn,
 )
@@ -84,6 +86,7 @@ __all__ = [
     "beta",
     "chi_squared",
     "discrepancy",
+    "dtensor",
     "distributions",
     "exponential",
     "exponential_into",
@@ -104,6 +107,7 @@ __all__ = [
     "scale",
     "set_backend",
     "set_num_threads",
+    "shard_of",
     "sobol",
     "standard_normal",
     "to_normal",
