@@ -170,8 +170,15 @@ def test_uneven_split_and_a_sequence_of_calls_stay_aligned():
     run_ranks(_uneven_flat_split, 3)
 
 
+@pytest.fixture(scope="module")
+def dtensor_imported():
+    """Import DTensor (seconds) once, here, so that forked ranks inherit it."""
+    import torch.distributed.device_mesh
+    import torch.distributed.tensor  # noqa: F401
+
+
 @pytest.mark.parametrize("world", [1, 2, 4])
-def test_dtensor_full_tensor_equals_the_one_process_draw(world):
+def test_dtensor_full_tensor_equals_the_one_process_draw(world, dtensor_imported):
     run_ranks(_dtensor_meshes, world)
 
 
@@ -189,7 +196,7 @@ def test_for_distributed_needs_an_initialized_group():
         tr.Generator.for_distributed(1)
 
 
-def test_dtensor_refuses_partial_placements():
+def test_dtensor_refuses_partial_placements(dtensor_imported):
     from torch.distributed.tensor import Partial
 
     def scenario(rank: int, world: int) -> None:
