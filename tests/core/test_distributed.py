@@ -146,10 +146,13 @@ def _dtensor_meshes(rank: int, world: int) -> None:
 
 
 def _mismatched_calls_fail_clearly(rank: int, world: int) -> None:
-    g = tr.Generator.for_distributed(SEED, check_calls=True)
+    g = tr.Generator.for_distributed(SEED)
     tr.normal(5, generator=g)  # same n everywhere: fine
-    with pytest.raises(ValueError, match="same number of elements on every rank"):
+    with pytest.raises(ValueError, match="rank 0: n=4, rank 1: n=3"):
         tr.normal(4 if rank == 0 else 3, generator=g)
+    assert g.position == -(-5 * world // 4)  # nothing reserved by the refused call
+    unchecked = tr.Generator.for_distributed(SEED, check_calls=False)
+    tr.normal(4 if rank == 0 else 3, generator=unchecked)  # the documented hazard
 
 
 def _seeds_must_agree(rank: int, world: int) -> None:
@@ -182,7 +185,7 @@ def test_dtensor_full_tensor_equals_the_one_process_draw(world, dtensor_imported
     run_ranks(_dtensor_meshes, world)
 
 
-def test_flat_calls_of_different_sizes_fail_clearly_when_checked():
+def test_flat_calls_of_different_sizes_fail_clearly():
     run_ranks(_mismatched_calls_fail_clearly, 2)
 
 

@@ -34,7 +34,7 @@ def for_distributed(
     group=None,
     *,
     device: DeviceLike = "cpu",
-    check_calls: bool = False,
+    check_calls: bool = True,
 ) -> Generator:
     """:meth:`Generator.for_distributed` (collective: every rank of ``group`` calls it)."""
     dist = _initialized_group(group)

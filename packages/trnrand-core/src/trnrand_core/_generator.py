@@ -119,16 +119,19 @@ class Generator:
         group=None,
         *,
         device: DeviceLike = "cpu",
-        check_calls: bool = False,
+        check_calls: bool = True,
     ) -> Generator:
         """A Generator partitioned over the ranks of an initialized ``torch.distributed``
         process ``group`` (default group when ``None``), keyed alike on every rank.
 
         Collective: every rank calls it. ``seed=None`` shares fresh entropy from the
         group's first rank; seeds that differ between ranks are refused.
-        ``check_calls=True`` compares every flat partitioned call's size across the
-        ranks first (one collective per call) and raises ``ValueError`` on a mismatch
-        instead of returning overlapping values (docs/distributed.md).
+        By default every flat partitioned call first compares its size, word budget and
+        position across the ranks (one small collective per call) and raises
+        ``ValueError`` on a mismatch instead of returning overlapping values;
+        ``check_calls=False`` skips that once a program is known to be consistent.
+        Shard calls are never checked: their logical size is explicit
+        (docs/distributed.md).
         """
         from ._distributed import for_distributed
 
