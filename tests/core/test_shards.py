@@ -120,7 +120,9 @@ def test_out_receives_the_box():
         assert got is out
         assert torch.equal(out, whole[box])
     strided = torch.empty(2, 5).t()  # non-contiguous out
-    tr.normal(5, 4, generator=tr.Generator(seed=SEED), shard=(slice(None), slice(1, 3)), out=strided)
+    tr.normal(
+        5, 4, generator=tr.Generator(seed=SEED), shard=(slice(None), slice(1, 3)), out=strided
+    )
     assert torch.equal(strided, tr.normal(5, 4, generator=tr.Generator(seed=SEED))[:, 1:3])
     with pytest.raises(ValueError, match="out must have shape"):
         tr.normal(*LOGICAL, shard=BOXES[0], out=torch.empty(LOGICAL))

@@ -11,8 +11,10 @@ import trnrand
 import trnrand_core
 import trnrand_quasi
 
-# Parameters after *size are keyword-only, so appending one (shard, 0.3.0) is additive.
-SAMPLER_TAIL = "dtype=torch.float32, generator=None, device=None, out=None, shard=None"
+# Parameters after *size are keyword-only, so appending them (shard, key) is additive.
+SAMPLER_TAIL = (
+    "dtype=torch.float32, generator=None, device=None, out=None, shard=None, key=None"
+)
 
 STABLE_SIGNATURES = {
     "uniform": f"(*size, low=0.0, high=1.0, {SAMPLER_TAIL})",
@@ -21,10 +23,9 @@ STABLE_SIGNATURES = {
     "exponential": f"(*size, rate=1.0, {SAMPLER_TAIL})",
     "bernoulli": f"(*size, p=0.5, {SAMPLER_TAIL})",
     "randint": (
-        "(*size, low=0, high, dtype=torch.int64, generator=None, device=None, out=None, "
-        "shard=None)"
+        "(*size, low=0, high, dtype=torch.int64, generator=None, device=None, out=None, shard=None)"
     ),
-    "randperm": "(n, dtype=torch.int64, generator=None, device=None)",
+    "randperm": "(n, dtype=torch.int64, generator=None, device=None, *, key=None)",
     "truncated_normal": f"(*size, mean=0.0, std=1.0, low=-2.0, high=2.0, {SAMPLER_TAIL})",
     "gamma": f"(*size, shape, scale=1.0, {SAMPLER_TAIL})",
     "chi_squared": f"(*size, df, {SAMPLER_TAIL})",

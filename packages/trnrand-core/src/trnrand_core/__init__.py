@@ -10,6 +10,7 @@ from ._backends import get_backend, set_backend
 from ._constants import STREAM_VERSION
 from ._distributed import dtensor
 from ._generator import CounterExhaustedError, Generator, get_default_generator, manual_seed
+from ._keys import fold_in, key, split
 from ._module import ReadOnlyHasNki as _ReadOnlyHasNki
 from ._philox_torch import philox4x32
 from ._samplers.bernoulli import bernoulli
@@ -48,10 +49,12 @@ __all__ = [
     "dtensor",
     "exponential",
     "exponential_into",
+    "fold_in",
     "gamma",
     "get_backend",
     "get_default_generator",
     "get_num_threads",
+    "key",
     "manual_seed",
     "normal",
     "normal_into",
@@ -62,6 +65,7 @@ __all__ = [
     "set_backend",
     "set_num_threads",
     "shard_of",
+    "split",
     "standard_normal",
     "truncated_normal",
     "uniform",

@@ -16,6 +16,7 @@ from .._threads import launch
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, check_dtype
 from . import _common
+from ._api import public_sampler
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
 from ._params import parameter
 from .randint import INT_OUT_DTYPES
@@ -76,6 +77,7 @@ def _portable(draw, dtype, device, p) -> torch.Tensor:
     return (words < _thresholds(p)).to(dtype)
 
 
+@public_sampler
 def bernoulli(
     *size: SizeArg,
     p: Param = 0.5,
@@ -84,6 +86,7 @@ def bernoulli(
     device: DeviceLike | None = None,
     out: torch.Tensor | None = None,
     shard: ShardLike | None = None,
+    key: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Bernoulli(``p``) samples: 1 with probability ``p``, else 0.
 
@@ -107,6 +110,11 @@ def bernoulli(
         Return only this box of the logical ``size`` draw, bit for bit the same
         values, at a cost proportional to the box; the generator advances by the whole
         logical call and its partition does not apply (docs/distributed.md).
+    key : key tensor, optional
+        Draw with this key instead of a Generator: exactly what a fresh
+        ``Generator(seed)`` of the key's seed draws first (docs/compile.md); a batch of
+        keys ``(..., 2)`` gives a batch of draws. Traceable by ``torch.compile``
+        (``fullgraph=True``) and batched by ``torch.vmap``.
 
     Examples
     --------

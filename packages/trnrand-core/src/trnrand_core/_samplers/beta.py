@@ -26,6 +26,7 @@ from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, check_dtype
 from . import _common
+from ._api import public_sampler
 from ._float64 import (
     cpu_fill,
     element_index,
@@ -146,6 +147,7 @@ def _portable(draw, dtype, device, alpha, beta) -> torch.Tensor:
 
 
 # -- public function --------------------------------------------------------------------
+@public_sampler
 def beta(
     *size: SizeArg,
     alpha: Param,
@@ -155,6 +157,7 @@ def beta(
     device: DeviceLike | None = None,
     out: torch.Tensor | None = None,
     shard: ShardLike | None = None,
+    key: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Beta samples on [0, 1] with density ``x**(alpha-1) (1-x)**(beta-1) / B(alpha, beta)``.
 
@@ -182,6 +185,11 @@ def beta(
         Return only this box of the logical ``size`` draw, bit for bit the same
         values, at a cost proportional to the box; the generator advances by the whole
         logical call and its partition does not apply (docs/distributed.md).
+    key : key tensor, optional
+        Draw with this key instead of a Generator: exactly what a fresh
+        ``Generator(seed)`` of the key's seed draws first (docs/compile.md); a batch of
+        keys ``(..., 2)`` gives a batch of draws. Traceable by ``torch.compile``
+        (``fullgraph=True``) and batched by ``torch.vmap``.
 
     Examples
     --------

@@ -31,6 +31,7 @@ from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, check_dtype
 from . import _common
+from ._api import public_sampler
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
 from ._fastmath import log32
 from ._params import dtype_limits, first_false, parameter
@@ -127,6 +128,7 @@ def _check_rate_elementwise(rate: torch.Tensor, dtype: torch.dtype) -> None:
             raise ValueError(f"{rule}, got {float(rate[i])!r} at element {i}")
 
 
+@public_sampler
 def exponential(
     *size: SizeArg,
     rate: Param = 1.0,
@@ -135,6 +137,7 @@ def exponential(
     device: DeviceLike | None = None,
     out: torch.Tensor | None = None,
     shard: ShardLike | None = None,
+    key: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Exponential samples with the given ``rate`` (mean ``1 / rate``), by inversion.
 
@@ -158,6 +161,11 @@ def exponential(
         Return only this box of the logical ``size`` draw, bit for bit the same
         values, at a cost proportional to the box; the generator advances by the whole
         logical call and its partition does not apply (docs/distributed.md).
+    key : key tensor, optional
+        Draw with this key instead of a Generator: exactly what a fresh
+        ``Generator(seed)`` of the key's seed draws first (docs/compile.md); a batch of
+        keys ``(..., 2)`` gives a batch of draws. Traceable by ``torch.compile``
+        (``fullgraph=True``) and batched by ``torch.vmap``.
 
     Notes
     -----

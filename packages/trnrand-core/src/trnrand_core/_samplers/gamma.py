@@ -34,6 +34,7 @@ from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, check_dtype
 from . import _common
+from ._api import public_sampler
 from ._float64 import (
     cpu_fill,
     element_index,
@@ -264,6 +265,7 @@ def _sample_gamma(size, shard, shape_of, scale_of, dtype, generator, device, out
     return out if out is not None else flat.view(lay.shape)
 
 
+@public_sampler
 def gamma(
     *size: SizeArg,
     shape: Param,
@@ -273,6 +275,7 @@ def gamma(
     device: DeviceLike | None = None,
     out: torch.Tensor | None = None,
     shard: ShardLike | None = None,
+    key: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Gamma samples with density ``x**(shape-1) exp(-x/scale) / (Gamma(shape) scale**shape)``.
 
@@ -301,6 +304,11 @@ def gamma(
         Return only this box of the logical ``size`` draw, bit for bit the same
         values, at a cost proportional to the box; the generator advances by the whole
         logical call and its partition does not apply (docs/distributed.md).
+    key : key tensor, optional
+        Draw with this key instead of a Generator: exactly what a fresh
+        ``Generator(seed)`` of the key's seed draws first (docs/compile.md); a batch of
+        keys ``(..., 2)`` gives a batch of draws. Traceable by ``torch.compile``
+        (``fullgraph=True``) and batched by ``torch.vmap``.
 
     Returns
     -------
@@ -326,6 +334,7 @@ def gamma(
     )
 
 
+@public_sampler
 def chi_squared(
     *size: SizeArg,
     df: Param,
@@ -334,6 +343,7 @@ def chi_squared(
     device: DeviceLike | None = None,
     out: torch.Tensor | None = None,
     shard: ShardLike | None = None,
+    key: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Chi-squared samples with ``df`` degrees of freedom: ``gamma(shape=df/2, scale=2)``
     (the same values, element for element).

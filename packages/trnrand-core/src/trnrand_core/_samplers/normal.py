@@ -34,6 +34,7 @@ from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, check_dtype
 from . import _common
+from ._api import public_sampler
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
 from ._fastmath import log32, sincos_turns, sincos_turns53, torch_sincos_turns
 from ._params import at, dtype_limits, first_false, parameter
@@ -178,6 +179,7 @@ def _check_range_elementwise(loc, scale, dtype: torch.dtype) -> None:
         )
 
 
+@public_sampler
 def normal(
     *size: SizeArg,
     mean: Param = 0.0,
@@ -187,6 +189,7 @@ def normal(
     device: DeviceLike | None = None,
     out: torch.Tensor | None = None,
     shard: ShardLike | None = None,
+    key: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Normal samples ``mean + std * z`` with ``z`` standard normal (Box-Muller).
 
@@ -212,6 +215,11 @@ def normal(
         Return only this box of the logical ``size`` draw, bit for bit the same
         values, at a cost proportional to the box; the generator advances by the whole
         logical call and its partition does not apply (docs/distributed.md).
+    key : key tensor, optional
+        Draw with this key instead of a Generator: exactly what a fresh
+        ``Generator(seed)`` of the key's seed draws first (docs/compile.md); a batch of
+        keys ``(..., 2)`` gives a batch of draws. Traceable by ``torch.compile``
+        (``fullgraph=True``) and batched by ``torch.vmap``.
 
     Notes
     -----
@@ -231,6 +239,7 @@ def normal(
     return _normal(layout(size, shard), mean, std, dtype, generator, device, out, "normal")
 
 
+@public_sampler
 def standard_normal(
     *size: SizeArg,
     dtype: torch.dtype = torch.float32,
@@ -238,6 +247,7 @@ def standard_normal(
     device: DeviceLike | None = None,
     out: torch.Tensor | None = None,
     shard: ShardLike | None = None,
+    key: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Standard normal samples: ``normal(*size, mean=0.0, std=1.0, ...)``, the same values.
 

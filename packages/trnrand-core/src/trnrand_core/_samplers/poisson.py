@@ -36,6 +36,7 @@ from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, INT_DTYPES, check_dtype
 from . import _common
+from ._api import public_sampler
 from ._float64 import (
     cpu_fill,
     element_index,
@@ -234,6 +235,7 @@ def _check_fits(lam, dtype: torch.dtype) -> None:
         )
 
 
+@public_sampler
 def poisson(
     *size: SizeArg,
     lam: Param = 1.0,
@@ -242,6 +244,7 @@ def poisson(
     device: DeviceLike | None = None,
     out: torch.Tensor | None = None,
     shard: ShardLike | None = None,
+    key: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Poisson counts with mean ``lam``, as floats by default (like ``torch.poisson``).
 
@@ -269,6 +272,11 @@ def poisson(
         Return only this box of the logical ``size`` draw, bit for bit the same
         values, at a cost proportional to the box; the generator advances by the whole
         logical call and its partition does not apply (docs/distributed.md).
+    key : key tensor, optional
+        Draw with this key instead of a Generator: exactly what a fresh
+        ``Generator(seed)`` of the key's seed draws first (docs/compile.md); a batch of
+        keys ``(..., 2)`` gives a batch of draws. Traceable by ``torch.compile``
+        (``fullgraph=True``) and batched by ``torch.vmap``.
 
     Examples
     --------

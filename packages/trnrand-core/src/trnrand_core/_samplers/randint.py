@@ -36,6 +36,7 @@ from .._types import DeviceLike, IntParam, ShardLike, SizeArg
 from .._validation import check_dtype, check_int
 from . import _common
 from . import words as _words
+from ._api import public_sampler
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
 from ._params import broadcast, require_elementwise
 from ._retry import retry_block, torch_retry_block
@@ -273,6 +274,7 @@ def dtype_range(dtype: torch.dtype) -> tuple[int, int]:
     return info.min, info.max
 
 
+@public_sampler
 def randint(
     *size: SizeArg,
     low: IntParam = 0,
@@ -282,6 +284,7 @@ def randint(
     device: DeviceLike | None = None,
     out: torch.Tensor | None = None,
     shard: ShardLike | None = None,
+    key: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Uniform integers on ``[low, high)``, exactly uniform (Lemire's method).
 
@@ -310,6 +313,11 @@ def randint(
         Return only this box of the logical ``size`` draw, bit for bit the same
         values, at a cost proportional to the box; the generator advances by the whole
         logical call and its partition does not apply (docs/distributed.md).
+    key : key tensor, optional
+        Draw with this key instead of a Generator: exactly what a fresh
+        ``Generator(seed)`` of the key's seed draws first (docs/compile.md); a batch of
+        keys ``(..., 2)`` gives a batch of draws. Traceable by ``torch.compile``
+        (``fullgraph=True``) and batched by ``torch.vmap``.
 
     Examples
     --------

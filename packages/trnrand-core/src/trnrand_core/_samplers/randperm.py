@@ -23,6 +23,7 @@ from .._threads import launch
 from .._types import DeviceLike
 from .._validation import check_dtype, check_int
 from . import _common
+from ._api import public_sampler
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
 from ._retry import retry_block
 from .randint import INT_OUT_DTYPES, dtype_range, torch_lemire32
@@ -76,11 +77,14 @@ def _targets_portable(draw: Draw, device) -> torch.Tensor:
     return torch_lemire32(words, span, threshold, draw.block, draw.k0, draw.k1, element)
 
 
+@public_sampler
 def randperm(
     n: int,
     dtype: torch.dtype = torch.int64,
     generator: Generator | None = None,
     device: DeviceLike | None = None,
+    *,
+    key: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """A random permutation of ``0 .. n-1`` (Fisher-Yates on the stream).
 
@@ -94,6 +98,9 @@ def randperm(
         same permutation.
     device : torch device, optional
         Defaults to the generator's device.
+    key : key tensor, optional
+        Draw with this key instead of a Generator: exactly what a fresh
+        ``Generator(seed)`` of the key's seed draws first (docs/compile.md).
 
     Examples
     --------

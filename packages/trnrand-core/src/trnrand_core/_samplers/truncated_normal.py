@@ -45,6 +45,7 @@ from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, check_dtype
 from . import _common
+from ._api import public_sampler
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float
 from ._params import parameter
 
@@ -216,6 +217,7 @@ def _portable(draw, dtype, device, loc, scale, low, high) -> torch.Tensor:
     return values if dtype == torch.float64 else values.to(torch.float32).to(dtype)
 
 
+@public_sampler
 def truncated_normal(
     *size: SizeArg,
     mean: Param = 0.0,
@@ -227,6 +229,7 @@ def truncated_normal(
     device: DeviceLike | None = None,
     out: torch.Tensor | None = None,
     shard: ShardLike | None = None,
+    key: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Normal samples ``mean + std * z`` with ``z`` restricted to ``[low, high]``.
 
@@ -263,6 +266,11 @@ def truncated_normal(
         Return only this box of the logical ``size`` draw, bit for bit the same
         values, at a cost proportional to the box; the generator advances by the whole
         logical call and its partition does not apply (docs/distributed.md).
+    key : key tensor, optional
+        Draw with this key instead of a Generator: exactly what a fresh
+        ``Generator(seed)`` of the key's seed draws first (docs/compile.md); a batch of
+        keys ``(..., 2)`` gives a batch of draws. Traceable by ``torch.compile``
+        (``fullgraph=True``) and batched by ``torch.vmap``.
 
     Examples
     --------

@@ -34,6 +34,7 @@ from .._threads import launch
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, check_bounds, check_dtype
 from . import _common
+from ._api import public_sampler
 from ._params import as_column, parameter, require_elementwise
 
 WORDS = {torch.float16: 1, torch.bfloat16: 1, torch.float32: 1, torch.float64: 2}
@@ -298,6 +299,7 @@ def _check_representable(low: float, high: float, dtype: torch.dtype) -> None:
         )
 
 
+@public_sampler
 def uniform(
     *size: SizeArg,
     low: Param = 0.0,
@@ -307,6 +309,7 @@ def uniform(
     device: DeviceLike | None = None,
     out: torch.Tensor | None = None,
     shard: ShardLike | None = None,
+    key: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Uniform samples on ``[low, high)``.
 
@@ -333,6 +336,11 @@ def uniform(
         Return only this box of the logical ``size`` draw, bit for bit the same
         values, at a cost proportional to the box; the generator advances by the whole
         logical call and its partition does not apply (docs/distributed.md).
+    key : key tensor, optional
+        Draw with this key instead of a Generator: exactly what a fresh
+        ``Generator(seed)`` of the key's seed draws first (docs/compile.md); a batch of
+        keys ``(..., 2)`` gives a batch of draws. Traceable by ``torch.compile``
+        (``fullgraph=True``) and batched by ``torch.vmap``.
 
     Examples
     --------

@@ -1,0 +1,186 @@
+"""What every public sampler shares beyond its own arithmetic: the ``key=`` form (a
+``torch.library`` custom operator per sampler, so keyed draws trace under
+``torch.compile(fullgraph=True)`` and batch under ``vmap``), and the stateful form's
+behaviour inside ``torch.compile`` and ``torch.func`` transforms.
+
+- ``key=``: the sampler's operator ``trnrand::<name>(key, size, shard, params, dtype,
+  device)`` draws what a fresh ``Generator(seed)`` draws first (stream section 7.2); its
+  fake implementation gives the shape, a vmap rule batches keys (and parameters).
+- Stateful, under ``torch.compile``: the call runs eagerly behind a graph break (the
+  Generator is Python state), so the values are the eager values.
+- Stateful, under ``torch.func`` transforms: ``vmap`` is refused (every row would get
+  the same noise); ``grad``/``jvp`` see the samples as constants (parameters detached:
+  samples are non-differentiable, docs/stability.md).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Sequence
+
+import torch
+
+from .._generator import Generator
+from .._keys import check_key
+from .._shards import layout
+
+#: Keyword parameters every sampler handles the same way; the others are its
+#: distribution parameters, in signature order.
+_COMMON = {"dtype", "generator", "device", "out", "shard", "key"}
+
+_F = torch._C._functorch
+
+
+def public_sampler(fn: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+    """Wrap the eager sampler ``fn`` (whose signature ends with ``key=None``) into the
+    public function, registering its keyed operator ``trnrand::<fn.__name__>``."""
+    signature = inspect.signature(fn)
+    names = [
+        n
+        for n, p in signature.parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and n not in _COMMON
+    ]
+    sharded = "shard" in signature.parameters
+    op = _register(fn, names, sharded)
+    behind_graph_break = torch.compiler.disable(fn)
+
+    @functools.wraps(fn)
+    def sampler(*args, **kwargs):
+        key = kwargs.pop("key", None)
+        if key is not None:
+            return _keyed(fn, op, signature, names, key, args, kwargs)
+        if torch.compiler.is_compiling():
+            return behind_graph_break(*args, **kwargs)
+        if _F.maybe_current_level() is not None:
+            return _in_transform(fn, args, kwargs)
+        return fn(*args, **kwargs)
+
+    sampler.operator = op  # type: ignore[attr-defined]
+    return sampler
+
+
+def _in_transform(fn, args, kwargs):
+    stack = _F.get_interpreter_stack() or []
+    if any(i.key() == _F.TransformType.Vmap for i in stack):
+        raise RuntimeError(
+            f"{fn.__name__}() with a Generator under torch.vmap would give every row the "
+            "same noise; pass key= a batch of keys (trnrand.split(trnrand.key(seed), n)) "
+            "and vmap over it (docs/compile.md)"
+        )
+    from torch._functorch.pyfunctorch import temporarily_clear_interpreter_stack
+
+    plain = {k: _unwrapped(v) for k, v in kwargs.items()}
+    with temporarily_clear_interpreter_stack():  # plain tensors, as outside transforms
+        result = fn(*(_unwrapped(a) for a in args), **plain)
+    return kwargs["out"] if kwargs.get("out") is not None else result
+
+
+def _unwrapped(value):
+    """A tensor without its torch.func wrappers (a constant to the transform)."""
+    if isinstance(value, torch.Tensor):
+        while _F.is_functorch_wrapped_tensor(value) or _F.is_batchedtensor(value):
+            value = _F.get_unwrapped(value)
+    return value
+
+
+def _keyed(fn, op, signature, names, key, args, kwargs):
+    if kwargs.get("generator") is not None:
+        raise ValueError(f"{fn.__name__}() takes key= or generator=, not both")
+    bound = signature.bind(*args, **kwargs)
+    bound.apply_defaults()
+    call = bound.arguments
+    key = check_key(key)
+    out = call.get("out")
+    device = torch.device(call["device"]) if call["device"] is not None else key.device
+    size = call["size"] if "size" in call else (call["n"],)
+    shard = call.get("shard")
+    lay = layout(size, shard)
+    bounds = [] if lay.box is None else [x for pair in lay.box for x in pair]
+    values = [_as_tensor(call[n]) for n in names]
+    result = op(key, list(lay.logical), bounds, values, call["dtype"], device)
+    if out is None:
+        return result
+    if out.shape != result.shape:
+        raise ValueError(f"out must have shape {tuple(result.shape)}, got {tuple(out.shape)}")
+    return out.copy_(result)
+
+
+def _as_tensor(value) -> torch.Tensor:
+    """A distribution parameter as an operator input (numbers as 0-d tensors), detached:
+    samples are not differentiable with respect to their parameters."""
+    if isinstance(value, torch.Tensor):
+        return value.detach()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return torch.tensor(float(value), dtype=torch.float64)  # numpy scalars: checked later
+    return torch.tensor(value, dtype=torch.int64 if isinstance(value, int) else torch.float64)
+
+
+def _register(fn, names: list[str], sharded: bool):
+    name = fn.__name__
+
+    def draw(
+        key: torch.Tensor,
+        size: Sequence[int],
+        shard: Sequence[int],
+        params: Sequence[torch.Tensor],
+        dtype: torch.dtype,
+        device: torch.device,
+    ) -> torch.Tensor:
+        kwargs = {n: _number(v) for n, v in zip(names, params, strict=True)}
+        if sharded and shard:
+            kwargs["shard"] = tuple(slice(a, b) for a, b in _pairs(shard))
+        keys = key.reshape(-1, 2).tolist()
+        rows = [
+            fn(*size, dtype=dtype, device=device, generator=Generator(k0 | k1 << 32), **kwargs)
+            for k0, k1 in keys
+        ]
+        shape = (*key.shape[:-1], *_box_shape(size, shard))
+        if not rows:
+            return torch.empty(shape, dtype=dtype, device=device)
+        return torch.stack(rows).reshape(shape)
+
+    draw.__name__ = name
+    op = torch.library.custom_op(f"trnrand::{name}", draw, mutates_args=())
+
+    @op.register_fake
+    def _(key, size, shard, params, dtype, device):
+        return torch.empty((*key.shape[:-1], *_box_shape(size, shard)), dtype=dtype, device=device)
+
+    def batched(info, in_dims, key, size, shard, params, dtype, device):
+        key_dim, _, _, param_dims, _, _ = in_dims
+        if not any(d is not None for d in param_dims):  # a batch of keys: one call
+            keys = key if key_dim is None else key.movedim(key_dim, 0)
+            if key_dim is None:
+                keys = keys.expand(info.batch_size, *keys.shape)
+            return op(keys, size, shard, params, dtype, device), 0
+        rows = []
+        for i in range(info.batch_size):
+            k = key if key_dim is None else key.select(key_dim, i)
+            p = [
+                v if d is None else v.select(d, i) for v, d in zip(params, param_dims, strict=True)
+            ]
+            rows.append(op(k, size, shard, p, dtype, device))
+        return torch.stack(rows), 0
+
+    torch.library.register_vmap(op, batched)
+    return op
+
+
+def _number(value: torch.Tensor):
+    """0-d parameters back to Python numbers (the samplers' scalar fast paths)."""
+    return value.item() if value.ndim == 0 else value
+
+
+def _box_shape(size: Sequence[int], shard: Sequence[int]) -> tuple[int, ...]:
+    if not shard:
+        return tuple(size)
+    return tuple(b - a for a, b in _pairs(shard))
+
+
+def _pairs(flat: Sequence[int]) -> list[tuple[int, int]]:
+    """``(start, stop)`` per dimension from the operator's flat shard bounds."""
+    return [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
+
+
+__all__ = ["public_sampler"]
