@@ -45,6 +45,14 @@ def test_the_public_surface_as_users_call_it() -> None:
     x = trnrand.philox4x32(torch.zeros(4, dtype=torch.int64), torch.zeros(2, dtype=torch.int64))
     assert x.numel() > 0 and words.numel() == 4 and len(key) == 2 and position >= 0
 
+    k: torch.Tensor = trnrand.fold_in(trnrand.split(trnrand.key(np.uint64(9)), 2)[0], 3)
+    x = trnrand.normal(4, 6, mean=1.0, key=k, shard=(slice(None), slice(2, 4)))
+    x = trnrand.randperm(5, key=trnrand.key(1)) + trnrand.randint(3, high=4, shard=slice(1, 2))
+    box: tuple[slice, ...] = trnrand.shard_of((7, 4), 1, 3, dim=0)
+    x = trnrand.gamma(7, 4, shape=2.0, shard=box)
+    make_dtensor = trnrand.dtensor  # needs a process group: checked in tests/core
+    assert x.numel() > 0 and callable(make_dtensor)
+
     pts: torch.Tensor = trnrand.sobol(16, 3, seed=1, scramble="lms", dtype=torch.float64)
     pts = trnrand.halton(16, 3, seed=g, scramble=False)
     pts = trnrand.latin_hypercube(9, 3, seed=np.random.default_rng(1), strength=2)

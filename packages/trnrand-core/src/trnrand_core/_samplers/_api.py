@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Sequence
+from typing import ParamSpec
 
 import torch
 
@@ -30,9 +31,10 @@ from .._shards import layout
 _COMMON = {"dtype", "generator", "device", "out", "shard", "key"}
 
 _F = torch._C._functorch
+_P = ParamSpec("_P")
 
 
-def public_sampler(fn: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+def public_sampler(fn: Callable[_P, torch.Tensor]) -> Callable[_P, torch.Tensor]:
     """Wrap the eager sampler ``fn`` (whose signature ends with ``key=None``) into the
     public function, registering its keyed operator ``trnrand::<fn.__name__>``."""
     signature = inspect.signature(fn)
@@ -46,7 +48,7 @@ def public_sampler(fn: Callable[..., torch.Tensor]) -> Callable[..., torch.Tenso
     behind_graph_break = torch.compiler.disable(fn)
 
     @functools.wraps(fn)
-    def sampler(*args, **kwargs):
+    def sampler(*args: _P.args, **kwargs: _P.kwargs) -> torch.Tensor:
         key = kwargs.pop("key", None)
         if key is not None:
             return _keyed(fn, op, signature, names, key, args, kwargs)
