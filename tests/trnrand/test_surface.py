@@ -12,9 +12,7 @@ import trnrand_core
 import trnrand_quasi
 
 # Parameters after *size are keyword-only, so appending them (shard, key) is additive.
-SAMPLER_TAIL = (
-    "dtype=torch.float32, generator=None, device=None, out=None, shard=None, key=None"
-)
+SAMPLER_TAIL = "dtype=torch.float32, generator=None, device=None, out=None, shard=None, key=None"
 
 STABLE_SIGNATURES = {
     "uniform": f"(*size, low=0.0, high=1.0, {SAMPLER_TAIL})",
