@@ -8,6 +8,9 @@ behaviour inside ``torch.compile`` and ``torch.func`` transforms.
   fake implementation gives the shape, a vmap rule batches keys (and parameters).
 - Stateful, under ``torch.compile``: the call runs eagerly behind a graph break (the
   Generator is Python state), so the values are the eager values.
+- Stateful, eager, with per-element tensor parameters or a non-contiguous ``out``, and
+  large: drawn in pieces (shards of at most ``PIECE`` elements, written into the
+  result), so temporaries stay O(piece) instead of several times the output.
 - Stateful, under ``torch.func`` transforms: ``vmap`` is refused (every row would get
   the same noise); ``grad``/``jvp`` see the samples as constants (parameters detached:
   samples are non-differentiable, docs/stability.md).
@@ -17,6 +20,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
+import math
 from collections.abc import Callable, Sequence
 from typing import ParamSpec
 
@@ -25,12 +30,18 @@ import torch
 from .._generator import Generator
 from .._keys import check_key
 from .._shards import layout
+from .._validation import check_size
+from . import _common
 
 #: Keyword parameters every sampler handles the same way; the others are its
 #: distribution parameters, in signature order.
 _COMMON = {"dtype", "generator", "device", "out", "shard", "key"}
 
 _F = torch._C._functorch
+
+#: Elements per piece of a large call with per-element parameters (a few MiB of
+#: parameter and scratch temporaries, and still long enough to use every thread).
+PIECE = 1 << 20
 _P = ParamSpec("_P")
 
 
@@ -56,10 +67,78 @@ def public_sampler(fn: Callable[_P, torch.Tensor]) -> Callable[_P, torch.Tensor]
             return behind_graph_break(*args, **kwargs)
         if _F.maybe_current_level() is not None:
             return _in_transform(fn, args, kwargs)
+        if sharded and _needs_pieces(args, kwargs):
+            return _in_pieces(fn, args, kwargs)
         return fn(*args, **kwargs)
 
     sampler.operator = op  # type: ignore[attr-defined]
     return sampler
+
+
+def _needs_pieces(args, kwargs) -> bool:
+    """A large unsharded call with a per-element parameter or a non-contiguous ``out``
+    on an unpartitioned Generator (cheap to rule out for scalar calls)."""
+    tensors = [v for k, v in kwargs.items() if isinstance(v, torch.Tensor) and v.ndim > 0]
+    if not tensors or kwargs.get("shard") is not None:
+        return False
+    out = kwargs.get("out")
+    if len(tensors) == 1 and out is not None and out.is_contiguous():
+        return False
+    generator = kwargs.get("generator")
+    if isinstance(generator, Generator) and generator.partition_size != 1:
+        return False
+    try:
+        return math.prod(check_size(args)) > PIECE
+    except (TypeError, ValueError):  # the sampler itself reports bad sizes
+        return False
+
+
+def _pieces(shape: tuple[int, ...]):
+    """Boxes of at most ``PIECE`` elements tiling ``shape`` in C order, each one run of
+    consecutive elements: single indices before dimension ``d``, a range of ``d``, whole
+    dimensions after it."""
+    d = len(shape) - 1
+    while d > 0 and math.prod(shape[d:]) <= PIECE:
+        d -= 1
+    inner = math.prod(shape[d + 1 :])
+    step = max(1, PIECE // inner)
+    for index in itertools.product(*(range(n) for n in shape[:d])):
+        for start in range(0, shape[d], step):
+            head = tuple(slice(i, i + 1) for i in index)
+            yield (*head, slice(start, min(start + step, shape[d])))
+
+
+def _in_pieces(fn, args, kwargs):
+    """``fn(*args, **kwargs)`` drawn piece by piece: the first piece reserves the whole
+    call on the caller's Generator, the others draw their boxes from a copy positioned
+    at the same block, and a failure gives the blocks back."""
+    shape = check_size(args)
+    out = kwargs.pop("out", None)
+    boxes = _pieces(shape)
+    first_box = next(boxes)
+    recorded: list = []
+    token = _common.reservations.set(recorded)
+    try:
+        first = fn(*shape, shard=first_box, out=None if out is None else out[first_box], **kwargs)
+    finally:
+        _common.reservations.reset(token)
+    (draw,) = recorded
+    try:
+        if out is None:
+            out = torch.empty(shape, dtype=first.dtype, device=first.device)
+            out[first_box].copy_(first)
+        del first
+        source = _common.resolve_generator(kwargs.get("generator"))
+        copy = Generator(source.seed, device=source.device)
+        kwargs["generator"] = copy
+        for box in boxes:
+            copy.advance_to(draw.block)
+            fn(*shape, shard=box, out=out[box], **kwargs)
+    except BaseException:
+        if draw.undo is not None:
+            draw.undo()
+        raise
+    return out
 
 
 def _in_transform(fn, args, kwargs):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import os
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 import torch
 
@@ -105,13 +106,23 @@ def element_words(draw: Draw, device) -> torch.Tensor:
     return flat[start - 4 * first_block : stop - 4 * first_block].reshape(draw.count, draw.words)
 
 
+#: When set (by a call drawn in pieces), the draws reserved by sampler calls are
+#: appended to this list.
+reservations: ContextVar[list[Draw] | None] = ContextVar("reservations", default=None)
+
+
 def reserve(generator: Generator, layout: Layout, words: int) -> Draw:
     """Reserve the call's blocks: this rank's share of a partitioned call, or, for a
     shard, the whole logical call (the shard's runs are taken from it by ``sample``;
     a partition does not apply, the box says which elements this rank returns)."""
     if layout.box is None:
-        return generator._reserve(layout.count, words)
-    return generator._reserve(layout.total, words, replicated=True)
+        draw = generator._reserve(layout.count, words)
+    else:
+        draw = generator._reserve(layout.total, words, replicated=True)
+    recorded = reservations.get()
+    if recorded is not None:
+        recorded.append(draw)
+    return draw
 
 
 def sample(

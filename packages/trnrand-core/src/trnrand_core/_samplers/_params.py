@@ -45,7 +45,7 @@ def parameter(
     if isinstance(value, torch.Tensor) and value.ndim > 0:
         if value.dtype == torch.bool or value.dtype.is_complex:
             raise TypeError(f"{name} must be a real tensor, got dtype {value.dtype}")
-        flat = layout.select(broadcast(value.detach().to(torch.float64), name, layout), region)
+        flat = layout.select(broadcast(value.detach(), name, layout), region).to(torch.float64)
         ok = check(flat, minimum, maximum, allow_inf)
         if not bool(ok.all()):
             bad = flat[~ok].reshape(-1)[0]

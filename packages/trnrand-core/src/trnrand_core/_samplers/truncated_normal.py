@@ -46,7 +46,7 @@ from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, check_dtype
 from . import _common
 from ._api import public_sampler
-from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float
+from ._chunks import CHUNK, NARROW_CHUNK, chunk_layout, chunk_span, chunk_words, run_float
 from ._params import parameter
 
 WORDS = 2
@@ -145,9 +145,16 @@ def _cpu(draw, flat: torch.Tensor, loc, scale, low, high) -> None:
     if flat.dtype == torch.float64:
         run_float(_truncated, draw, flat, loc, scale, low, high)
         return
-    wide = torch.empty(draw.count, dtype=torch.float64)
-    run_float(_truncated, draw, wide, loc, scale, low, high)
-    flat.copy_(wide.to(torch.float32))
+    # float64 values in bounded pieces, each rounded through float32 as a whole call is
+    wide = torch.empty(min(draw.count, NARROW_CHUNK), dtype=torch.float64)
+    for start in range(0, draw.count, NARROW_CHUNK):
+        stop = min(start + NARROW_CHUNK, draw.count)
+        part = draw._replace(first=draw.first + start, count=stop - start)
+        params = [
+            p[start:stop] if isinstance(p, torch.Tensor) else p for p in (loc, scale, low, high)
+        ]
+        run_float(_truncated, part, wide[: stop - start], *params)
+        flat[start:stop].copy_(wide[: stop - start].to(torch.float32))
 
 
 # -- portable path ------------------------------------------------------------------------
