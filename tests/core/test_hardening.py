@@ -232,6 +232,40 @@ def test_normal_at_the_overflow_limit_stays_finite(portable, dtype, bound):
             assert torch.equal(per_element, x)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"mean": 1e39}, r"finite in float32 .*got mean=1e\+39, std=1\.0, low=-2\.0"),
+        ({"mean": 1e5, "dtype": F16}, r"finite in float16 .*got mean=100000\.0"),
+        ({"mean": 3e38, "std": 1e38}, r"got mean=3e\+38, std=1e\+38"),
+        ({"low": -math.inf, "high": 1e300}, r"got mean=0\.0, std=1\.0, low=-inf, high=1e\+300$"),
+        ({"std": 1e38, "low": 3.0, "high": math.inf}, r"std=1e\+38, low=3\.0, high=inf$"),
+        ({"mean": torch.tensor([0.0, 3e38]), "std": 1e38}, r"at element 1$"),
+    ],
+)
+def test_truncated_normal_refuses_parameters_that_overflow_the_dtype(kwargs, match):
+    g = tr.Generator(seed=7)
+    with pytest.raises(ValueError, match=r"^mean, std, low and high must keep "):
+        tr.truncated_normal(2, 2, generator=g, **kwargs)
+    with pytest.raises(ValueError, match=match):
+        tr.truncated_normal(2, 2, generator=g, **kwargs)
+    assert g.position == 0
+
+
+@pytest.mark.parametrize("portable", [False, True])
+def test_truncated_normal_at_the_overflow_limit_stays_finite(portable):
+    top = float(torch.finfo(torch.float32).max)
+    cases = [  # |mean| + std * reach just below the largest float32
+        {"std": top / 3 * (1 - 1e-9), "low": -3.0, "high": 3.0},
+        {"std": top / 8.3 * (1 - 1e-9), "low": -math.inf, "high": math.inf},
+        {"mean": top / 2, "std": top / 2 / 12.3 * (1 - 1e-9), "low": 4.0, "high": math.inf},
+    ]
+    with portable_on_cpu(portable):
+        for kwargs in cases:
+            x = tr.truncated_normal(4096, generator=tr.Generator(8), **kwargs)
+            assert bool(torch.isfinite(x).all()), kwargs
+
+
 def test_the_normal_bounds_cover_the_largest_radius_the_kernels_produce():
     """r = sqrt(-2 ln u1) is largest at the smallest open uniform: 2**-24 (one word,
     float32 log) and 2**-54 (two words, float64); |z| <= r."""

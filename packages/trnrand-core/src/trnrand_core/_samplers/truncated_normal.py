@@ -33,6 +33,7 @@ The CPU kernel (libm) and the portable path (torch) run the same steps and agree
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -47,7 +48,7 @@ from .._validation import FLOAT_DTYPES, check_dtype
 from . import _common
 from ._api import public_sampler
 from ._chunks import CHUNK, NARROW_CHUNK, chunk_layout, chunk_span, chunk_words, run_float
-from ._params import parameter
+from ._params import at, dtype_limits, first_false, parameter
 
 WORDS = 2
 _CF_FROM = 5.0
@@ -298,10 +299,63 @@ def truncated_normal(
     a = parameter(low, "low", lay, dev, allow_inf=True)
     b = parameter(high, "high", lay, dev, allow_inf=True)
     _check_order(a, b)
+    if any(isinstance(v, torch.Tensor) for v in (loc, scale, a, b)):
+        _check_range_elementwise(loc, scale, a, b, dtype)
+    else:
+        _check_range(loc, scale, a, b, dtype)
     draw = _common.reserve(gen, lay, WORDS)
     params = {"loc": loc, "scale": scale, "low": a, "high": b}
     flat = _common.sample("truncated_normal", draw, dtype, dev, params, _cpu, _portable, out, lay)
     return out if out is not None else flat.view(lay.shape)
+
+
+#: How far past its finite bound (or past 0) a one-sided interval's ``z`` can reach: the
+#: open float64 uniform gives ``|z| < 8.3`` for a central interval, and a tail beyond
+#: ``a > 0`` stays within ``37.5 / a`` (< 8.3 once ``a >= 4.6``) of ``a``.
+_Z_REACH = 8.3
+
+
+def _reach(a, b):
+    """The largest ``|z|`` a sample can have: ``max(|low|, |high|)`` with an infinite
+    bound replaced by the other one (or 0) pushed out by ``_Z_REACH``."""
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        a_t = torch.as_tensor(a, dtype=torch.float64)
+        b_t = torch.as_tensor(b, dtype=torch.float64)
+        top = torch.where(torch.isinf(b_t), a_t.clamp(min=0.0) + _Z_REACH, b_t)
+        bottom = torch.where(torch.isinf(a_t), b_t.clamp(max=0.0) - _Z_REACH, a_t)
+        return torch.maximum(top.abs(), bottom.abs())
+    top = max(a, 0.0) + _Z_REACH if math.isinf(b) else b
+    bottom = min(b, 0.0) - _Z_REACH if math.isinf(a) else a
+    return max(abs(top), abs(bottom))
+
+
+def _range_rule(dtype: torch.dtype) -> str:
+    name, top, _ = dtype_limits(dtype)
+    return (
+        "mean, std, low and high must keep |mean| + std * max(|low|, |high|) finite in "
+        f"{name} (<= {top:g}; an infinite bound counts as the other one {_Z_REACH} further)"
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _check_range(mean: float, std: float, low: float, high: float, dtype: torch.dtype) -> None:
+    """Refuse parameters with which a value could overflow ``dtype`` (as ``normal`` and
+    ``uniform`` do)."""
+    if not abs(mean) + std * _reach(low, high) <= dtype_limits(dtype)[1]:
+        raise ValueError(
+            f"{_range_rule(dtype)}, got mean={mean!r}, std={std!r}, low={low!r}, high={high!r}"
+        )
+
+
+def _check_range_elementwise(loc, scale, a, b, dtype: torch.dtype) -> None:
+    magnitude = loc.abs() if isinstance(loc, torch.Tensor) else abs(loc)
+    ok = torch.as_tensor(magnitude + scale * _reach(a, b) <= dtype_limits(dtype)[1])
+    i = first_false(ok)
+    if i is not None:
+        raise ValueError(
+            f"{_range_rule(dtype)}, got mean={at(loc, i)!r}, std={at(scale, i)!r}, "
+            f"low={at(a, i)!r}, high={at(b, i)!r} at element {i}"
+        )
 
 
 def _check_order(a, b) -> None:
