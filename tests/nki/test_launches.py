@@ -47,6 +47,7 @@ def test_operands_layout():
     assert keys.shape == (128, 20) and (keys == keys[0]).all()
     assert int(keys[0, 1]) == (5 + 0x9E3779B9) & 0xFFFFFFFF
     assert int(keys[0, 11]) == (7 + 0xBB67AE85) & 0xFFFFFFFF
-    assert bases.shape == (1, 128, 4)
+    assert bases.shape == (1, 128, 4) and bases.dtype == np.float32  # arithmetic operands
     assert bases[0, 0].tolist() == [0xFFFF, 0xFFFF, 0, 0]  # 16-bit limbs of 2**32 - 1
-    assert params.dtype == np.float32 and params.shape == (128, 4)
+    assert params.dtype == np.float32 and params.shape == (128, 5)
+    assert (params[:, 4] == 0).all()  # the activations' zero bias column

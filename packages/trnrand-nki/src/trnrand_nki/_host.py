@@ -43,8 +43,9 @@ def round_keys(k0: int, k1: int, partitions: int = _program.P) -> np.ndarray:
 
 
 def tile_bases(first_block: int, n_tiles: int, free: int = _program.F) -> np.ndarray:
-    """``(n_tiles, P, 4)`` uint32: the 16-bit limbs of each tile's first block (mod 2**64)."""
-    out = np.empty((n_tiles, _program.P, 4), dtype=np.uint32)
+    """``(n_tiles, P, 4)`` float32: the 16-bit limbs of each tile's first block (mod 2**64),
+    exact in float32, the dtype arithmetic operands must have."""
+    out = np.empty((n_tiles, _program.P, 4), dtype=np.float32)
     for t in range(n_tiles):
         block = (first_block + t * _program.P * free) % TWO64
         out[t] = [(block >> shift) & 0xFFFF for shift in (0, 16, 32, 48)]
@@ -52,8 +53,10 @@ def tile_bases(first_block: int, n_tiles: int, free: int = _program.F) -> np.nda
 
 
 def sampler_params(kind: str, dtype: torch.dtype, params: dict) -> np.ndarray:
-    """``(P, 4)`` float32 parameter columns for ``_program`` (see its sampler functions)."""
-    row = [0.0, 0.0, _program.HALF_PI32, _program.TWO_M24]
+    """``(P, 5)`` float32 parameter columns for ``_program`` (see its sampler functions):
+    two sampler columns, the clip bound of uniforms, ``pi/2``, ``2**-24`` and ``0`` (the
+    activations' bias columns)."""
+    row = [0.0, 0.0, _program.HALF_PI32, _program.TWO_M24, 0.0]
     if kind == "uniform":
         low32 = np.float32(params["low"])
         row[0] = float(low32)

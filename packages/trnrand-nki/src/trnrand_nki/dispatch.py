@@ -30,7 +30,7 @@ import torch
 
 from trnrand_core._constants import MASK32, PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1, TWO64
 
-from . import _host, _kernels, _nki_ops, _program, mirror
+from . import _host, _kernels, _program, mirror
 from ._errors import NkiFallbackWarning, NkiUnavailableError
 
 REQUIRE_ENV = "TRNRAND_REQUIRE_NKI"
@@ -64,8 +64,8 @@ def require_nki() -> bool:
 def sdk_problem() -> str | None:
     """Why the NKI path cannot run here, or ``None`` when the SDK is importable and a
     NeuronCore device (``/dev/neuron*``) is present."""
-    if _nki_ops.IMPORT_ERROR is not None:
-        return _nki_ops.IMPORT_ERROR
+    if _kernels.IMPORT_ERROR is not None:
+        return _kernels.IMPORT_ERROR
     missing = [m for m in ("torch_xla", "torch_neuronx") if importlib.util.find_spec(m) is None]
     if missing:
         return f"{', '.join(missing)} not importable"
@@ -82,15 +82,22 @@ def _require_sdk() -> None:
 
 # -- launchers: one kernel launch -> flat CPU/xla tensor ----------------------------------
 def _to_torch(values: np.ndarray, kind: str, dtype: torch.dtype) -> torch.Tensor:
-    flat = torch.from_numpy(np.ascontiguousarray(values).reshape(-1))
-    return _finish(flat, kind, dtype)
+    return _finish(torch.from_numpy(np.ascontiguousarray(values)), kind, dtype)
 
 
-def _finish(flat: torch.Tensor, kind: str, dtype: torch.dtype) -> torch.Tensor:
-    """Words: int32 bits -> int64 values in [0, 2**32); floats: exact cast to ``dtype``."""
+def _finish(out: torch.Tensor, kind: str, dtype: torch.dtype) -> torch.Tensor:
+    """The kernel's ``(tiles, 4, P, F)`` result in element order (``[t, p, j, w]``), flat.
+    Words: int32 bits -> int64 values in [0, 2**32); floats: exact cast to ``dtype``."""
+    flat = out.permute(0, 2, 3, 1).reshape(-1)
     if kind == "words":
         return flat.to(torch.int64).bitwise_and_(MASK32)
     return flat.to(dtype)
+
+
+def kernel_for(kind: str, dtype: torch.dtype):
+    """The generated ``@nki.jit`` kernel of ``_kernels.STREAM_KERNELS`` for a launch."""
+    name = "int32" if kind == "words" else _host.DTYPE_NAMES.get(dtype, "float32")
+    return _kernels.STREAM_KERNELS[(kind, name)]
 
 
 def mirror_launch(kind, dtype, keys, bases, params) -> torch.Tensor:
@@ -105,14 +112,12 @@ def nki_launch(kind, dtype, keys, bases, params) -> torch.Tensor:
     import torch_xla
 
     device = torch_xla.device()
-    out = _kernels.stream_kernel(
+    out = kernel_for(kind, dtype)(
         torch.from_numpy(keys.view(np.int32)).to(device),
-        torch.from_numpy(bases.view(np.int32)).to(device),
+        torch.from_numpy(bases).to(device),
         torch.from_numpy(params).to(device),
-        kind=kind,
-        dtype=_host.DTYPE_NAMES.get(dtype, "float32"),
     )
-    return _finish(out.reshape(-1), kind, dtype)
+    return _finish(out, kind, dtype)
 
 
 _launch = nki_launch  # the backend's launcher (tests swap in mirror_launch or a failing fake)
@@ -234,6 +239,17 @@ def box_muller_cpu(
     _check_block_args(k0, k1, first_block, n_blocks)
     params = {"loc": float(mean), "scale": float(std)}
     return stream("normal", torch.float32, k0, k1, first_block, n_blocks, params, mirror_launch)
+
+
+def probe_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The 32-bit probes of ``_program.probe_kernel`` on a NeuronCore: ``(8, 128, F)`` int32
+    from int32 ``a``, ``b`` of shape ``(128, F)`` (see ``trnrand_nki.hwcheck``)."""
+    _require_sdk()
+    import torch_xla
+
+    device = torch_xla.device()
+    out = _kernels.probe_kernel(torch.from_numpy(a).to(device), torch.from_numpy(b).to(device))
+    return out.cpu().numpy()
 
 
 # -- Sobol ------------------------------------------------------------------------------

@@ -1,18 +1,20 @@
 """Exact NumPy emulation of the ISA-level operations trnrand's NKI kernels use.
 
-``MirrorOps`` executes the op programs of ``trnrand_nki._program`` (the same functions the
-``@nki.jit`` kernels run) under NKI's rules, failing loudly where hardware would silently
-round:
+``MirrorOps`` executes the programs of ``trnrand_nki._program`` (the single source the
+generated ``_kernels.py`` is traced from) under the rules of ``nki_rules.json``, failing
+loudly where the documentation forbids a form or hardware would silently round:
 
-- bit-vector ops (``and or xor shl shr``) are exact on 32 bits, need integer tiles, and
-  take literals only within int32;
-- arithmetic ops (``add subtract multiply divide min max``) and activations run in float32:
-  an integer operand, intermediate or integer result that is not an integer below 2**24
-  in magnitude raises ``ExactnessError``;
+- every instruction is checked by ``trnrand_nki._rules``: ``scalar_tensor_tensor`` takes
+  arithmetic operators only, the operators of one instruction are of one kind, arithmetic
+  scalar operands are float32 (float literals or float32 columns), bit-vector operands
+  have the data's integer dtype, activation scales are float32 and biases ``(P, 1)``
+  columns, DMA copies keep their dtype, ``memset`` values match the tile's dtype;
+- bit-vector ops (``and or xor shl shr``) are exact on 32 bits (logical shifts);
+- arithmetic runs in float32: an integer operand, intermediate or integer result that is
+  not an integer below 2**24 in magnitude raises ``ExactnessError``;
 - results are value-cast to the output dtype (float16/bfloat16 round to nearest even);
-  bit reinterpretation never happens implicitly;
-- transcendental activations check their documented input ranges (``DomainError``), and an
-  activation bias must be a ``(P, 1)`` column (NCC_IBIR605);
+  bits are reinterpreted only through explicit views;
+- activation inputs must lie in the documented Valid Input Range (``DomainError``);
 - tiles have at most 128 partitions.
 
 Transcendentals use NumPy's float32 functions: the hardware's polynomials differ in the
@@ -21,28 +23,24 @@ last bits, which is why normals and exponentials are held to a tolerance, not bi
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from . import _host, _program
+from . import _host, _program, _rules
+from ._rules import NkiRuleError
 
 EXACT_LIMIT = 1 << 24
 MAX_PARTITIONS = 128
 INT_DTYPES = ("uint32", "int32")
 FLOAT_DTYPES = ("float32", "float16", "bfloat16")
-ARITHMETIC = ("add", "subtract", "multiply", "divide", "min", "max")
-BITVEC = ("and", "or", "xor", "shl", "shr")
-_INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
-_LOG_RANGE = (2.0**-64, 2.0**64)
+ARITHMETIC = tuple(op for op, rule in _rules.OPERATORS.items() if rule["class"] == "arithmetic")
+BITVEC = tuple(op for op, rule in _rules.OPERATORS.items() if rule["class"] == "bitvec")
+_INT32_MAX = (1 << 31) - 1
 _FLOAT_MAX = {"float16": 65504.0, "bfloat16": float(torch.finfo(torch.bfloat16).max)}
-
-
-class NkiRuleError(ArithmeticError):
-    """An operation that NKI rejects or cannot compute as the kernel intends."""
+_STORAGE = {"uint32": np.uint32, "int32": np.int32, "float16": np.float16}
 
 
 class ExactnessError(NkiRuleError):
@@ -50,7 +48,7 @@ class ExactnessError(NkiRuleError):
 
 
 class DomainError(NkiRuleError):
-    """A transcendental activation's input left the range the hardware supports."""
+    """A transcendental activation's input left the range the documentation gives."""
 
 
 @dataclass(frozen=True)
@@ -74,10 +72,26 @@ class Tile:
         return self.data.shape
 
 
+@dataclass(frozen=True)
+class Hbm:
+    """A device-memory (HBM) tensor: kernel argument or result."""
+
+    data: np.ndarray
+    dtype: str
+
+
 def tile(values, dtype: str) -> Tile:
     """A tile holding ``values`` (uint32 bit patterns for integer dtypes)."""
-    storage = {"uint32": np.uint32, "int32": np.int32, "float16": np.float16}.get(dtype, np.float32)
+    storage = _STORAGE.get(dtype, np.float32)
     return Tile(np.ascontiguousarray(np.asarray(values).astype(storage)), dtype)
+
+
+def hbm(values: np.ndarray) -> Hbm:
+    """An HBM tensor holding ``values`` (int32 or float32 NumPy arrays)."""
+    names = {np.dtype(np.int32): "int32", np.dtype(np.float32): "float32"}
+    if values.dtype not in names:
+        raise NkiRuleError(f"kernel arguments are int32 or float32 arrays, got {values.dtype}")
+    return Hbm(np.ascontiguousarray(values), names[values.dtype])
 
 
 def _cast(values: np.ndarray, dtype: str) -> Tile:
@@ -104,26 +118,29 @@ def _require_exact(values: np.ndarray, what: str) -> None:
         )
 
 
-def _check_shape(operand: Tile, shape, column: bool, name: str) -> None:
-    want = (shape[0], 1) if column else tuple(shape)
-    if operand.shape != want:
-        kind = "a (P, 1) column" if column else "a tile of the data's shape"
-        raise NkiRuleError(f"{name} must be {kind} {want}, got {operand.shape}")
+def _describe(value, shape, scalar: bool = False) -> _rules.Operand:
+    """The rules' view of an operand: a tile of the data's shape, a ``(P, 1)`` column (first
+    choice for the keywords that take scalars) or a literal."""
+    if isinstance(value, Tile):
+        if scalar and value.shape == (shape[0], 1):
+            return _rules.Operand("column", value.dtype)
+        if value.shape == tuple(shape):
+            return _rules.Operand("tile", value.dtype)
+        if value.shape == (shape[0], 1):
+            return _rules.Operand("column", value.dtype)
+        raise NkiRuleError(f"operand shape {value.shape} is neither {tuple(shape)} nor (P, 1)")
+    return _rules.Operand("imm", None, value)
 
 
-def _float_operand(value, shape, column: bool, name: str) -> np.ndarray:
+def _float_operand(value, name: str) -> np.ndarray:
     """An arithmetic operand as float32, after checking it is exact there."""
     if isinstance(value, Tile):
-        _check_shape(value, shape, column, name)
         if value.dtype in INT_DTYPES:
             wide = value.data.astype(np.float64)
             _require_exact(wide, f"integer operand {name}")
             return wide.astype(np.float32)
         return value.data.astype(np.float32)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise NkiRuleError(f"{name} must be a tile or a number, got {type(value).__name__}")
     if isinstance(value, int):
-        _literal(value, name)
         _require_exact(np.array([float(value)]), f"integer literal {name}")
         return np.float32(value)
     if float(np.float32(value)) != value:
@@ -131,21 +148,10 @@ def _float_operand(value, shape, column: bool, name: str) -> np.ndarray:
     return np.float32(value)
 
 
-def _literal(value: int, name: str) -> None:
-    if not _INT32_MIN <= value <= _INT32_MAX:
-        raise NkiRuleError(f"integer literal {name}={value:#x} is outside int32 (NKI frontend)")
-
-
-def _bits_operand(value, shape, column: bool, name: str) -> np.ndarray:
+def _bits_operand(value) -> np.ndarray:
     """A bit-vector operand as uint32 bit patterns."""
     if isinstance(value, Tile):
-        _check_shape(value, shape, column, name)
-        if value.dtype not in INT_DTYPES:
-            raise NkiRuleError(f"bit-vector operand {name} must be integer, got {value.dtype}")
         return value.data.view(np.uint32)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise NkiRuleError(f"bit-vector literal {name} must be an int, got {value!r}")
-    _literal(value, name)
     return np.uint32(value & 0xFFFFFFFF)
 
 
@@ -153,12 +159,8 @@ def _arith(op: str, a, b):
     with np.errstate(divide="raise", invalid="raise", over="raise"):
         if op == "add":
             return np.add(a, b, dtype=np.float32)
-        if op == "subtract":
-            return np.subtract(a, b, dtype=np.float32)
         if op == "multiply":
             return np.multiply(a, b, dtype=np.float32)
-        if op == "divide":
-            return np.divide(a, b, dtype=np.float32)
         if op == "min":
             return np.minimum(a, b, dtype=np.float32)
         return np.maximum(a, b, dtype=np.float32)
@@ -180,50 +182,38 @@ def _bitvec(op: str, a, b):
     return a ^ b
 
 
-def _op_class(*ops) -> str:
-    classes = set()
-    for op in ops:
-        if op in ARITHMETIC:
-            classes.add("arithmetic")
-        elif op in BITVEC:
-            classes.add("bitvec")
-        else:
-            raise NkiRuleError(f"unknown operator {op!r}")
-    if len(classes) != 1:
-        raise NkiRuleError(f"operators {ops} mix arithmetic and bit-vector kinds")
-    return classes.pop()
-
-
 class MirrorOps:
-    """The instruction set of ``_program`` executed in NumPy; ``counts`` tallies the
-    instructions issued per kind (for the cost model in docs/nki.md)."""
+    """The instruction set of ``_program`` executed in NumPy under the rules of
+    ``nki_rules.json``; ``counts`` tallies the instructions issued per kind (for the cost
+    model in docs/nki.md)."""
 
     def __init__(self):
         self.counts: Counter[str] = Counter()
 
-    # -- instructions -------------------------------------------------------------------
+    # -- compute instructions -----------------------------------------------------------
     def scalar(self, x: Tile, op0, a0, op1=None, a1=None, dtype=None) -> Tile:
         self.counts["tensor_scalar"] += 1
-        if op1 is None:
-            return self._two_step(x, (op0,), (a0,), (True,), dtype)
-        return self._two_step(x, (op0, op1), (a0, a1), (True, True), dtype)
+        ops, operands = (op0,), (("operand0", a0),)
+        if op1 is not None:
+            ops, operands = (op0, op1), (("operand0", a0), ("operand1", a1))
+        return self._alu("tensor_scalar", x, ops, operands, dtype)
 
     def tensor(self, x: Tile, y: Tile, op, dtype=None) -> Tile:
         self.counts["tensor_tensor"] += 1
-        return self._two_step(x, (op,), (y,), (False,), dtype)
+        return self._alu("tensor_tensor", x, (op,), (("data2", y),), dtype)
 
     def scalar_tensor(self, x: Tile, op0, a0, op1, y: Tile, dtype=None) -> Tile:
         self.counts["scalar_tensor_tensor"] += 1
-        return self._two_step(x, (op0, op1), (a0, y), (True, False), dtype)
+        operands = (("operand0", a0), ("operand1", y))
+        return self._alu("scalar_tensor_tensor", x, (op0, op1), operands, dtype)
 
-    def activation(self, func: str, x: Tile, scale=1.0, bias=None) -> Tile:
+    def activation(self, func: str, x: Tile, scale, bias) -> Tile:
         self.counts["activation"] += 1
-        if bias is not None and not isinstance(bias, Tile):
-            raise NkiRuleError("an activation bias must be a (P, 1) column tile (NCC_IBIR605)")
-        value = _float_operand(x, x.shape, False, "data")
-        value = _arith("multiply", value, _float_operand(scale, x.shape, True, "scale"))
-        if bias is not None:
-            value = _arith("add", value, _float_operand(bias, x.shape, True, "bias"))
+        bias_info = None if bias is None else _describe(bias, x.shape, True)
+        scale_info = _describe(scale, x.shape, True)
+        _rules.check_activation(func, _describe(x, x.shape), scale_info, bias_info)
+        value = _arith("multiply", _float_operand(x, "data"), _float_operand(scale, "scale"))
+        value = _arith("add", value, _float_operand(bias, "bias"))
         return Tile(_activate(func, value), "float32")
 
     def iota(self, partitions: int, free: int) -> Tile:
@@ -234,27 +224,59 @@ class MirrorOps:
 
     def zeros(self, partitions: int, free: int) -> Tile:
         self.counts["memset"] += 1
+        _rules.check_memset("uint32", 0)
         return tile(np.zeros((partitions, free)), "uint32")
 
+    # -- memory -------------------------------------------------------------------------
+    def load(self, src: Hbm, index=None) -> Tile:
+        self.counts["dma_copy"] += 1
+        data = src.data if index is None else src.data[index]
+        return tile(data, src.dtype)
+
+    def store(self, out: Hbm, index: tuple, value: Tile) -> None:
+        self.counts["dma_copy"] += 1
+        _rules.check_dma(value.dtype, out.dtype)
+        out.data[index] = value.data
+
+    @staticmethod
+    def output(shape, dtype: str) -> Hbm:
+        return Hbm(np.zeros(shape, dtype=_STORAGE.get(dtype, np.float32)), dtype)
+
+    # -- no instruction -----------------------------------------------------------------
     @staticmethod
     def column(t: Tile, index: int) -> Tile:
         return Tile(t.data[:, index : index + 1], t.dtype)
 
+    @staticmethod
+    def view(t: Tile, dtype: str) -> Tile:
+        _rules.check_view(t.dtype, dtype)
+        return Tile(t.data.view(_STORAGE[dtype]), dtype)
+
+    @staticmethod
+    def extent(src: Hbm, axis: int) -> int:
+        return src.data.shape[axis]
+
+    @staticmethod
+    def loop(src: Hbm, name: str):
+        return range(src.data.shape[0])
+
+    def call(self, fn, *args):
+        return fn(self, *args)
+
     # -- semantics --------------------------------------------------------------------
-    def _two_step(self, x: Tile, ops, operands, columns, dtype) -> Tile:
+    def _alu(self, instruction, x: Tile, ops, operands, dtype) -> Tile:
         dtype = x.dtype if dtype is None else dtype
-        if _op_class(*ops) == "bitvec":
-            if dtype not in INT_DTYPES:
-                raise NkiRuleError(f"bit-vector ops need an integer output, got {dtype}")
-            value = _bits_operand(x, x.shape, False, "data")
-            for op, operand, column in zip(ops, operands, columns, strict=True):
-                value = _bitvec(op, value, _bits_operand(operand, x.shape, column, op))
-            return Tile(
-                value.astype(np.uint32).view(np.int32 if dtype == "int32" else np.uint32), dtype
-            )
-        value = _float_operand(x, x.shape, False, "data")
-        for step, (op, operand, column) in enumerate(zip(ops, operands, columns, strict=True)):
-            value = _arith(op, value, _float_operand(operand, x.shape, column, op))
+        scalars = _rules.INSTRUCTIONS[instruction]["scalar_operands"]
+        described = [(name, _describe(value, x.shape, name in scalars)) for name, value in operands]
+        kind = _rules.check_alu(instruction, ops, _describe(x, x.shape), described, dtype)
+        if kind == "bitvec":
+            value = _bits_operand(x)
+            for op, (_, operand) in zip(ops, operands, strict=True):
+                value = _bitvec(op, value, _bits_operand(operand))
+            return Tile(value.astype(np.uint32).view(_STORAGE[dtype]), dtype)
+        value = _float_operand(x, "data")
+        for step, (op, (name, operand)) in enumerate(zip(ops, operands, strict=True)):
+            value = _arith(op, value, _float_operand(operand, name))
             if dtype in INT_DTYPES and step < len(ops) - 1:
                 _require_exact(value, f"intermediate of {ops}")
         return _cast(np.asarray(value, dtype=np.float32), dtype)
@@ -262,22 +284,18 @@ class MirrorOps:
 
 def _activate(func: str, value: np.ndarray) -> np.ndarray:
     value = np.asarray(value, dtype=np.float32)
+    low, high = _rules.activation_range(func)
+    wide = value.astype(np.float64)
+    outside = ~np.isfinite(wide) | (wide < low) | (wide > high)
+    if outside.any():
+        worst = value[outside].flat[0]
+        text = _rules.ACTIVATIONS[func]["range_text"]
+        raise DomainError(f"{func} input outside its documented range {text}: {worst!r}")
     if func == "log":
-        if ((value < _LOG_RANGE[0]) | (value > _LOG_RANGE[1])).any():
-            raise DomainError(f"log input outside [2**-64, 2**64]: {value.min()!r}")
         return np.log(value)
     if func == "sqrt":
-        if (value < 0).any():
-            raise DomainError(f"sqrt input below 0: {value.min()!r}")
         return np.sqrt(value)
-    if func == "sin":
-        if (np.abs(value.astype(np.float64)) > math.pi).any():
-            worst = value.flat[np.abs(value).argmax()]
-            raise DomainError(f"hardware sin input outside [-pi, pi]: {worst!r}")
-        return np.sin(value)
-    if func == "exp":
-        return np.exp(value)
-    raise NkiRuleError(f"unknown activation {func!r}")
+    return np.sin(value)
 
 
 # -- whole kernels, emulated ------------------------------------------------------------------
@@ -287,41 +305,32 @@ def run_stream(
     keys: np.ndarray,
     bases: np.ndarray,
     params: np.ndarray,
-    free: int = _program.F,
     ops: MirrorOps | None = None,
 ) -> np.ndarray:
-    """Emulate one launch of the stream kernel: ``(tiles, P, free, 4)`` values.
+    """Emulate one launch of the stream kernel: ``(tiles, 4, P, F)`` values.
 
-    ``keys``/``bases``/``params`` are the kernel's HBM operands (``_host``); the body is
-    ``_program.stream_tile``, exactly as in ``_kernels``.
+    ``keys`` (uint32 or int32 bits), ``bases`` and ``params`` (float32) are the kernel's
+    HBM operands (``_host``); the body is ``_program.stream_kernel``, the program the
+    generated kernels are traced from.
     """
     ops = MirrorOps() if ops is None else ops
-    key_tile = tile(keys.view(np.int32), "int32")  # HBM operands travel as int32 bits
-    param_tile = tile(params, "float32")
-    index = ops.iota(_program.P, free)
-    zero = ops.zeros(_program.P, free)
-    out = np.empty(
-        (bases.shape[0], _program.P, free, 4), dtype=np.int32 if kind == "words" else np.float32
+    out = _program.stream_kernel(
+        ops, kind, dtype, hbm(keys.view(np.int32)), hbm(bases), hbm(params)
     )
-    for t in range(bases.shape[0]):
-        base = tile(bases[t].view(np.int32), "int32")
-        words = _program.stream_tile(ops, kind, dtype, index, key_tile, base, zero, param_tile)
-        for w in range(4):  # the kernel stores words through an explicit int32 view
-            out[t, :, :, w] = words[w].data.view(np.int32) if kind == "words" else words[w].data
-    return out
+    return out.data
 
 
 def run_sobol(table: np.ndarray, starts: np.ndarray, ops: MirrorOps | None = None) -> np.ndarray:
     """Emulate the Sobol kernel: ``(d, tiles, P, F)`` int32 bits from ``table`` ``(d, P, F)``
     and ``starts`` ``(tiles, P, d)`` (both int32 bit patterns, as the kernel receives them)."""
     ops = MirrorOps() if ops is None else ops
-    out = np.empty((table.shape[0], starts.shape[0], *table.shape[1:]), dtype=np.int32)
-    for k in range(table.shape[0]):
-        coordinate = tile(table[k], "int32")
-        for t in range(starts.shape[0]):
-            start = ops.column(tile(starts[t], "int32"), k)
-            out[k, t] = _program.sobol_coordinate(ops, coordinate, start).data
-    return out
+    return _program.sobol_kernel(ops, hbm(table), hbm(starts)).data
+
+
+def run_probe(a: np.ndarray, b: np.ndarray, ops: MirrorOps | None = None) -> np.ndarray:
+    """Emulate the bitwise probe kernel: ``(8, P, F)`` int32 from int32 ``a``, ``b``."""
+    ops = MirrorOps() if ops is None else ops
+    return _program.probe_kernel(ops, hbm(a), hbm(b)).data
 
 
 def philox4x32_limbs(counter, key) -> np.ndarray:
