@@ -25,11 +25,10 @@ Profiles (chosen with the environment variable ``TRNRAND_FUZZ_PROFILE``):
 
       TRNRAND_FUZZ_PROFILE=long uv run pytest tests/core/test_fuzz.py tests/quasi/test_fuzz_quasi.py
 
-Defects the fuzzer found are pinned as minimal reproducers under
-``pytest.mark.xfail(strict=True)`` (``KNOWN_DEFECTS``, ``test_unallocatable_sizes``); the
-default profile leaves the classes of the first ones to them (``known_defect``), so that
-it keeps looking elsewhere. When a defect is fixed its reproducer XPASSes: remove it
-(and its case in ``known_defect``). The long profile may still report the later ones.
+The defects the fuzzer found (24, all fixed) keep their minimal reproducers as regression
+tests (``REGRESSIONS``, ``test_unallocatable_sizes``). A new one gets a reproducer under
+``pytest.mark.xfail(strict=True)`` until it is fixed; the strict mark then fails, and
+the mark goes.
 """
 
 from __future__ import annotations
@@ -587,7 +586,6 @@ def sampler_calls(draw, name):
 
 def run_sampler(name, call):
     size_args, shape, kwargs, params, out_dtype = call
-    assume(known_defect(name, kwargs) is None)
     fn = getattr(trnrand, name)
     names = COMMON_NAMES | set(SAMPLERS[name][0])
     g = kwargs.get("generator")
@@ -615,42 +613,17 @@ def test_sampler_hostile_arguments(name, data):
     run_sampler(name, data.draw(sampler_calls(name)))
 
 
-# -- defects found by this fuzzer, pinned --------------------------------------------------------
-#: Devices torch knows but this build lacks (CUDA is covered: the library checks it).
-ABSENT_BACKENDS = ("mps", "xla")
-#: Samplers that raise a raw torch error for device="meta" (uniform, normal... accept it).
-META_BROKEN = {"beta", "gamma", "chi_squared", "poisson", "randint", "randperm"}
+# -- defects this fuzzer found, fixed: their minimal reproducers stay as regression tests ----
 _NUMBERS = (int, float, np.integer, np.floating, torch.Tensor)
 
 
-def known_defect(name, kwargs) -> str | None:
-    """The pinned defect class that a generated call would hit (those calls are left to
-    the reproducers in test_known_defects, so that the fuzzer keeps looking elsewhere;
-    when a defect is fixed its reproducer XPASSes, and its case here goes)."""
-    device = kwargs.get("device")
-    if device in ABSENT_BACKENDS:
-        return "absent backend"
-    if device == "meta" and name in META_BROKEN:
-        return "meta device"
-    if kwargs.get("key") is not None:
-        if isinstance(device, str) and device not in ("cpu", "meta") and "cuda" not in device:
-            return "keyed device"
-        if isinstance(device, (int, float)):
-            return "keyed device"
-        if "dtype" in kwargs and not isinstance(kwargs["dtype"], torch.dtype):
-            return "keyed dtype"
-        params = [v for k, v in kwargs.items() if k not in COMMON_NAMES]
-        if any(not isinstance(v, _NUMBERS) or isinstance(v, complex) for v in params):
-            return "keyed parameter"
-    return None
-
-
 def _reproducer(call, reason, names=("device", "lam", "low")):
-    return pytest.param(call, set(names), marks=pytest.mark.xfail(strict=True, reason=reason))
+    """A call that once broke the contract (``reason`` says how); it must meet it now."""
+    return pytest.param(call, set(names))
 
 
 G = trnrand.Generator
-KNOWN_DEFECTS = {
+REGRESSIONS = {
     "mps uniform": _reproducer(
         lambda: trnrand.uniform(2, device="mps", generator=G(1)),
         "device='mps' (absent here) raises torch's raw NotImplementedError from "
@@ -778,46 +751,31 @@ KNOWN_DEFECTS = {
         "the dtype are not refused (normal/exponential/uniform refuse theirs)",
         names=("scale", "shape"),
     ),
-    "spawn 2**63": _reproducer(
-        lambda: G(0).spawn(2**63),
-        "spawn(2**63) raises torch's raw RuntimeError 'value cannot be converted to type "
-        "int64_t without overflow' (spawn(2**64) is a clear CounterExhaustedError)",
-        names=("k",),
-    ),
 }
 
 
-@pytest.mark.parametrize(("call", "names"), list(KNOWN_DEFECTS.values()), ids=list(KNOWN_DEFECTS))
-def test_known_defects(call, names):
-    """Minimal reproducers of what the fuzzer found: each must meet the contract (a
-    documented exception naming the argument, or a valid result)."""
+@pytest.mark.parametrize(("call", "names"), list(REGRESSIONS.values()), ids=list(REGRESSIONS))
+def test_fixed_defects(call, names):
+    """Minimal reproducers of what the fuzzer found, all fixed: each meets the contract
+    (a documented exception naming the argument, or a valid result)."""
     result, error = checked_call(call, (), {}, names)
     if error is None and result.device.type == "cpu":
         assert bool(torch.isfinite(result.double()).all())
 
 
 # -- requests too large for any machine -------------------------------------------------------
-RAW_ALLOCATOR_ERROR = pytest.mark.xfail(
-    strict=True,
-    reason="defect: a valid size too large to allocate raises torch's raw RuntimeError "
-    "'DefaultCPUAllocator: can't allocate memory' (names no argument) instead of MemoryError",
-)
 UNALLOCATABLE_CALLS = {
     **{
-        name: pytest.param(
-            lambda g, name=name: getattr(trnrand, name)(
-                2**36, generator=g, **{p: 1 for p in REQUIRED.get(name, ())}
-            ),
-            marks=RAW_ALLOCATOR_ERROR,
+        name: lambda g, name=name: getattr(trnrand, name)(
+            2**36, generator=g, **{p: 1 for p in REQUIRED.get(name, ())}
         )
         for name in sorted(SAMPLERS)
     },
-    "keyed normal": pytest.param(
-        lambda g: trnrand.normal(2**36, key=trnrand.key(1)), marks=RAW_ALLOCATOR_ERROR
-    ),
-    "random_raw": pytest.param(lambda g: g.random_raw(2**36), marks=RAW_ALLOCATOR_ERROR),
-    "spawn 2**40": pytest.param(lambda g: g.spawn(2**40), marks=RAW_ALLOCATOR_ERROR),
-    "spawn 2**62": pytest.param(lambda g: g.spawn(2**62), marks=RAW_ALLOCATOR_ERROR),
+    "keyed normal": lambda g: trnrand.normal(2**36, key=trnrand.key(1)),
+    "random_raw": lambda g: g.random_raw(2**36),
+    "spawn 2**40": lambda g: g.spawn(2**40),
+    "spawn 2**62": lambda g: g.spawn(2**62),
+    "spawn 2**63": lambda g: g.spawn(2**63),
     "randperm 2**32": lambda g: trnrand.randperm(2**32, generator=g),
 }
 
@@ -935,10 +893,6 @@ def test_randperm_hostile_arguments(n, dtype, generator, device, key):
         kwargs["key"] = key
         if isinstance(generator, trnrand.Generator):
             kwargs["generator"] = None if n != 0 else generator
-    if key is not None:
-        assume(type(n) is int and 0 <= n < 2**63)  # known defect: "keyed randperm n"
-    assume(device not in ABSENT_BACKENDS and device != "meta")  # known defects
-    assume(known_defect("randperm", kwargs) is None)
     gens = [generator] if isinstance(generator, trnrand.Generator) else []
     names = {"n", "dtype", "generator", "device", "key"}
     elements = n if type(n) is int else None

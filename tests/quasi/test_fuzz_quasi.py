@@ -238,7 +238,7 @@ def test_engines(kind, data):
     cls = ENGINES[kind]
     d = data.draw(st.one_of(st.integers(1, 6), hostile_ints))
     # Generator seeds (and None: the default Generator) are fuzzed by
-    # test_engine_constructor_keeps_the_seed_generator (a known defect).
+    # test_engine_constructor_keeps_the_seed_generator.
     seed = data.draw(seeds.filter(lambda s: s is not None and not isinstance(s, trnrand.Generator)))
     kwargs = {"seed": seed, "dtype": data.draw(dtypes)}
     if kind != "LatinHypercube":
@@ -281,27 +281,12 @@ def test_engines(kind, data):
     assert torch.equal(a, b), "a refused call changed the engine"
 
 
-SPAWNS_BEFORE_CHECKING = pytest.mark.xfail(
-    strict=True,
-    reason="defect: an engine constructor that refuses its arguments has already spawned "
-    "from its seed Generator (or the default one for seed=None): "
-    "g = trnrand.Generator(0); trnrand.Sobol(1, scramble='x', seed=g) raises ValueError "
-    "and g.get_state() changed; trnrand.LatinHypercube(1, strength=3) moves the default "
-    "Generator (Halton checks first)",
-)
-
-
-@pytest.mark.parametrize(
-    "kind",
-    [
-        "Halton",
-        pytest.param("LatinHypercube", marks=SPAWNS_BEFORE_CHECKING),
-        pytest.param("Sobol", marks=SPAWNS_BEFORE_CHECKING),
-    ],
-)
+@pytest.mark.parametrize("kind", ["Halton", "LatinHypercube", "Sobol"])
 @FUZZ
 @given(data=st.data())
 def test_engine_constructor_keeps_the_seed_generator(kind, data):
+    """Every argument is checked before the engine spawns from its seed Generator (once
+    a defect: Sobol(1, scramble="x", seed=g) and LatinHypercube(1, strength=3) moved it)."""
     cls = ENGINES[kind]
     g = trnrand.Generator(data.draw(st.integers(0, 2**64 - 1)))
     d = data.draw(st.one_of(st.integers(1, 4), hostile_ints))

@@ -21,7 +21,8 @@ STABLE_SIGNATURES = {
     "exponential": f"(*size, rate=1.0, {SAMPLER_TAIL})",
     "bernoulli": f"(*size, p=0.5, {SAMPLER_TAIL})",
     "randint": (
-        "(*size, low=0, high, dtype=torch.int64, generator=None, device=None, out=None, shard=None)"
+        "(*size, low=0, high, dtype=torch.int64, generator=None, device=None, out=None, "
+        "shard=None, key=None)"
     ),
     "randperm": "(n, dtype=torch.int64, generator=None, device=None, *, key=None)",
     "truncated_normal": f"(*size, mean=0.0, std=1.0, low=-2.0, high=2.0, {SAMPLER_TAIL})",

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import torch
 
+from . import _memory
 from ._constants import (
     FOLD_TAG,
     MASK32,
@@ -243,9 +244,13 @@ class Generator:
                     f"{first} children; this Generator is unchanged"
                 )
             # A failure here (a k too large to allocate) leaves the counter as it was.
-            seeds = _reserved_seeds(first, k, SPAWN_TAG, *self.key)
+            try:
+                seeds = _reserved_seeds(first, k, SPAWN_TAG, *self.key)
+                children = [Generator(s, self._device, self._rank, self._size) for s in seeds]
+            except (RuntimeError, OverflowError) as exc:  # k beyond any memory
+                raise _memory.out_of_memory(f"spawn(k={k})", exc) from exc
             self._spawned += k
-        return [Generator(seed, self._device, self._rank, self._size) for seed in seeds]
+        return children
 
     def fold_in(self, data: int) -> Generator:
         """A Generator keyed by this key and the integer ``data`` in ``[0, 2**64)``.
@@ -347,7 +352,12 @@ class Generator:
         from ._samplers.words import random_words
 
         shape = check_size(size)
-        return random_words(self, shape)
+        try:
+            return random_words(self, shape)
+        except RuntimeError as exc:
+            if _memory.is_allocation_failure(exc):
+                raise _memory.out_of_memory(f"random_raw{shape}", exc) from exc
+            raise
 
     def __repr__(self) -> str:
         part = ""

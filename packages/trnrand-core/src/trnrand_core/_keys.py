@@ -37,6 +37,8 @@ def check_key(value, name: str = "key") -> torch.Tensor:
         )
     if value.dtype.is_floating_point or value.dtype.is_complex or value.dtype == torch.bool:
         raise TypeError(f"{name} must be an integer tensor, got dtype {value.dtype}")
+    if value.device.type == "meta":
+        raise ValueError(f"{name} must hold its words, got a tensor on the meta device")
     if value.ndim == 0 or value.shape[-1] != 2:
         raise ValueError(
             f"{name} must have last dimension 2 (k0, k1), got shape {tuple(value.shape)}"

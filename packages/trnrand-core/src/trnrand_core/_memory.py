@@ -35,6 +35,21 @@ def _load_madvise():
 _madvise = _load_madvise()
 
 
+#: Words in the messages of torch's allocation failures (CPU and CUDA allocators).
+_ALLOCATION_FAILURES = ("can't allocate memory", "out of memory", "Storage size calculation")
+
+
+def is_allocation_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is torch reporting memory it could not allocate."""
+    return isinstance(exc, RuntimeError) and any(w in str(exc) for w in _ALLOCATION_FAILURES)
+
+
+def out_of_memory(what: str, exc: BaseException) -> MemoryError:
+    """The ``MemoryError`` (as numpy raises) for a request torch could not allocate."""
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return MemoryError(f"{what}: cannot allocate the memory it needs ({reason})")
+
+
 def empty(count: int, dtype: torch.dtype) -> torch.Tensor:
     """``torch.empty(count, dtype=dtype)`` on the CPU, advised for huge pages when large."""
     if count < HUGEPAGE_MIN_BYTES // 8:  # small for any dtype: the plain, cheap path

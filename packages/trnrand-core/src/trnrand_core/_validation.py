@@ -6,6 +6,7 @@ forbidden value) with a message of the form ``"<name> must be <rule>, got <value
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import operator
@@ -127,4 +128,16 @@ def check_device(device, name: str = "device") -> torch.device:
             raise ValueError(
                 f"{name} must be a CUDA device present here ({count} found), got {device!r}"
             )
+    elif result.type not in ("cpu", "meta") and not _usable(result):
+        raise ValueError(f"{name} must be a device this torch build can use here, got {device!r}")
     return result
+
+
+@functools.lru_cache(maxsize=32)
+def _usable(device: torch.device) -> bool:
+    """Whether torch can allocate on ``device`` (backends not built in, absent hardware)."""
+    try:
+        torch.empty(0, device=device)
+    except (RuntimeError, NotImplementedError, ValueError):
+        return False
+    return True

@@ -160,12 +160,17 @@ class LatinHypercube(QMCEngine):
         dtype: torch.dtype = torch.float32,
         rng: SeedArg = None,
     ) -> None:
-        super().__init__(d, seed=seed, rng=rng, dtype=dtype, max_dim=MAX_DIM)
+        # Every argument is checked before the engine spawns from its seed Generator.
         if not isinstance(centered, (bool, np.bool_)):
             raise TypeError(f"centered must be a bool, got {type(centered).__name__} {centered!r}")
+        strength = _check_strength(strength)
+        optimization = _check_optimization(
+            optimization, check_int(d, "d", minimum=1, maximum=MAX_DIM)
+        )
+        super().__init__(d, seed=seed, rng=rng, dtype=dtype, max_dim=MAX_DIM)
         self.centered = bool(centered)
-        self.strength = _check_strength(strength)
-        self.optimization = _check_optimization(optimization, self.d)
+        self.strength = strength
+        self.optimization = optimization
 
     def _parts(self, n: int) -> tuple[int, list[int]]:
         """``p`` (0 for strength 1) and the word counts of one call of ``n`` per rank."""

@@ -308,8 +308,8 @@ class Sobol(QMCEngine):
         dtype: torch.dtype = torch.float32,
         rng: SeedArg = None,
     ) -> None:
+        method = check_scramble(scramble, ("owen", "lms"))  # before spawning from seed
         super().__init__(d, seed=seed, rng=rng, dtype=dtype, max_dim=MAX_DIM)
-        method = check_scramble(scramble, ("owen", "lms"))
         self.scramble = "owen" if method is True else method
         self.bits = 32 if self.dtype == torch.float32 else 64
         self.max_points = 2**self.bits

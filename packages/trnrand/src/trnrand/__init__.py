@@ -15,6 +15,7 @@ import sys as _sys
 
 from trnrand_core import (
     STREAM_VERSION,
+    CounterExhaustedError,
     Generator,
     dtensor,
     fold_in,
@@ -78,6 +79,7 @@ _sys.modules[__name__].__class__ = ReadOnlyHasNki
 __all__ = [
     "HAS_NKI",
     "STREAM_VERSION",
+    "CounterExhaustedError",
     "Generator",
     "Halton",
     "LatinHypercube",

@@ -22,15 +22,19 @@ import functools
 import inspect
 import itertools
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from typing import ParamSpec
 
+import numpy as np
 import torch
 
+from .. import _memory
+from .._constants import TWO32
 from .._generator import Generator
 from .._keys import check_key
 from .._shards import layout
-from .._validation import check_size
+from .._validation import check_device, check_int, check_size
 from . import _common
 
 #: Keyword parameters every sampler handles the same way; the others are its
@@ -60,6 +64,14 @@ def public_sampler(fn: Callable[_P, torch.Tensor]) -> Callable[_P, torch.Tensor]
 
     @functools.wraps(fn)
     def sampler(*args: _P.args, **kwargs: _P.kwargs) -> torch.Tensor:
+        try:
+            return dispatch(*args, **kwargs)
+        except RuntimeError as exc:
+            if _memory.is_allocation_failure(exc):
+                raise _memory.out_of_memory(f"{fn.__name__}{args}", exc) from exc
+            raise
+
+    def dispatch(*args, **kwargs) -> torch.Tensor:
         key = kwargs.pop("key", None)
         if key is not None:
             return _keyed(fn, op, signature, names, key, args, kwargs)
@@ -82,6 +94,8 @@ def _needs_pieces(args, kwargs) -> bool:
     if not tensors or kwargs.get("shard") is not None:
         return False
     out = kwargs.get("out")
+    if out is not None and not isinstance(out, torch.Tensor):
+        return False  # the sampler refuses it
     if len(tensors) == 1 and out is not None and out.is_contiguous():
         return False
     generator = kwargs.get("generator")
@@ -172,29 +186,34 @@ def _keyed(fn, op, signature, names, key, args, kwargs):
     bound.apply_defaults()
     call = bound.arguments
     key = check_key(key)
-    out = call.get("out")
-    device = torch.device(call["device"]) if call["device"] is not None else key.device
-    size = call["size"] if "size" in call else (call["n"],)
-    shard = call.get("shard")
-    lay = layout(size, shard)
+    dtype = call["dtype"]
+    if not isinstance(dtype, torch.dtype):
+        raise TypeError(f"dtype must be a torch.dtype, got {dtype!r}")
+    device = check_device(call["device"]) if call["device"] is not None else key.device
+    if "size" in call:
+        lay = layout(call["size"], call.get("shard"))
+    else:  # randperm(n)
+        lay = layout((check_int(call["n"], "n", minimum=0, maximum=TWO32),), None)
     bounds = [] if lay.box is None else [x for pair in lay.box for x in pair]
-    values = [_as_tensor(call[n]) for n in names]
-    result = op(key, list(lay.logical), bounds, values, call["dtype"], device)
-    if out is None:
-        return result
-    if out.shape != result.shape:
-        raise ValueError(f"out must have shape {tuple(result.shape)}, got {tuple(out.shape)}")
-    return out.copy_(result)
+    values = [_as_tensor(call[n], n) for n in names]
+    out = call.get("out")
+    if out is not None:
+        _common.check_out(out, (*key.shape[:-1], *lay.shape), dtype)
+    result = op(key, list(lay.logical), bounds, values, dtype, device)
+    return result if out is None else out.copy_(result)
 
 
-def _as_tensor(value) -> torch.Tensor:
+def _as_tensor(value, name: str) -> torch.Tensor:
     """A distribution parameter as an operator input (numbers as 0-d tensors), detached:
     samples are not differentiable with respect to their parameters."""
     if isinstance(value, torch.Tensor):
         return value.detach()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return torch.tensor(float(value), dtype=torch.float64)  # numpy scalars: checked later
-    return torch.tensor(value, dtype=torch.int64 if isinstance(value, int) else torch.float64)
+    excluded = (bool, np.bool_, complex, np.complexfloating)
+    if isinstance(value, excluded) or not isinstance(value, (numbers.Real, np.number)):
+        raise TypeError(f"{name} must be a real number or a tensor, got {value!r}")
+    if isinstance(value, (int, np.integer)):
+        return torch.tensor(int(value), dtype=torch.int64)
+    return torch.tensor(float(value), dtype=torch.float64)
 
 
 def _register(fn, names: list[str], sharded: bool):

@@ -182,6 +182,8 @@ def _produce_shard(name, draw, dtype, device, params, cpu_kernel, portable, out,
 
 
 def _produce(name, draw, dtype, device, params, cpu_kernel, portable, out) -> torch.Tensor:
+    if device.type == "meta":  # shapes only, as torch's samplers on meta
+        return _deliver(torch.empty(draw.count, dtype=dtype, device=device), out)
     plugin = _backends.active_plugin()
     if plugin is not None and draw.count:
         result = plugin.sample(name, draw, dtype, device, params)

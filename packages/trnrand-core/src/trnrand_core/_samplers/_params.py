@@ -45,6 +45,8 @@ def parameter(
     if isinstance(value, torch.Tensor) and value.ndim > 0:
         if value.dtype == torch.bool or value.dtype.is_complex:
             raise TypeError(f"{name} must be a real tensor, got dtype {value.dtype}")
+        if value.device.type == "meta":
+            raise ValueError(f"{name} must hold values, got a tensor on the meta device")
         flat = layout.select(broadcast(value.detach(), name, layout), region).to(torch.float64)
         ok = check(flat, minimum, maximum, allow_inf)
         if not bool(ok.all()):

@@ -52,7 +52,7 @@ from ._math64 import (
     torch_log64,
     v32_batch,
 )
-from ._params import parameter
+from ._params import at, dtype_limits, first_false, parameter
 from ._retry import retry_block, torch_retry_block
 
 WORDS = 4
@@ -249,10 +249,52 @@ def _portable(draw, dtype, device, shape, scale) -> torch.Tensor:
     return to_output(x * scale, dtype)
 
 
+# -- overflow -----------------------------------------------------------------------------
+#: Largest |z| of the kernels' Box-Muller normal: ``r = sqrt(-2 ln u1)`` with
+#: ``u1 = v32(x) >= 2**-33``, so ``r <= sqrt(66 ln 2) = 6.7637``.
+_Z_MAX = 6.764
+
+
+def largest_value(shape, scale):
+    """The largest value the sampler can return for these parameters (floats or
+    tensors): ``scale * d * (1 + c * _Z_MAX)**3`` of Marsaglia-Tsang (``d = k - 1/3``,
+    ``c = 1 / sqrt(9 d)``, ``k`` raised by one below 1, whose boost factor is <= 1)."""
+    if isinstance(shape, torch.Tensor):
+        d = torch.where(shape < 1.0, shape + 1.0, shape) - 1.0 / 3.0
+        return scale * d * (1.0 + _Z_MAX / torch.sqrt(9.0 * d)) ** 3
+    d = (shape + 1.0 if shape < 1.0 else shape) - 1.0 / 3.0
+    return scale * d * (1.0 + _Z_MAX / math.sqrt(9.0 * d)) ** 3
+
+
+def _check_fits(shape, scale, dtype: torch.dtype, chi_squared: bool) -> None:
+    """Refuse parameters with which a value could overflow ``dtype``, as ``normal``,
+    ``exponential`` and ``uniform`` refuse theirs."""
+    name, top, _ = dtype_limits(dtype)
+    largest = largest_value(shape, scale)
+    if isinstance(largest, torch.Tensor):
+        i = first_false(largest <= top)
+        if i is None:
+            return
+        k, theta, where = at(shape, i), at(scale, i), f" at element {i}"
+    elif largest <= top:
+        return
+    else:
+        k, theta, where = shape, scale, ""
+    what = "df" if chi_squared else "shape and scale"
+    got = f"df={2 * k!r}" if chi_squared else f"shape={k!r}, scale={theta!r}"
+    raise ValueError(
+        f"{what} must keep the largest value the sampler can return finite in {name} "
+        f"(<= {top:g}), got {got}{where}"
+    )
+
+
 # -- public functions -------------------------------------------------------------------
-def _sample_gamma(size, shard, shape_of, scale_of, dtype, generator, device, out) -> torch.Tensor:
+def _sample_gamma(
+    size, shard, shape_of, scale_of, dtype, generator, device, out, chi_squared=False
+) -> torch.Tensor:
     """Validate, reserve and sample; ``shape_of(layout, device)`` and ``scale_of``
-    return the validated parameters (so each public function names its own)."""
+    return the validated parameters (so each public function names its own;
+    ``chi_squared`` words the overflow error in ``df``)."""
     lay = layout(size, shard)
     dtype = check_dtype(dtype, FLOAT_DTYPES)
     gen = _common.resolve_generator(generator)
@@ -260,6 +302,7 @@ def _sample_gamma(size, shard, shape_of, scale_of, dtype, generator, device, out
         _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)
     params = {"shape": shape_of(lay, dev), "scale": scale_of(lay, dev)}
+    _check_fits(params["shape"], params["scale"], dtype, chi_squared)
     draw = _common.reserve(gen, lay, WORDS)
     flat = _common.sample("gamma", draw, dtype, dev, params, _cpu, _portable, out, lay)
     return out if out is not None else flat.view(lay.shape)
@@ -376,4 +419,5 @@ def chi_squared(
         generator,
         device,
         out,
+        chi_squared=True,
     )

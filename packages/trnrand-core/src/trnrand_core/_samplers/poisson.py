@@ -226,7 +226,7 @@ def _check_fits(lam, dtype: torch.dtype) -> None:
     largest = float(lam.max()) if isinstance(lam, torch.Tensor) else lam
     x = math.floor(top) + 1.0
     fits = largest < x and (
-        largest == 0.0 or -largest + x * (1.0 + math.log(largest / x)) <= _TAIL_LOG
+        largest == 0.0 or -largest + x * (1.0 + math.log(largest) - math.log(x)) <= _TAIL_LOG
     )
     if not fits:
         raise ValueError(

@@ -356,6 +356,8 @@ def _integer_bounds(value, name: str, lay: Layout, device) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
         if value.dtype.is_floating_point or value.dtype.is_complex or value.dtype == torch.bool:
             raise TypeError(f"{name} must be an integer tensor, got dtype {value.dtype}")
+        if value.device.type == "meta":
+            raise ValueError(f"{name} must hold values, got a tensor on the meta device")
         full = broadcast(value.to(torch.int64), name, lay)
         return lay.select(full, "box").to(device)
     return torch.full((lay.count,), check_int(value, name), dtype=torch.int64, device=device)
@@ -368,8 +370,9 @@ def _randint_per_element(lay: Layout, low, high, dtype, generator, device, out) 
     if out is not None:
         _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)
-    low_t = _integer_bounds(low, "low", lay, dev)
-    high_t = _integer_bounds(high, "high", lay, dev)
+    checked_on = torch.device("cpu") if dev.type == "meta" else dev  # meta holds no values
+    low_t = _integer_bounds(low, "low", lay, checked_on)
+    high_t = _integer_bounds(high, "high", lay, checked_on)
     lo_limit, hi_limit = dtype_range(dtype)
     span = high_t - low_t
     checks = (
@@ -379,6 +382,8 @@ def _randint_per_element(lay: Layout, low, high, dtype, generator, device, out) 
     )
     require_elementwise(checks, low_t, high_t)
     draw = _common.reserve(gen, lay, 1)
+    if dev.type == "meta":  # shapes only, as torch's samplers on meta
+        return out if out is not None else torch.empty(lay.shape, dtype=dtype, device=dev)
     words = _common.sample(
         "words", draw, torch.int64, dev, {}, _words._cpu, _words._portable, layout=lay
     )

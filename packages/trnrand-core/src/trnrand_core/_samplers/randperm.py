@@ -119,6 +119,8 @@ def randperm(
     index = np.int32 if n <= 2**31 else np.int64
     perm = np.empty(n, dtype=index)  # allocated before the blocks are reserved
     draw = gen._reserve(n, 1, replicated=True)
+    if dev.type == "meta":  # shapes only, as torch's samplers on meta
+        return torch.empty(n, dtype=dtype, device=dev)
     try:
         if _common.use_cpu_kernels(dev):
             targets = np.empty(n, dtype=index)
