@@ -211,3 +211,16 @@ def test_grad_sees_the_same_values_as_eager():
 
     torch.func.grad(loss)(torch.tensor(1.5))
     assert torch.equal(seen["noise"], tr.gamma(5, shape=1.5, generator=tr.Generator(seed=SEED)))
+
+
+def test_import_does_not_load_dynamo(run_script):
+    """The torch.compile support costs nothing at import: torch._dynamo (seconds to
+    import) and numba are loaded only when a program compiles or draws."""
+    loaded = run_script(
+        """
+        import json, sys
+        import trnrand
+        print(json.dumps({m: m in sys.modules for m in ("torch._dynamo", "numba")}))
+        """
+    )
+    assert loaded == {"torch._dynamo": False, "numba": False}

@@ -60,7 +60,6 @@ def public_sampler(fn: Callable[_P, torch.Tensor]) -> Callable[_P, torch.Tensor]
     ]
     sharded = "shard" in signature.parameters
     op = _register(fn, names, sharded)
-    behind_graph_break = torch.compiler.disable(fn)
 
     @functools.wraps(fn)
     def sampler(*args: _P.args, **kwargs: _P.kwargs) -> torch.Tensor:
@@ -76,7 +75,7 @@ def public_sampler(fn: Callable[_P, torch.Tensor]) -> Callable[_P, torch.Tensor]
         if key is not None:
             return _keyed(fn, op, signature, names, key, args, kwargs)
         if torch.compiler.is_compiling():
-            return behind_graph_break(*args, **kwargs)
+            return _behind_graph_break(fn)(*args, **kwargs)
         if _F.maybe_current_level() is not None:
             return _in_transform(fn, args, kwargs)
         if sharded and _needs_pieces(args, kwargs):
@@ -85,6 +84,19 @@ def public_sampler(fn: Callable[_P, torch.Tensor]) -> Callable[_P, torch.Tensor]
 
     sampler.operator = op  # type: ignore[attr-defined]
     return sampler
+
+
+_EAGER: dict = {}
+
+
+def _behind_graph_break(fn):
+    """``fn`` run eagerly by torch.compile, made on first use: creating it imports
+    torch._dynamo (seconds that ``import trnrand`` must not pay; when compiling, dynamo is
+    loaded already)."""
+    eager = _EAGER.get(fn)
+    if eager is None:
+        eager = _EAGER[fn] = torch.compiler.disable(fn)
+    return eager
 
 
 def _needs_pieces(args, kwargs) -> bool:
