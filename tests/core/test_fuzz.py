@@ -46,7 +46,7 @@ import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import trnrand
+import trnrand_core as tr
 from trnrand_core import CounterExhaustedError
 
 # -- profiles ---------------------------------------------------------------------------------
@@ -112,7 +112,7 @@ def _states(generators) -> list:
 def checked_call(fn, args, kwargs, names, generators=(), elements: int | None = None):
     """Run ``fn(*args, **kwargs)`` under the contract; return ``(result, None)`` or
     ``(None, exception)`` for a documented exception (already checked)."""
-    generators = [*generators, trnrand.get_default_generator()]
+    generators = [*generators, tr.get_default_generator()]
     before = _states(generators)
     try:
         with no_hang():
@@ -363,12 +363,12 @@ def generators(draw):
     kind = draw(st.sampled_from(["plain"] * 6 + ["partition", "late", "none", "foreign"]))
     seed = draw(st.integers(0, 2**64 - 1))
     if kind == "plain":
-        return trnrand.Generator(seed)
+        return tr.Generator(seed)
     if kind == "partition":
         size = draw(st.sampled_from([2, 3, 2**61, 2**64 - 1]))
-        return trnrand.Generator(seed, partition_rank=size - 1, partition_size=size)
+        return tr.Generator(seed, partition_rank=size - 1, partition_size=size)
     if kind == "late":  # near the end of the stream
-        return trnrand.Generator(seed).advance_to(2**64 - draw(st.integers(0, 40)))
+        return tr.Generator(seed).advance_to(2**64 - draw(st.integers(0, 40)))
     if kind == "none":
         return None
     return draw(st.sampled_from([torch.Generator(), 3, "g"]))
@@ -406,9 +406,9 @@ def keys(draw):
     if kind == "none":
         return None
     if kind == "key":
-        return trnrand.key(draw(st.integers(0, 2**64 - 1)))
+        return tr.key(draw(st.integers(0, 2**64 - 1)))
     if kind == "batch":
-        return trnrand.split(trnrand.key(draw(st.integers(0, 2**64 - 1))), draw(st.integers(0, 3)))
+        return tr.split(tr.key(draw(st.integers(0, 2**64 - 1))), draw(st.integers(0, 3)))
     return draw(
         st.sampled_from(
             [
@@ -586,10 +586,10 @@ def sampler_calls(draw, name):
 
 def run_sampler(name, call):
     size_args, shape, kwargs, params, out_dtype = call
-    fn = getattr(trnrand, name)
+    fn = getattr(tr, name)
     names = COMMON_NAMES | set(SAMPLERS[name][0])
     g = kwargs.get("generator")
-    gens = [g] if isinstance(g, trnrand.Generator) else []
+    gens = [g] if isinstance(g, tr.Generator) else []
     result, error = checked_call(
         fn, size_args, kwargs, names, gens, elements=element_count(size_args)
     )
@@ -622,72 +622,72 @@ def _reproducer(call, reason, names=("device", "lam", "low")):
     return pytest.param(call, set(names))
 
 
-G = trnrand.Generator
+G = tr.Generator
 REGRESSIONS = {
     "mps uniform": _reproducer(
-        lambda: trnrand.uniform(2, device="mps", generator=G(1)),
+        lambda: tr.uniform(2, device="mps", generator=G(1)),
         "device='mps' (absent here) raises torch's raw NotImplementedError from "
         "torch.empty instead of a ValueError naming device",
     ),
     "mps randperm": _reproducer(
-        lambda: trnrand.randperm(3, device="mps", generator=G(1)),
+        lambda: tr.randperm(3, device="mps", generator=G(1)),
         "randperm(device='mps') raises a raw RuntimeError 'PyTorch is not linked with "
         "support for mps devices' instead of a ValueError naming device",
     ),
     "xla normal": _reproducer(
-        lambda: trnrand.normal(2, device="xla", generator=G(1)),
+        lambda: tr.normal(2, device="xla", generator=G(1)),
         "device='xla' (absent here) raises a raw torch error instead of a ValueError",
     ),
     "meta beta": _reproducer(
-        lambda: trnrand.beta(1, alpha=1.0, beta=1.0, device="meta", generator=G(1)),
+        lambda: tr.beta(1, alpha=1.0, beta=1.0, device="meta", generator=G(1)),
         "beta/gamma/chi_squared/poisson(device='meta') raise torch's raw "
         "NotImplementedError (nonzero on meta) although uniform/normal accept meta",
     ),
     "meta gamma": _reproducer(
-        lambda: trnrand.gamma(1, shape=1.0, device="meta", generator=G(1)),
+        lambda: tr.gamma(1, shape=1.0, device="meta", generator=G(1)),
         "gamma(device='meta') raises torch's raw NotImplementedError",
     ),
     "meta poisson": _reproducer(
-        lambda: trnrand.poisson(1, lam=1.0, device="meta", generator=G(1)),
+        lambda: tr.poisson(1, lam=1.0, device="meta", generator=G(1)),
         "poisson(device='meta') raises torch's raw NotImplementedError",
     ),
     "meta randint": _reproducer(
-        lambda: trnrand.randint(1, high=3, device="meta", generator=G(1)),
+        lambda: tr.randint(1, high=3, device="meta", generator=G(1)),
         "randint(device='meta') raises a raw RuntimeError 'Tensor.item() cannot be "
         "called on meta tensors'",
     ),
     "meta randperm": _reproducer(
-        lambda: trnrand.randperm(1, device="meta", generator=G(1)),
+        lambda: tr.randperm(1, device="meta", generator=G(1)),
         "randperm(device='meta') raises a raw RuntimeError 'Tensor.item() cannot be "
         "called on meta tensors'",
     ),
     "keyed bogus device": _reproducer(
-        lambda: trnrand.uniform(2, device="bogus", key=trnrand.key(0)),
+        lambda: tr.uniform(2, device="bogus", key=tr.key(0)),
         "with key=, a malformed device raises torch's raw RuntimeError 'Expected one of "
         "cpu, cuda, ...' (without key= it is ValueError 'device must name a torch device')",
     ),
     "keyed None parameter": _reproducer(
-        lambda: trnrand.poisson(2, lam=None, key=trnrand.key(0)),
+        lambda: tr.poisson(2, lam=None, key=tr.key(0)),
         "with key=, lam=None raises TypeError 'float() argument must be a string or a real "
         "number' that names no argument",
     ),
     "keyed str parameter": _reproducer(
-        lambda: trnrand.uniform(2, low="a", key=trnrand.key(0)),
+        lambda: tr.uniform(2, low="a", key=tr.key(0)),
         "with key=, low='a' raises ValueError 'could not convert string to float' that "
         "names no argument",
     ),
     "keyed randperm n": _reproducer(
-        lambda: trnrand.randperm(-1, key=trnrand.key(0)),
+        lambda: tr.randperm(-1, key=tr.key(0)),
         "randperm(-1, key=...) says 'size must be >= 0': names size, not n",
         names=("n",),
     ),
     "keyed randperm float n": _reproducer(
-        lambda: trnrand.randperm(1.0, key=trnrand.key(0)),
+        lambda: tr.randperm(1.0, key=tr.key(0)),
         "randperm(1.0, key=...) says 'size must be an integer': names size, not n",
         names=("n",),
     ),
     "keyed dtype str": _reproducer(
-        lambda: trnrand.poisson(2, dtype="float32", key=trnrand.key(0)),
+        lambda: tr.poisson(2, dtype="float32", key=tr.key(0)),
         "with key=, dtype='float32' raises the custom operator's raw RuntimeError "
         "'trnrand::poisson() Expected a value of type 'int' for argument 'dtype'' "
         "(without key= it is TypeError 'dtype must be a torch.dtype')",
@@ -695,58 +695,56 @@ REGRESSIONS = {
     ),
     # Found by the long profile (TRNRAND_FUZZ_PROFILE=long); not excluded from it.
     "numpy out with a tensor parameter": _reproducer(
-        lambda: trnrand.uniform(1, low=torch.zeros(1), out=np.zeros(1), generator=G(0)),
+        lambda: tr.uniform(1, low=torch.zeros(1), out=np.zeros(1), generator=G(0)),
         "out=<numpy array> with a tensor parameter raises AttributeError "
         "'numpy.ndarray' object has no attribute 'is_contiguous'",
         names=("out",),
     ),
     "keyed numpy out": _reproducer(
-        lambda: trnrand.standard_normal(key=trnrand.key(0), out=np.zeros(())),
+        lambda: tr.standard_normal(key=tr.key(0), out=np.zeros(())),
         "with key=, out=<numpy array> raises AttributeError 'numpy.ndarray' object has "
         "no attribute 'copy_'",
         names=("out",),
     ),
     "keyed out requiring grad": _reproducer(
-        lambda: trnrand.standard_normal(
-            key=trnrand.key(0), out=torch.zeros((), requires_grad=True)
-        ),
+        lambda: tr.standard_normal(key=tr.key(0), out=torch.zeros((), requires_grad=True)),
         "with key=, an out that requires grad raises torch's raw RuntimeError 'a leaf "
         "Variable that requires grad is being used in an in-place operation' (without "
         "key=: ValueError 'out must not require grad')",
         names=("out",),
     ),
     "meta out": _reproducer(
-        lambda: trnrand.chi_squared(df=1.0, out=torch.empty((), device="meta"), generator=G(0)),
+        lambda: tr.chi_squared(df=1.0, out=torch.empty((), device="meta"), generator=G(0)),
         "chi_squared(out=<meta tensor>) raises torch's raw NotImplementedError",
         names=("out", "device"),
     ),
     "meta key": _reproducer(
-        lambda: trnrand.exponential(key=trnrand.key(0).to("meta")),
+        lambda: tr.exponential(key=tr.key(0).to("meta")),
         "exponential(key=<meta key>) raises a raw RuntimeError 'Tensor.item() cannot be "
         "called on meta tensors'",
         names=("key",),
     ),
     "split of a meta key": _reproducer(
-        lambda: trnrand.split(trnrand.key(0).to("meta"), 0),
+        lambda: tr.split(tr.key(0).to("meta"), 0),
         "split(<meta key>, 0) raises a raw RuntimeError 'Tensor.item() cannot be called "
         "on meta tensors'",
         names=("key",),
     ),
     "keyed cuda with an empty key batch": _reproducer(
-        lambda: trnrand.randperm(1, device="cuda", key=torch.empty(0, 2, dtype=torch.int64)),
+        lambda: tr.randperm(1, device="cuda", key=torch.empty(0, 2, dtype=torch.int64)),
         "randperm(device='cuda', key=<empty batch>) on a machine without CUDA raises "
         "torch's raw RuntimeError 'Found no NVIDIA driver' instead of the ValueError "
         "'device must be a CUDA device present here'",
         names=("device",),
     ),
     "poisson tiny lam float16": _reproducer(
-        lambda: trnrand.poisson(2, lam=5e-324, dtype=torch.float16, generator=G(0)),
+        lambda: tr.poisson(2, lam=5e-324, dtype=torch.float16, generator=G(0)),
         "poisson(lam=5e-324, dtype=float16) raises ValueError 'math domain error' that "
         "names no argument (a valid lam: expected zeros)",
         names=("lam",),
     ),
     "gamma overflows float16": _reproducer(
-        lambda: trnrand.gamma(100, shape=1.0, scale=65504.0, dtype=torch.float16, generator=G(0)),
+        lambda: tr.gamma(100, shape=1.0, scale=65504.0, dtype=torch.float16, generator=G(0)),
         "gamma(shape=1, scale=65504, dtype=float16) returns inf: parameters that overflow "
         "the dtype are not refused (normal/exponential/uniform refuse theirs)",
         names=("scale", "shape"),
@@ -766,17 +764,17 @@ def test_fixed_defects(call, names):
 # -- requests too large for any machine -------------------------------------------------------
 UNALLOCATABLE_CALLS = {
     **{
-        name: lambda g, name=name: getattr(trnrand, name)(
+        name: lambda g, name=name: getattr(tr, name)(
             2**36, generator=g, **{p: 1 for p in REQUIRED.get(name, ())}
         )
         for name in sorted(SAMPLERS)
     },
-    "keyed normal": lambda g: trnrand.normal(2**36, key=trnrand.key(1)),
+    "keyed normal": lambda g: tr.normal(2**36, key=tr.key(1)),
     "random_raw": lambda g: g.random_raw(2**36),
     "spawn 2**40": lambda g: g.spawn(2**40),
     "spawn 2**62": lambda g: g.spawn(2**62),
     "spawn 2**63": lambda g: g.spawn(2**63),
-    "randperm 2**32": lambda g: trnrand.randperm(2**32, generator=g),
+    "randperm 2**32": lambda g: tr.randperm(2**32, generator=g),
 }
 
 
@@ -784,9 +782,9 @@ UNALLOCATABLE_CALLS = {
 def test_unallocatable_sizes(call):
     """A valid request far beyond any machine's memory (2**36 elements and more): a
     MemoryError (as numpy, and randperm, raise) or a ValueError naming the argument, and
-    the Generator unchanged. Reproducer: ``trnrand.uniform(2**36)``."""
-    g = trnrand.Generator(seed=11)
-    trnrand.uniform(3, generator=g)
+    the Generator unchanged. Reproducer: ``tr.uniform(2**36)``."""
+    g = tr.Generator(seed=11)
+    tr.uniform(3, generator=g)
     _, error = checked_call(call, (g,), {}, {"size", "n", "k"}, [g], elements=2**36)
     assert error is not None
 
@@ -806,19 +804,19 @@ def test_sampler_out_aliasing_a_parameter(name, data):
     params = {p: data.draw(s) for p, s in benign.items()}
     params[param] = torch.full(shape, params[param]).to(dtype)
     seed = data.draw(st.integers(0, 2**64 - 1))
-    fn = getattr(trnrand, name)
+    fn = getattr(tr, name)
     alias = params[param]
     copy = {**params, param: alias.clone()}
     try:  # only parameters valid without aliasing
-        fn(*shape, **copy, dtype=dtype, generator=trnrand.Generator(seed))
+        fn(*shape, **copy, dtype=dtype, generator=tr.Generator(seed))
     except (ValueError, TypeError):
         assume(False)
-    g = trnrand.Generator(seed)
+    g = tr.Generator(seed)
     result, error = checked_call(
         fn, shape, {**params, "out": alias, "dtype": dtype, "generator": g}, {"out", param}, [g]
     )
     if error is None:
-        expected = fn(*shape, **copy, dtype=dtype, generator=trnrand.Generator(seed))
+        expected = fn(*shape, **copy, dtype=dtype, generator=tr.Generator(seed))
         assert result is alias
         assert torch.equal(result, expected), "aliasing out changed the values"
 
@@ -865,8 +863,8 @@ def test_into_hostile_arguments(name, data):
     shape = tuple(buf.shape) if isinstance(buf, torch.Tensor) else (3,)
     kwargs = {p: data.draw(param_values(shape, s)) for p, s in INTO[name].items()}
     generator = data.draw(generators())
-    fn = getattr(trnrand, name)
-    gens = [generator] if isinstance(generator, trnrand.Generator) else []
+    fn = getattr(tr, name)
+    gens = [generator] if isinstance(generator, tr.Generator) else []
     names = {"buf", "generator", "out", *INTO[name]}
     result, error = checked_call(fn, (buf,), {**kwargs, "generator": generator}, names, gens)
     if error is None:
@@ -891,12 +889,12 @@ def test_randperm_hostile_arguments(n, dtype, generator, device, key):
         kwargs["dtype"] = dtype
     if key is not None:
         kwargs["key"] = key
-        if isinstance(generator, trnrand.Generator):
+        if isinstance(generator, tr.Generator):
             kwargs["generator"] = None if n != 0 else generator
-    gens = [generator] if isinstance(generator, trnrand.Generator) else []
+    gens = [generator] if isinstance(generator, tr.Generator) else []
     names = {"n", "dtype", "generator", "device", "key"}
     elements = n if type(n) is int else None
-    result, error = checked_call(trnrand.randperm, (n,), kwargs, names, gens, elements)
+    result, error = checked_call(tr.randperm, (n,), kwargs, names, gens, elements)
     if error is None and result.device.type == "cpu":
         if isinstance(dtype, torch.dtype):
             assert result.dtype == dtype
@@ -925,13 +923,13 @@ def test_generator_constructor(seed, device, rank, size):
     kwargs = {"seed": seed, "partition_rank": rank, "partition_size": size}
     if device is not None:
         kwargs["device"] = device
-    g, error = checked_call(trnrand.Generator, (), kwargs, GEN_NAMES)
+    g, error = checked_call(tr.Generator, (), kwargs, GEN_NAMES)
     if error is None:
         state = g.get_state()
-        assert torch.equal(trnrand.Generator().set_state(state).get_state(), state)
+        assert torch.equal(tr.Generator().set_state(state).get_state(), state)
 
 
-def _state_variants(g: trnrand.Generator):
+def _state_variants(g: tr.Generator):
     state = g.get_state()
     raw = state.clone()
     flipped = raw.clone()
@@ -948,8 +946,8 @@ def _state_variants(g: trnrand.Generator):
         torch.zeros_like(raw),
         raw.reshape(1, -1),
         raw[::2],
-        trnrand.Generator(5, partition_rank=1, partition_size=3).get_state(),
-        trnrand.Generator(5).advance_to(2**64).get_state(),
+        tr.Generator(5, partition_rank=1, partition_size=3).get_state(),
+        tr.Generator(5).advance_to(2**64).get_state(),
     ]
 
 
@@ -996,7 +994,7 @@ METHOD_NAMES = {
 @FUZZ
 @given(data=st.data(), seed=st.integers(0, 2**64 - 1))
 def test_generator_methods_keep_the_state_on_failure(data, seed):
-    g = trnrand.Generator(seed)
+    g = tr.Generator(seed)
     for _ in range(data.draw(st.integers(1, 6))):
         op, args = data.draw(generator_ops(g))
         elements = None
@@ -1011,13 +1009,13 @@ def test_generator_methods_keep_the_state_on_failure(data, seed):
         if error is None and op == "spawn":
             assert len(result) == args[0]
         state = g.get_state()
-        assert torch.equal(trnrand.Generator().set_state(state).get_state(), state)
+        assert torch.equal(tr.Generator().set_state(state).get_state(), state)
 
 
 # -- keys and shard_of ------------------------------------------------------------------------
 key_like = st.one_of(
-    st.integers(0, 2**64 - 1).map(trnrand.key),
-    st.integers(0, 2**64 - 1).map(lambda s: trnrand.split(trnrand.key(s), 2)),
+    st.integers(0, 2**64 - 1).map(tr.key),
+    st.integers(0, 2**64 - 1).map(lambda s: tr.split(tr.key(s), 2)),
     keys().filter(lambda k: k is not None),
 )
 
@@ -1043,15 +1041,15 @@ key_like = st.one_of(
     ),
 )
 def test_key_split_fold_in(seed, key, n, data):
-    k, _ = checked_call(trnrand.key, (seed,), {}, {"seed"})
+    k, _ = checked_call(tr.key, (seed,), {}, {"seed"})
     if k is not None:
         assert k.dtype == torch.int64 and tuple(k.shape) == (2,)
         assert bool(((k >= 0) & (k < 2**32)).all())
     elements = n if type(n) is int else None
-    s, _ = checked_call(trnrand.split, (key, n), {}, {"key", "n"}, elements=elements)
+    s, _ = checked_call(tr.split, (key, n), {}, {"key", "n"}, elements=elements)
     if s is not None:
         assert tuple(s.shape) == (*key.shape[:-1], n, 2)
-    f, _ = checked_call(trnrand.fold_in, (key, data), {}, {"key", "data"})
+    f, _ = checked_call(tr.fold_in, (key, data), {}, {"key", "data"})
     if f is not None:
         assert f.shape[-1] == 2 and f.dtype == torch.int64
 
@@ -1069,7 +1067,7 @@ def test_key_split_fold_in(seed, key, n, data):
 )
 def test_shard_of(size, index, parts, dim):
     names = {"size", "index", "parts", "dim"}
-    box, error = checked_call(trnrand.shard_of, (size, index, parts), {"dim": dim}, names)
+    box, error = checked_call(tr.shard_of, (size, index, parts), {"dim": dim}, names)
     if error is None:
         assert isinstance(box, tuple) and all(isinstance(b, slice) for b in box)
         if not isinstance(size, list):
@@ -1079,7 +1077,7 @@ def test_shard_of(size, index, parts, dim):
         axis = dim % len(size)
         lengths = (
             [
-                len(range(size[axis])[trnrand.shard_of(size, i, parts, dim=dim)[axis]])
+                len(range(size[axis])[tr.shard_of(size, i, parts, dim=dim)[axis]])
                 for i in range(parts)
             ]
             if parts <= 64

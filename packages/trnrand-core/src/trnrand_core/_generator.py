@@ -285,6 +285,8 @@ class Generator:
         ``ValueError`` and leaves this Generator unchanged."""
         if not isinstance(state, torch.Tensor) or state.dtype != torch.uint8:
             raise TypeError(f"state must be a torch.uint8 tensor from get_state(), got {state!r}")
+        if state.device.type == "meta":
+            raise ValueError("state must hold its bytes, got a tensor on the meta device")
         raw = bytes(state.detach().cpu().reshape(-1).tolist())
         if len(raw) != _STATE_BYTES or raw[:4] != _STATE_MAGIC:
             raise ValueError("state is not a trnrand Generator state (bad length or magic)")
