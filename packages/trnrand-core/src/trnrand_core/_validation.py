@@ -20,6 +20,13 @@ FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 INT_DTYPES = (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
 
 
+def _held(value: torch.Tensor, name: str) -> torch.Tensor:
+    """``value`` if it holds data (a meta tensor has none to read)."""
+    if value.device.type == "meta":
+        raise ValueError(f"{name} must hold a value, got a tensor on the meta device")
+    return value
+
+
 def check_int(value, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
     """Return ``value`` as a Python int; refuse bools, floats and other non-integers."""
     if isinstance(value, (bool, np.bool_)) or (
@@ -29,7 +36,7 @@ def check_int(value, name: str, *, minimum: int | None = None, maximum: int | No
     if isinstance(value, torch.Tensor):
         if value.numel() != 1 or value.dtype.is_floating_point or value.dtype.is_complex:
             raise TypeError(f"{name} must be an integer, got tensor {value!r}")
-        value = value.item()
+        value = _held(value, name).item()
     try:
         result = operator.index(value)
     except TypeError:
@@ -82,7 +89,7 @@ def check_float(value, name: str) -> float:
     if isinstance(value, torch.Tensor):
         if value.numel() != 1 or value.dtype.is_complex or value.dtype == torch.bool:
             raise TypeError(f"{name} must be a real number, got tensor {value!r}")
-        return float(value.item())
+        return float(_held(value, name).item())
     if not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
     return float(value)
