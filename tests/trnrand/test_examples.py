@@ -6,6 +6,8 @@ import importlib.util
 import math
 from pathlib import Path
 
+import torch
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
@@ -34,3 +36,10 @@ def test_qmc_beats_monte_carlo():
     rows = load("qmc_integration").main(dims=4, reps=8, max_m=10)
     _, mc, qmc = rows[-1]
     assert qmc < mc / 4
+
+
+def test_tensor_parallel_dropout_is_the_same_for_every_degree():
+    masks = load("tensor_parallel_dropout").main(["--degrees", "1", "3", "--hidden", "50"])
+    assert torch.equal(masks[1], masks[3])
+    kept = float((masks[1] > 0).float().mean())
+    assert 0.75 < kept < 0.99  # p = 0.1 over 400 elements
