@@ -25,7 +25,7 @@ Profiles (chosen with the environment variable ``TRNRAND_FUZZ_PROFILE``):
 
       TRNRAND_FUZZ_PROFILE=long uv run pytest tests/core/test_fuzz.py tests/quasi/test_fuzz_quasi.py
 
-The defects the fuzzer found (24, all fixed) keep their minimal reproducers as regression
+The defects the fuzzer found (28, all fixed) keep their minimal reproducers as regression
 tests (``REGRESSIONS``, ``test_unallocatable_sizes``). A new one gets a reproducer under
 ``pytest.mark.xfail(strict=True)`` until it is fixed; the strict mark then fails, and
 the mark goes.
@@ -624,6 +624,30 @@ def _reproducer(call, reason, names=("device", "lam", "low")):
 
 G = tr.Generator
 REGRESSIONS = {
+    "0-d parameter on meta": _reproducer(
+        lambda: tr.poisson(lam=torch.tensor(1.0, device="meta"), generator=G(0)),
+        "a 0-d lam on the meta device raised 'Tensor.item() cannot be called on meta tensors'",
+        names=("lam",),
+    ),
+    "set_state of a meta tensor": _reproducer(
+        lambda: G(0).set_state(torch.empty(64, dtype=torch.uint8, device="meta")),
+        "set_state(<meta tensor>) raised 'Cannot copy out of meta tensor'",
+        names=("state",),
+    ),
+    "uniform_into a meta buffer with tensor bounds": _reproducer(
+        lambda: tr.uniform_into(
+            torch.empty(0, dtype=torch.float16, device="meta"),
+            high=torch.tensor([], dtype=torch.float64),
+            generator=G(0),
+        ),
+        "uniform_into(<meta buf>, high=<tensor>) raised 'Cannot copy out of meta tensor'",
+        names=("buf",),
+    ),
+    "fold_in data that does not broadcast": _reproducer(
+        lambda: tr.fold_in(tr.split(tr.key(0), 2), torch.tensor([], dtype=torch.int64)),
+        "fold_in(<2 keys>, <0 data>) raised torch's raw size mismatch RuntimeError",
+        names=("data",),
+    ),
     "mps uniform": _reproducer(
         lambda: tr.uniform(2, device="mps", generator=G(1)),
         "device='mps' (absent here) raises torch's raw NotImplementedError from "

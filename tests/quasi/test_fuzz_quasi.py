@@ -277,7 +277,11 @@ def test_engines(kind, data):
         warnings.simplefilter("ignore", UserWarning)
         if kind == "Sobol" and not _power_of_two_so_far(engine):
             return
-        a, b = engine.random(4), twin.random(4)
+        try:
+            b = twin.random(4)
+        except ValueError:  # 4 points are not a valid call here (strength=2 needs p**2 >= d - 1)
+            return
+        a = engine.random(4)
     assert torch.equal(a, b), "a refused call changed the engine"
 
 
@@ -345,7 +349,10 @@ def test_discrepancy(points, method, iterative):
     )
     if error is None:
         assert isinstance(value, float)
-        assert math.isfinite(value) and value >= 0, value
+        assert math.isfinite(value), value
+        # iterative=True returns scipy's intermediate quantity, which may be negative
+        # (scipy: discrepancy([[0.0]], method="WD", iterative=True) == -0.958...)
+        assert value >= 0 or iterative is True, value
 
 
 @FUZZ

@@ -89,7 +89,14 @@ def fold_in(key: torch.Tensor, data: int | torch.Tensor) -> torch.Tensor:
     if isinstance(data, torch.Tensor):
         if data.dtype.is_floating_point or data.dtype.is_complex or data.dtype == torch.bool:
             raise TypeError(f"data must be an integer tensor, got dtype {data.dtype}")
-        d = data.to(torch.int64)
+        d = data.to(device=key.device, dtype=torch.int64)
+        try:
+            torch.broadcast_shapes(d.shape, key.shape[:-1])
+        except RuntimeError:
+            raise ValueError(
+                f"data of shape {tuple(d.shape)} does not broadcast against the key batch "
+                f"{tuple(key.shape[:-1])}"
+            ) from None
         low, high = d & MASK32, (d >> 32) & MASK32
     else:
         value = check_int(data, "data", minimum=0, maximum=2**64 - 1)

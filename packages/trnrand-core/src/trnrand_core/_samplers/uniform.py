@@ -357,7 +357,8 @@ def uniform(
     dev = _common.resolve_device(device, gen, out)
     per_element = any(isinstance(b, torch.Tensor) and b.ndim > 0 for b in (low, high))
     if per_element:
-        low_t, high_t = _tensor_bounds(low, high, lay, dtype, dev)
+        checked_on = torch.device("cpu") if dev.type == "meta" else dev  # meta holds no values
+        low_t, high_t = _tensor_bounds(low, high, lay, dtype, checked_on)
     else:
         low, high = check_bounds(low, high)
         _check_representable(low, high, dtype)
@@ -366,6 +367,8 @@ def uniform(
         params = {"low": low, "high": high}
         flat = _common.sample("uniform", draw, dtype, dev, params, _cpu, _portable, out, lay)
         return flat.view(lay.shape) if out is None else out
+    if dev.type == "meta":  # shapes only, as torch's samplers on meta
+        return out if out is not None else torch.empty(lay.shape, dtype=dtype, device=dev)
     # u itself (exact in every dtype: 0 + 1 * u, never clipped), then the same affine map
     # and clip per element as the scalar path performs with one pair of bounds.
     unit_params = {"low": 0.0, "high": 1.0}
