@@ -643,6 +643,16 @@ REGRESSIONS = {
         "uniform_into(<meta buf>, high=<tensor>) raised 'Cannot copy out of meta tensor'",
         names=("buf",),
     ),
+    "exponential_into a meta buffer with a tensor rate": _reproducer(
+        lambda: tr.exponential_into(
+            torch.empty(0, dtype=torch.float16, device="meta"),
+            rate=torch.tensor([1.0]),
+            generator=G(0),
+        ),
+        "exponential_into(<meta buf>, rate=<tensor>) raised 'Tensor.item() cannot be called "
+        "on meta tensors' (parameters were moved to meta before their range check)",
+        names=("buf",),
+    ),
     "fold_in data that does not broadcast": _reproducer(
         lambda: tr.fold_in(tr.split(tr.key(0), 2), torch.tensor([], dtype=torch.int64)),
         "fold_in(<2 keys>, <0 data>) raised torch's raw size mismatch RuntimeError",

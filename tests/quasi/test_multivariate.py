@@ -196,3 +196,15 @@ def test_multinomial_validation(args, kwargs, error, message):
         tq.MultinomialQMC(*args, **kwargs)
     with pytest.raises(ValueError, match="n must be >= 0, got -2"):
         tq.MultinomialQMC([0.5, 0.5], 2, seed=1).random(-2)
+
+
+@pytest.mark.parametrize("inv_transform", [False, True])
+def test_zero_draws_are_an_empty_batch(inv_transform):
+    """random(0) on a fresh engine gives (0, d) (found by fuzzing: Box-Muller's reshape of
+    no rows failed; scipy's own Box-Muller path raises ValueError there, its inverse
+    transform path returns (0, d) as we do)."""
+    got = tq.MultivariateNormalQMC(mean=[0.0, 1.0, 2.0], inv_transform=inv_transform).random(0)
+    assert got.dtype == torch.float64 and tuple(got.shape) == (0, 3)
+    if inv_transform:
+        ref = qmc.MultivariateNormalQMC(mean=[0.0, 1.0, 2.0], inv_transform=True).random(0)
+        assert ref.shape == (0, 3)

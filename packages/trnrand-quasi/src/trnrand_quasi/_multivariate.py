@@ -147,7 +147,7 @@ class MultivariateNormalQMC:
             radius = torch.sqrt(-2.0 * torch.log(u[:, 0::2]))
             angle = 2.0 * math.pi * u[:, 1::2]
             pairs = torch.stack([radius * torch.cos(angle), radius * torch.sin(angle)], -1)
-            z = pairs.reshape(u.shape[0], -1)[:, : self._k]
+            z = pairs.reshape(u.shape[0], 2 * pairs.shape[1])[:, : self._k]  # n may be 0
         if self._root is not None:
             z = z @ self._root
         return z + self._mean

@@ -54,7 +54,9 @@ def parameter(
             raise ValueError(
                 f"{name} must be {_text(rule, minimum, maximum)}, got {_describe(bad)}"
             )
-        return flat.to(device)
+        # On the meta device results are shapes only; parameters stay where their values
+        # can be checked.
+        return flat if device.type == "meta" else flat.to(device)
     number = check_float(value, name)
     if not _scalar_ok(number, rule, minimum, maximum, allow_inf):
         raise ValueError(f"{name} must be {_text(rule, minimum, maximum)}, got {number!r}")
