@@ -25,7 +25,7 @@ Profiles (chosen with the environment variable ``TRNRAND_FUZZ_PROFILE``):
 
       TRNRAND_FUZZ_PROFILE=long uv run pytest tests/core/test_fuzz.py tests/quasi/test_fuzz_quasi.py
 
-The defects the fuzzer found (28, all fixed) keep their minimal reproducers as regression
+The defects the fuzzer found (31, all fixed) keep their minimal reproducers as regression
 tests (``REGRESSIONS``, ``test_unallocatable_sizes``). A new one gets a reproducer under
 ``pytest.mark.xfail(strict=True)`` until it is fixed; the strict mark then fails, and
 the mark goes.
@@ -652,6 +652,16 @@ REGRESSIONS = {
         "exponential_into(<meta buf>, rate=<tensor>) raised 'Tensor.item() cannot be called "
         "on meta tensors' (parameters were moved to meta before their range check)",
         names=("buf",),
+    ),
+    "keyed integer parameter beyond int64": _reproducer(
+        lambda: tr.normal(std=2**63, key=tr.key(0)),
+        "with key=, std=2**63 raised ValueError 'Overflow when unpacking long long'",
+        names=("std",),
+    ),
+    "integer parameter beyond float": _reproducer(
+        lambda: tr.normal(3, mean=-(10**400), generator=G(0)),
+        "mean=-10**400 raised OverflowError 'int too large to convert to float'",
+        names=("mean",),
     ),
     "fold_in data that does not broadcast": _reproducer(
         lambda: tr.fold_in(tr.split(tr.key(0), 2), torch.tensor([], dtype=torch.int64)),

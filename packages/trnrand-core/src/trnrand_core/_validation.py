@@ -81,9 +81,12 @@ def check_size(size: tuple, name: str = "size") -> tuple[int, ...]:
 
 
 def check_float(value, name: str) -> float:
-    """A real Python/NumPy/0-d torch number (not bool, not complex) as a float."""
-    if type(value) is float or type(value) is int:  # the common case, checked cheaply
-        return float(value)
+    """A real Python/NumPy/0-d torch number (not bool, not complex) as a float; an
+    integer beyond the float range becomes an infinity (as a float literal would)."""
+    if type(value) is float:  # the common case, checked cheaply
+        return value
+    if type(value) is int:
+        return float(value) if abs(value) < 2**1024 else (math.inf if value > 0 else -math.inf)
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a real number, got bool {value!r}")
     if isinstance(value, torch.Tensor):

@@ -34,7 +34,7 @@ from .._constants import TWO32
 from .._generator import Generator
 from .._keys import check_key
 from .._shards import layout
-from .._validation import check_device, check_int, check_size
+from .._validation import check_device, check_float, check_int, check_size
 from . import _common
 
 #: Keyword parameters every sampler handles the same way; the others are its
@@ -224,7 +224,12 @@ def _as_tensor(value, name: str) -> torch.Tensor:
     if isinstance(value, excluded) or not isinstance(value, (numbers.Real, np.number)):
         raise TypeError(f"{name} must be a real number or a tensor, got {value!r}")
     if isinstance(value, (int, np.integer)):
-        return torch.tensor(int(value), dtype=torch.int64)
+        number = int(value)
+        if -(2**63) <= number < 2**63:
+            return torch.tensor(number, dtype=torch.int64)
+        if 0 <= number < 2**64:  # randint's bounds reach 2**64 - 1
+            return torch.tensor(number, dtype=torch.uint64)
+        return torch.tensor(check_float(number, name), dtype=torch.float64)
     return torch.tensor(float(value), dtype=torch.float64)
 
 

@@ -103,7 +103,10 @@ def geometric(
         "p must be in (0, 1]",
         p=p,
     )
-    rate = torch.log1p(-p).neg_() if isinstance(p, torch.Tensor) else -math.log1p(-p)
+    if isinstance(p, torch.Tensor):
+        rate = torch.log1p(-p).neg_()  # p = 1: inf, E / inf = 0, raised to 1 below
+    else:
+        rate = math.inf if p == 1.0 else -math.log1p(-p)
     name, top, strict = _limits(call.dtype)
     b = E_BOUND[call.precision]
     largest = b / rate
