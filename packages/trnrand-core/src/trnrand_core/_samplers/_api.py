@@ -219,6 +219,8 @@ def _as_tensor(value, name: str) -> torch.Tensor:
     """A distribution parameter as an operator input (numbers as 0-d tensors), detached:
     samples are not differentiable with respect to their parameters."""
     if isinstance(value, torch.Tensor):
+        if value.device.type == "meta":  # the operator would run its fake implementation
+            raise ValueError(f"{name} must hold values, got a tensor on the meta device")
         return value.detach()
     excluded = (bool, np.bool_, complex, np.complexfloating)
     if isinstance(value, excluded) or not isinstance(value, (numbers.Real, np.number)):
