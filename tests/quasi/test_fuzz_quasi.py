@@ -461,3 +461,14 @@ def test_multinomial(pvals, n_trials, seed, n):
         assert counts.dtype == torch.int64 and counts.shape == (n, len(pvals))
         assert bool((counts >= 0).all())
         assert bool((counts.sum(dim=1) == n_trials).all()), "rows do not sum to n_trials"
+
+
+def test_fixed_defects_of_the_long_profile():
+    """Found by TRNRAND_FUZZ_PROFILE=long, fixed: a point set beyond memory raised the
+    allocator's raw RuntimeError; n_trials >= 2**63 overflowed a reshape."""
+    with pytest.raises(MemoryError, match="1048576 points in 21201 dimensions"):
+        trnrand.Sobol(21201, seed=0).random_base2(20)
+    with pytest.raises(ValueError, match="n_trials must be <= "):
+        trnrand.MultinomialQMC([0.2, 0.8], 2**63)
+    with pytest.raises(ValueError, match="n must be <= 1"):
+        trnrand.MultinomialQMC([0.2, 0.8], 2**62).random(2)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 import trnrand_core
-from trnrand_core._memory import empty
+from trnrand_core._memory import empty, is_allocation_failure, out_of_memory
 from trnrand_core._validation import check_dtype, check_int, check_seed
 
 from ._bounds import integer_bounds
@@ -72,7 +72,12 @@ def words(stream: trnrand_core.Generator, count: int) -> np.ndarray:
 def empty_points(n: int, d: int, dtype: torch.dtype) -> torch.Tensor:
     """An uninitialised ``(n, d)`` CPU tensor, advised for huge pages when large (fresh
     4 KiB pages cost more to fault in than the points cost to compute)."""
-    return empty(n * d, dtype).view(n, d)
+    try:
+        return empty(n * d, dtype).view(n, d)
+    except RuntimeError as exc:
+        if is_allocation_failure(exc):
+            raise out_of_memory(f"{n} points in {d} dimensions", exc) from exc
+        raise
 
 
 class QMCEngine:

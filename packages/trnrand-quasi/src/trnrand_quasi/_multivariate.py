@@ -199,7 +199,7 @@ class MultinomialQMC:
         if not np.isclose(pvals.sum(), 1.0):
             raise ValueError(f"pvals must sum to 1, got sum {float(pvals.sum())!r}")
         self.pvals = torch.from_numpy(pvals)
-        self.n_trials = check_int(n_trials, "n_trials", minimum=0)
+        self.n_trials = check_int(n_trials, "n_trials", minimum=0, maximum=2**63 - 1)
         self.engine = _engine(engine, 1, seed, rng, "one dimension")
         cumulative = np.cumsum(pvals)
         cumulative[np.flatnonzero(pvals)[-1] :] = np.inf  # rounding never picks p = 0
@@ -208,7 +208,8 @@ class MultinomialQMC:
     def random(self, n: int = 1) -> torch.Tensor:
         """The next ``n`` draws as an int64 ``(n, k)`` tensor of counts (rows sum to
         ``n_trials``)."""
-        n = check_int(n, "n", minimum=0)
+        # n * n_trials engine points must be a tensor size (< 2**63)
+        n = check_int(n, "n", minimum=0, maximum=(2**63 - 1) // max(1, self.n_trials))
         if isinstance(self.engine, (Sobol, Halton)):
             u = self.engine.random(n * self.n_trials)
         else:

@@ -13,12 +13,12 @@ With ``E`` the standard exponential ``-ln(u)`` of an open uniform ``u`` (so
 ``2**-24 <= E <= 16.64``, float64 draws ``2**-54 <= E <= 37.43``) and ``U = exp(-E)``:
 
 - ``gumbel = loc - scale ln(E)``;
-- ``logistic = loc + scale (-E - ln(-expm1(-E)))``, i.e. ``ln(U / (1 - U))``;
+- ``logistic = loc - scale ln(expm1(E))``, i.e. ``loc + scale ln(U / (1 - U))``;
 - ``laplace = loc + scale (ln 2 - E)`` when ``E > ln 2`` (``U < 1/2``), else
-  ``loc - scale (ln 2 + ln(-expm1(-E)))``;
-- ``cauchy = loc + scale tan(pi (U - 1/2))``, computed as ``-1 / tan(pi U)`` when
-  ``E > ln 2`` and ``1 / tan(pi (1 - U))`` otherwise, with ``1 - U = -expm1(-E)``, so
-  that no angle comes near ``pi / 2``;
+  ``loc + scale (E - ln 2 - ln(expm1(E)))`` (that is ``-ln(2 (1 - U))``);
+- ``cauchy = loc + scale tan(pi (U - 1/2))``, computed as ``1 / tan(pi W)`` with
+  ``W = -U`` when ``E > ln 2`` and ``W = 1 - U = expm1(E) / exp(E)`` otherwise, so that
+  no angle comes near ``pi / 2`` and the tails are accurate;
 - ``weibull = scale E**(1/a)`` (as ``exp(ln(E) / a + ln(scale))``);
 - ``pareto = expm1(E / a)`` (numpy's Lomax form);
 - ``lognormal = exp(mean + sigma z)`` with ``z`` the standard normal;
@@ -192,8 +192,16 @@ def _location_scale(loc, scale, call: _Call, bound: dict, what: str):
 
 
 def _affine(x: torch.Tensor, loc, scale) -> torch.Tensor:
-    """``loc + scale * x`` in place (float64)."""
-    return x.mul_(scale).add_(loc)
+    """``loc + scale * x`` in place (float64; a scalar 1 or 0 costs no pass)."""
+    if isinstance(scale, torch.Tensor) or scale != 1.0:
+        x.mul_(scale)
+    if isinstance(loc, torch.Tensor) or loc != 0.0:
+        x.add_(loc)
+    return x
+
+
+def _negated(scale):
+    return scale.neg() if isinstance(scale, torch.Tensor) else -scale
 
 
 _COMMON_DOC = """dtype : torch.float16, torch.bfloat16, torch.float32 or torch.float64
@@ -265,7 +273,7 @@ def gumbel(
     loc, scale = _location_scale(loc, scale, call, E_BOUND, "ln E")
     with sub_draws():
         e = standard(_exponential, call)
-        return finish(_affine(e.log_().neg_(), loc, scale), call)
+        return finish(_affine(e.log_(), loc, _negated(scale)), call)
 
 
 @public_sampler
@@ -283,8 +291,8 @@ def logistic(
 ) -> torch.Tensor:
     """Logistic samples ``loc + scale * ln(U / (1 - U))``, ``U = exp(-E)``.
 
-    Computed as ``-E - ln(-expm1(-E))`` from a standard exponential ``E``: accurate in
-    both tails, never infinite.
+    Computed as ``-ln(expm1(E))`` from a standard exponential ``E``: accurate in both
+    tails, never infinite.
 
     Parameters
     ----------
@@ -315,8 +323,7 @@ def logistic(
     loc, scale = _location_scale(loc, scale, call, E_BOUND, "ln(U / (1 - U))")
     with sub_draws():
         e = standard(_exponential, call)
-        x = torch.expm1(e.neg()).neg_().log_().add_(e).neg_()
-        return finish(_affine(x, loc, scale), call)
+        return finish(_affine(e.expm1_().log_(), loc, _negated(scale)), call)
 
 
 @public_sampler
@@ -335,7 +342,7 @@ def laplace(
     """Laplace (double exponential) samples with density ``exp(-|x - loc| / scale) / (2 scale)``.
 
     Inversion of ``U = exp(-E)`` split at ``U = 1/2``: ``loc + scale * (ln 2 - E)`` when
-    ``E > ln 2``, else ``loc - scale * (ln 2 + ln(-expm1(-E)))``, so both tails come from
+    ``E > ln 2``, else ``loc + scale * (E - ln 2 - ln(expm1(E)))``, so both tails come from
     an accurate logarithm.
 
     Parameters
@@ -366,8 +373,10 @@ def laplace(
     loc, scale = _location_scale(loc, scale, call, E_BOUND, "ln(2 min(U, 1 - U))")
     with sub_draws():
         e = standard(_exponential, call)
-        upper = torch.expm1(e.neg()).neg_().log_().add_(LN2).neg_()
-        x = torch.where(e > LN2, e.neg_().add_(LN2), upper)
+        low = e > LN2
+        logs = torch.expm1(e).log_()
+        d = e.sub_(LN2)
+        x = torch.where(low, d.neg(), d.sub_(logs))
         return finish(_affine(x, loc, scale), call)
 
 
@@ -386,9 +395,9 @@ def cauchy(
 ) -> torch.Tensor:
     """Cauchy samples ``loc + scale * tan(pi (U - 1/2))``, ``U = exp(-E)``.
 
-    Computed as ``-1 / tan(pi U)`` for ``U < 1/2`` and ``1 / tan(pi (1 - U))`` otherwise
-    (``1 - U = -expm1(-E)``): the tangent's argument stays in ``(0, pi/2]``, so the heavy
-    tails are accurate to a few float64 ulp of the drawn ``E``.
+    Computed as ``-1 / tan(pi U)`` for ``U < 1/2`` and ``1 / tan(pi (1 - U))``
+    otherwise (``1 - U = expm1(E) / exp(E)``): the tangent's argument stays within
+    ``pi/2`` of 0, so the heavy tails are accurate to a few float64 ulp of the drawn ``E``.
 
     Parameters
     ----------
@@ -421,11 +430,8 @@ def cauchy(
     loc, scale = _location_scale(loc, scale, call, C_BOUND, "tan(pi (U - 1/2))")
     with sub_draws():
         e = standard(_exponential, call)
-        low = e > LN2
-        w = torch.where(low, torch.exp(e.neg()), torch.expm1(e.neg_()).neg_())
-        x = w.mul_(math.pi).tan_().reciprocal_()
-        x = torch.where(low, x.neg(), x)
-        return finish(_affine(x, loc, scale), call)
+        w = torch.where(e > LN2, -1.0, torch.expm1(e)).div_(e.exp_())  # -U or 1 - U
+        return finish(_affine(w.mul_(math.pi).tan_().reciprocal_(), loc, scale), call)
 
 
 @public_sampler
