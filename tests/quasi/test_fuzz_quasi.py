@@ -89,7 +89,14 @@ def names_an_argument(message: str, names) -> bool:
     return any(re.search(rf"(?<![A-Za-z_]){re.escape(n)}(?![A-Za-z_])", message) for n in names)
 
 
-def checked_call(fn, args, kwargs, names, generators=()):
+#: Point-set sizes (n * d) a fuzzed call may receive here, and from where the allocator
+#: refuses at once (beyond memory and swap); sizes between are not tried.
+FILLABLE_LIMIT, REFUSED_AT_ONCE = 2**24, 2**34
+
+
+def checked_call(fn, args, kwargs, names, generators=(), elements=None):
+    if elements is not None and FILLABLE_LIMIT < elements < REFUSED_AT_ONCE:
+        assume(False)
     generators = [*generators, trnrand.get_default_generator()]
     before = [g.get_state().clone() for g in generators]
     try:
@@ -102,6 +109,9 @@ def checked_call(fn, args, kwargs, names, generators=()):
         assert names_an_argument(str(exc), names), (
             f"{type(exc).__name__} names none of {sorted(names)}: {exc}"
         )
+        error = exc
+    except MemoryError as exc:
+        assert elements is not None and elements >= REFUSED_AT_ONCE, f"MemoryError: {exc}"
         error = exc
     else:
         return result, None
@@ -195,6 +205,16 @@ ENGINE_NAMES = {"d", "scramble", "seed", "dtype", "rng", "centered", "strength",
 OP_NAMES = {"n", "m", "l_bounds", "u_bounds", "endpoint", "bounds", "d", "strength"}
 
 
+def _points(op, args, kwargs, d):
+    """Values a random/random_base2/integers call would allocate (None: not an int)."""
+    n = kwargs.get("n", args[0] if args else None) if op != "random_base2" else None
+    if op == "random_base2" and type(args[0]) is int and 0 <= args[0] < 64:
+        n = 2 ** args[0]
+    if op in ("reset", "fast_forward") or type(n) is not int or type(d) is not int:
+        return None
+    return max(n, 0) * max(d, 1)
+
+
 @st.composite
 def engine_ops(draw):
     op = draw(st.sampled_from(["random", "reset", "fast_forward", "integers", "random_base2"]))
@@ -257,7 +277,9 @@ def test_engines(kind, data):
         op, args, op_kwargs = data.draw(engine_ops())
         if not hasattr(engine, op):
             continue
-        result, error = checked_call(getattr(engine, op), args, op_kwargs, OP_NAMES)
+        result, error = checked_call(
+            getattr(engine, op), args, op_kwargs, OP_NAMES, elements=_points(op, args, op_kwargs, d)
+        )
         if error is not None:
             continue
         with warnings.catch_warnings():
