@@ -15,8 +15,19 @@ from ._module import ReadOnlyHasNki as _ReadOnlyHasNki
 from ._philox_torch import philox4x32
 from ._samplers.bernoulli import bernoulli
 from ._samplers.beta import beta
+from ._samplers.continuous import (
+    cauchy,
+    gumbel,
+    laplace,
+    logistic,
+    lognormal,
+    pareto,
+    student_t,
+    weibull,
+)
 from ._samplers.exponential import exponential, exponential_into
 from ._samplers.gamma import chi_squared, gamma
+from ._samplers.geometric import geometric
 from ._samplers.normal import normal, normal_into, standard_normal
 from ._samplers.poisson import poisson
 from ._samplers.randint import randint
@@ -45,19 +56,26 @@ __all__ = [
     "__version__",
     "bernoulli",
     "beta",
+    "cauchy",
     "chi_squared",
     "dtensor",
     "exponential",
     "exponential_into",
     "fold_in",
     "gamma",
+    "geometric",
     "get_backend",
     "get_default_generator",
     "get_num_threads",
+    "gumbel",
     "key",
+    "laplace",
+    "logistic",
+    "lognormal",
     "manual_seed",
     "normal",
     "normal_into",
+    "pareto",
     "philox4x32",
     "poisson",
     "randint",
@@ -67,10 +85,12 @@ __all__ = [
     "shard_of",
     "split",
     "standard_normal",
+    "student_t",
     "truncated_normal",
     "uniform",
     "uniform_into",
     "warmup",
+    "weibull",
     "worker_generator",
     "worker_init_fn",
 ]

@@ -16,9 +16,9 @@ With ``E`` the standard exponential ``-ln(u)`` of an open uniform ``u`` (so
 - ``logistic = loc - scale ln(expm1(E))``, i.e. ``loc + scale ln(U / (1 - U))``;
 - ``laplace = loc + scale (ln 2 - E)`` when ``E > ln 2`` (``U < 1/2``), else
   ``loc + scale (E - ln 2 - ln(expm1(E)))`` (that is ``-ln(2 (1 - U))``);
-- ``cauchy = loc + scale tan(pi (U - 1/2))``, computed as ``1 / tan(pi W)`` with
-  ``W = -U`` when ``E > ln 2`` and ``W = 1 - U = expm1(E) / exp(E)`` otherwise, so that
-  no angle comes near ``pi / 2`` and the tails are accurate;
+- ``cauchy = loc + scale tan(pi (U - 1/2))``, computed as ``+-1 / tan(pi W)`` with
+  ``W = min(U, 1 - U) = min(expm1(E), 1) / exp(E)`` (negative when ``E > ln 2``), so
+  that no angle comes near ``pi / 2`` and the tails are accurate;
 - ``weibull = scale E**(1/a)`` (as ``exp(ln(E) / a + ln(scale))``);
 - ``pareto = expm1(E / a)`` (numpy's Lomax form);
 - ``lognormal = exp(mean + sigma z)`` with ``z`` the standard normal;
@@ -373,11 +373,10 @@ def laplace(
     loc, scale = _location_scale(loc, scale, call, E_BOUND, "ln(2 min(U, 1 - U))")
     with sub_draws():
         e = standard(_exponential, call)
-        low = e > LN2
-        logs = torch.expm1(e).log_()
-        d = e.sub_(LN2)
-        x = torch.where(low, d.neg(), d.sub_(logs))
-        return finish(_affine(x, loc, scale), call)
+        # |X| = E - ln 2 - min(ln(expm1(E)), 0) (the log is <= 0 exactly when E <= ln 2),
+        # X < 0 when E > ln 2: X = -copysign(|X|, E - ln 2), no branch, no mask.
+        x = torch.expm1(e).log_().clamp_max_(0.0).neg_().add_(e.sub_(LN2)).copysign_(e)
+        return finish(_affine(x, loc, _negated(scale)), call)
 
 
 @public_sampler
@@ -430,8 +429,12 @@ def cauchy(
     loc, scale = _location_scale(loc, scale, call, C_BOUND, "tan(pi (U - 1/2))")
     with sub_draws():
         e = standard(_exponential, call)
-        w = torch.where(e > LN2, -1.0, torch.expm1(e)).div_(e.exp_())  # -U or 1 - U
-        return finish(_affine(w.mul_(math.pi).tan_().reciprocal_(), loc, scale), call)
+        # W = min(U, 1 - U) = min(expm1(E), 1) / exp(E), with exp(E) = expm1(E) + 1;
+        # X = 1 / tan(pi W) >= 0, negative when E > ln 2: X = -copysign(., E - ln 2).
+        m = torch.expm1(e)
+        w = torch.add(m, 1.0).reciprocal_().mul_(m.clamp_max_(1.0))
+        x = w.mul_(math.pi).tan_().reciprocal_().copysign_(e.sub_(LN2))
+        return finish(_affine(x, loc, _negated(scale)), call)
 
 
 @public_sampler
