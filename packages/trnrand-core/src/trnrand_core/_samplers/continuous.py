@@ -204,32 +204,8 @@ def _negated(scale):
     return scale.neg() if isinstance(scale, torch.Tensor) else -scale
 
 
-_COMMON_DOC = """dtype : torch.float16, torch.bfloat16, torch.float32 or torch.float64
-    generator : trnrand Generator, optional
-        Defaults to the module-level generator.
-    device : torch device, optional
-        Defaults to the generator's device (or ``out``'s).
-    out : tensor, optional
-        Written in place and returned (of the shard's shape with ``shard``).
-    shard : tuple of slices, optional
-        Return only this box of the logical ``size`` draw, bit for bit the same
-        values, at a cost proportional to the box; the generator advances by the whole
-        logical call and its partition does not apply (docs/distributed.md).
-    key : key tensor, optional
-        Draw with this key instead of a Generator: exactly what a fresh
-        ``Generator(seed)`` of the key's seed draws first (docs/compile.md); a batch of
-        keys ``(..., 2)`` gives a batch of draws. Traceable by ``torch.compile``
-        (``fullgraph=True``) and batched by ``torch.vmap``."""
-
-
-def _doc(fn):
-    fn.__doc__ = fn.__doc__.replace("{common}", _COMMON_DOC)
-    return fn
-
-
 # -- exponential-based ------------------------------------------------------------------
 @public_sampler
-@_doc
 def gumbel(
     *size: SizeArg,
     loc: Param = 0.0,
@@ -252,7 +228,22 @@ def gumbel(
     scale : float or tensor
         Finite and ``>= 0``; a tensor broadcasts. ``|loc| + 16.64 * scale`` (float64:
         ``37.43 * scale``) must be at most the dtype's largest value.
-    {common}
+    dtype : torch.float16, torch.bfloat16, torch.float32 or torch.float64
+    generator : trnrand Generator, optional
+        Defaults to the module-level generator.
+    device : torch device, optional
+        Defaults to the generator's device (or ``out``'s).
+    out : tensor, optional
+        Written in place and returned (of the shard's shape with ``shard``).
+    shard : tuple of slices, optional
+        Return only this box of the logical ``size`` draw, bit for bit the same
+        values, at a cost proportional to the box; the generator advances by the whole
+        logical call and its partition does not apply (docs/distributed.md).
+    key : key tensor, optional
+        Draw with this key instead of a Generator: exactly what a fresh
+        ``Generator(seed)`` of the key's seed draws first (docs/compile.md); a batch of
+        keys ``(..., 2)`` gives a batch of draws. Traceable by ``torch.compile``
+        (``fullgraph=True``) and batched by ``torch.vmap``.
 
     Notes
     -----
@@ -277,7 +268,6 @@ def gumbel(
 
 
 @public_sampler
-@_doc
 def logistic(
     *size: SizeArg,
     loc: Param = 0.0,
@@ -303,7 +293,22 @@ def logistic(
     scale : float or tensor
         Finite and ``>= 0``; a tensor broadcasts. ``|loc| + 16.64 * scale`` (float64:
         ``37.43 * scale``) must be at most the dtype's largest value.
-    {common}
+    dtype : torch.float16, torch.bfloat16, torch.float32 or torch.float64
+    generator : trnrand Generator, optional
+        Defaults to the module-level generator.
+    device : torch device, optional
+        Defaults to the generator's device (or ``out``'s).
+    out : tensor, optional
+        Written in place and returned (of the shard's shape with ``shard``).
+    shard : tuple of slices, optional
+        Return only this box of the logical ``size`` draw, bit for bit the same
+        values, at a cost proportional to the box; the generator advances by the whole
+        logical call and its partition does not apply (docs/distributed.md).
+    key : key tensor, optional
+        Draw with this key instead of a Generator: exactly what a fresh
+        ``Generator(seed)`` of the key's seed draws first (docs/compile.md); a batch of
+        keys ``(..., 2)`` gives a batch of draws. Traceable by ``torch.compile``
+        (``fullgraph=True``) and batched by ``torch.vmap``.
 
     Notes
     -----
@@ -327,7 +332,6 @@ def logistic(
 
 
 @public_sampler
-@_doc
 def laplace(
     *size: SizeArg,
     loc: Param = 0.0,
@@ -354,7 +358,22 @@ def laplace(
     scale : float or tensor
         Finite and ``>= 0``; a tensor broadcasts. ``|loc| + 16.64 * scale`` (float64:
         ``37.43 * scale``) must be at most the dtype's largest value.
-    {common}
+    dtype : torch.float16, torch.bfloat16, torch.float32 or torch.float64
+    generator : trnrand Generator, optional
+        Defaults to the module-level generator.
+    device : torch device, optional
+        Defaults to the generator's device (or ``out``'s).
+    out : tensor, optional
+        Written in place and returned (of the shard's shape with ``shard``).
+    shard : tuple of slices, optional
+        Return only this box of the logical ``size`` draw, bit for bit the same
+        values, at a cost proportional to the box; the generator advances by the whole
+        logical call and its partition does not apply (docs/distributed.md).
+    key : key tensor, optional
+        Draw with this key instead of a Generator: exactly what a fresh
+        ``Generator(seed)`` of the key's seed draws first (docs/compile.md); a batch of
+        keys ``(..., 2)`` gives a batch of draws. Traceable by ``torch.compile``
+        (``fullgraph=True``) and batched by ``torch.vmap``.
 
     Notes
     -----
@@ -380,7 +399,6 @@ def laplace(
 
 
 @public_sampler
-@_doc
 def cauchy(
     *size: SizeArg,
     loc: Param = 0.0,
@@ -408,7 +426,22 @@ def cauchy(
         Finite and ``>= 0``; a tensor broadcasts. ``|loc| + 5.365e6 * scale`` (float64:
         ``5.734e15 * scale``) must be at most the dtype's largest value, so float16 needs
         ``scale <= 0.0122`` (its range is too small for the standard Cauchy's tails).
-    {common}
+    dtype : torch.float16, torch.bfloat16, torch.float32 or torch.float64
+    generator : trnrand Generator, optional
+        Defaults to the module-level generator.
+    device : torch device, optional
+        Defaults to the generator's device (or ``out``'s).
+    out : tensor, optional
+        Written in place and returned (of the shard's shape with ``shard``).
+    shard : tuple of slices, optional
+        Return only this box of the logical ``size`` draw, bit for bit the same
+        values, at a cost proportional to the box; the generator advances by the whole
+        logical call and its partition does not apply (docs/distributed.md).
+    key : key tensor, optional
+        Draw with this key instead of a Generator: exactly what a fresh
+        ``Generator(seed)`` of the key's seed draws first (docs/compile.md); a batch of
+        keys ``(..., 2)`` gives a batch of draws. Traceable by ``torch.compile``
+        (``fullgraph=True``) and batched by ``torch.vmap``.
 
     Notes
     -----
@@ -438,7 +471,6 @@ def cauchy(
 
 
 @public_sampler
-@_doc
 def weibull(
     *size: SizeArg,
     a: Param,
@@ -462,7 +494,22 @@ def weibull(
         Finite and ``> 0``; a tensor broadcasts. ``scale * 16.64**(1/a)`` (float64:
         ``37.43**(1/a)``) must be at most the dtype's largest value: small shapes are
         refused in narrow dtypes (float32, scale 1: ``a >= 0.0317``; float16: ``a >= 0.254``).
-    {common}
+    dtype : torch.float16, torch.bfloat16, torch.float32 or torch.float64
+    generator : trnrand Generator, optional
+        Defaults to the module-level generator.
+    device : torch device, optional
+        Defaults to the generator's device (or ``out``'s).
+    out : tensor, optional
+        Written in place and returned (of the shard's shape with ``shard``).
+    shard : tuple of slices, optional
+        Return only this box of the logical ``size`` draw, bit for bit the same
+        values, at a cost proportional to the box; the generator advances by the whole
+        logical call and its partition does not apply (docs/distributed.md).
+    key : key tensor, optional
+        Draw with this key instead of a Generator: exactly what a fresh
+        ``Generator(seed)`` of the key's seed draws first (docs/compile.md); a batch of
+        keys ``(..., 2)`` gives a batch of draws. Traceable by ``torch.compile``
+        (``fullgraph=True``) and batched by ``torch.vmap``.
 
     Notes
     -----
@@ -498,7 +545,6 @@ def weibull(
 
 
 @public_sampler
-@_doc
 def pareto(
     *size: SizeArg,
     a: Param,
@@ -523,7 +569,22 @@ def pareto(
         ``16.64 / a`` (float64: ``37.43 / a``) must be at most the logarithm of the
         dtype's largest value: ``a >= 1.501`` (float16), ``0.188`` (bfloat16, float32),
         ``0.0528`` (float64). Heavier tails are refused where they would overflow.
-    {common}
+    dtype : torch.float16, torch.bfloat16, torch.float32 or torch.float64
+    generator : trnrand Generator, optional
+        Defaults to the module-level generator.
+    device : torch device, optional
+        Defaults to the generator's device (or ``out``'s).
+    out : tensor, optional
+        Written in place and returned (of the shard's shape with ``shard``).
+    shard : tuple of slices, optional
+        Return only this box of the logical ``size`` draw, bit for bit the same
+        values, at a cost proportional to the box; the generator advances by the whole
+        logical call and its partition does not apply (docs/distributed.md).
+    key : key tensor, optional
+        Draw with this key instead of a Generator: exactly what a fresh
+        ``Generator(seed)`` of the key's seed draws first (docs/compile.md); a batch of
+        keys ``(..., 2)`` gives a batch of draws. Traceable by ``torch.compile``
+        (``fullgraph=True``) and batched by ``torch.vmap``.
 
     Notes
     -----
@@ -556,7 +617,6 @@ def pareto(
 
 # -- normal-based -----------------------------------------------------------------------
 @public_sampler
-@_doc
 def lognormal(
     *size: SizeArg,
     mean: Param = 0.0,
@@ -581,7 +641,22 @@ def lognormal(
         broadcasts. ``mean + 5.77 * sigma`` (float64: ``8.66 * sigma``) must be at most
         the logarithm of the dtype's largest value (float16: 11.09, bfloat16/float32:
         88.72, float64: 709.78), so that no value overflows.
-    {common}
+    dtype : torch.float16, torch.bfloat16, torch.float32 or torch.float64
+    generator : trnrand Generator, optional
+        Defaults to the module-level generator.
+    device : torch device, optional
+        Defaults to the generator's device (or ``out``'s).
+    out : tensor, optional
+        Written in place and returned (of the shard's shape with ``shard``).
+    shard : tuple of slices, optional
+        Return only this box of the logical ``size`` draw, bit for bit the same
+        values, at a cost proportional to the box; the generator advances by the whole
+        logical call and its partition does not apply (docs/distributed.md).
+    key : key tensor, optional
+        Draw with this key instead of a Generator: exactly what a fresh
+        ``Generator(seed)`` of the key's seed draws first (docs/compile.md); a batch of
+        keys ``(..., 2)`` gives a batch of draws. Traceable by ``torch.compile``
+        (``fullgraph=True``) and batched by ``torch.vmap``.
 
     Notes
     -----
@@ -616,7 +691,6 @@ def lognormal(
 
 
 @public_sampler
-@_doc
 def student_t(
     *size: SizeArg,
     df: Param,
@@ -642,7 +716,22 @@ def student_t(
         float32) or 0.12 (float64); a tensor broadcasts to the output shape. Below
         that, the distribution itself exceeds the dtype's range (float64: the
         chi-squared draw underflows to 0) with probability above ``2**-64`` per draw.
-    {common}
+    dtype : torch.float16, torch.bfloat16, torch.float32 or torch.float64
+    generator : trnrand Generator, optional
+        Defaults to the module-level generator.
+    device : torch device, optional
+        Defaults to the generator's device (or ``out``'s).
+    out : tensor, optional
+        Written in place and returned (of the shard's shape with ``shard``).
+    shard : tuple of slices, optional
+        Return only this box of the logical ``size`` draw, bit for bit the same
+        values, at a cost proportional to the box; the generator advances by the whole
+        logical call and its partition does not apply (docs/distributed.md).
+    key : key tensor, optional
+        Draw with this key instead of a Generator: exactly what a fresh
+        ``Generator(seed)`` of the key's seed draws first (docs/compile.md); a batch of
+        keys ``(..., 2)`` gives a batch of draws. Traceable by ``torch.compile``
+        (``fullgraph=True``) and batched by ``torch.vmap``.
 
     Notes
     -----
