@@ -2,10 +2,10 @@
 drawing the whole tensor and slicing it, which is what a rank does without shards
 (torch's generators, or trnrand without ``shard=``). ``n`` is the box's elements.
 
-Targets: a column shard of a tensor-parallel dropout mask at degree k costs about
-1/k of the whole draw, so it beats torch's whole-and-slice (ratio >= 1.0) from degree 2
-up. The 1024-column row is the merged regime (runs closer than ``MERGE_GAP``): the
-whole rows are drawn, so it costs what the whole draw costs and has no target.
+Targets: a column shard of a wide tensor-parallel dropout mask (runs farther apart than
+``MERGE_GAP``) costs about 1/k of the whole draw plus one kernel call per row, and beats
+torch's whole-and-slice (ratio >= 1.0). Narrower rows are the merged regime (runs closer
+than ``MERGE_GAP``): whole rows are drawn, so a shard costs about the whole draw.
 """
 
 from __future__ import annotations
@@ -60,10 +60,11 @@ def _normal_rows(rows: int, cols: int, degree: int) -> Benchmark:
 
 
 def benchmarks() -> list[Benchmark]:
-    assert 1024 // 4 * 3 < MERGE_GAP <= 8192 // 8 * 7  # the rows below straddle it
+    assert 8192 // 8 * 7 < MERGE_GAP <= 65536 // 8 * 7  # the rows below straddle it
     return [
-        _dropout_rows(8192, 8192, 2, 1.0),
-        _dropout_rows(8192, 8192, 8, 1.0),
-        _dropout_rows(16384, 1024, 4, None),
+        _dropout_rows(1024, 65536, 2, 1.0),
+        _dropout_rows(1024, 65536, 8, 1.0),
+        _dropout_rows(8192, 8192, 2, None),
+        _dropout_rows(8192, 8192, 8, None),
         _normal_rows(8192, 4096, 8),
     ]

@@ -176,18 +176,18 @@ def test_a_box_of_a_huge_logical_tensor_costs_the_box():
 def test_the_drawn_region_merges_only_nearby_runs():
     near = layout((64, 1024), (slice(None), slice(0, 256)))  # gap 768 elements
     assert near.drawn == ((0, 64), (0, 1024))
-    far = layout((64, 8192), (slice(None), slice(0, 1024)))  # gap 7168 >= MERGE_GAP
+    far = layout((64, 16384), (slice(None), slice(0, 1024)))  # gap 15360 >= MERGE_GAP
     assert far.drawn == far.box
     assert len(list(far.runs())) == 64
-    single = layout((4, 8192), (slice(1, 2), slice(5, 10)))  # one run: never widened
+    single = layout((4, 16384), (slice(1, 2), slice(5, 10)))  # one run: never widened
     assert single.drawn == single.box
-    assert 8192 - 1024 >= MERGE_GAP > 1024 - 256
+    assert 16384 - 1024 >= MERGE_GAP > 1024 - 256
 
 
 def test_shards_of_a_widened_region_and_of_separate_runs_agree_with_the_whole_draw():
     for size, box in [
         ((64, 1024), (slice(None), slice(0, 256))),
-        ((16, 8192), (slice(None), slice(1000, 2024))),
+        ((16, 16384), (slice(None), slice(1000, 2024))),
         ((3, 4, 5000), (slice(None), slice(1, 3), slice(4000, 5000))),
     ]:
         whole = tr.uniform(*size, generator=tr.Generator(seed=SEED))

@@ -20,9 +20,10 @@ import torch
 from ._draw import Draw
 from ._validation import check_int, check_size
 
-#: Elements between two runs below which they are drawn as one: a kernel call costs
-#: about as much as drawing this many elements (benchmarks/bench_shards.py).
-MERGE_GAP = 4096
+#: Elements between two runs below which they are drawn as one: one more kernel call
+#: costs about as much as drawing 5,700 (uniform) to 15,000 (bernoulli) elements
+#: (docs/design.md, benchmarks/bench_shards.py).
+MERGE_GAP = 8192
 
 Ranges = tuple[tuple[int, int], ...]
 
