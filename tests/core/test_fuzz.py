@@ -25,7 +25,7 @@ Profiles (chosen with the environment variable ``TRNRAND_FUZZ_PROFILE``):
 
       TRNRAND_FUZZ_PROFILE=long uv run pytest tests/core/test_fuzz.py tests/quasi/test_fuzz_quasi.py
 
-The defects the fuzzer found (32, all fixed) keep their minimal reproducers as regression
+The defects the fuzzer found (all fixed) keep their minimal reproducers as regression
 tests (``REGRESSIONS``, ``test_unallocatable_sizes``). A new one gets a reproducer under
 ``pytest.mark.xfail(strict=True)`` until it is fixed; the strict mark then fails, and
 the mark goes.
@@ -678,6 +678,12 @@ REGRESSIONS = {
         "with key=, a rate on the meta device made the operator run its fake implementation: "
         "uninitialised values (negative 'exponential' samples) instead of an error",
         names=("rate",),
+    ),
+    "keyed out on another device": _reproducer(
+        lambda: tr.standard_normal(key=tr.key(0), device="meta", out=torch.zeros(())),
+        "with key=, device='meta' and a CPU out raised 'Cannot copy out of meta tensor' "
+        "(without key= a device contradicting out is refused)",
+        names=("device",),
     ),
     "fold_in data that does not broadcast": _reproducer(
         lambda: tr.fold_in(tr.split(tr.key(0), 2), torch.tensor([], dtype=torch.int64)),

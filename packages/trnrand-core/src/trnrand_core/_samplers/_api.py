@@ -201,14 +201,17 @@ def _keyed(fn, op, signature, names, key, args, kwargs):
     dtype = call["dtype"]
     if not isinstance(dtype, torch.dtype):
         raise TypeError(f"dtype must be a torch.dtype, got {dtype!r}")
-    device = check_device(call["device"]) if call["device"] is not None else key.device
+    out = call.get("out")
+    if out is not None and isinstance(out, torch.Tensor):
+        device = _common.resolve_device(call["device"], None, out)  # out's, or refused
+    else:
+        device = check_device(call["device"]) if call["device"] is not None else key.device
     if "size" in call:
         lay = layout(call["size"], call.get("shard"))
     else:  # randperm(n)
         lay = layout((check_int(call["n"], "n", minimum=0, maximum=TWO32),), None)
     bounds = [] if lay.box is None else [x for pair in lay.box for x in pair]
     values = [_as_tensor(call[n], n) for n in names]
-    out = call.get("out")
     if out is not None:
         _common.check_out(out, (*key.shape[:-1], *lay.shape), dtype)
     result = op(key, list(lay.logical), bounds, values, dtype, device)
