@@ -482,7 +482,8 @@ def outs(draw, shape, dtype, params):
 def _as_float64(value, shape):
     """A parameter as a float64 tensor broadcast to ``shape`` (None when not possible)."""
     try:
-        t = torch.as_tensor(value)
+        # Python numbers straight to float64 (as_tensor's float32 would flush 1e-310 to 0)
+        t = value if isinstance(value, torch.Tensor) else torch.tensor(value, dtype=torch.float64)
         if t.device.type != "cpu":
             return None
         return t.detach().to(torch.float64).broadcast_to(shape)
