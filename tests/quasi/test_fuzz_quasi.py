@@ -494,3 +494,10 @@ def test_fixed_defects_of_the_long_profile():
         trnrand.MultinomialQMC([0.2, 0.8], 2**63)
     with pytest.raises(ValueError, match="n must be <= 1"):
         trnrand.MultinomialQMC([0.2, 0.8], 2**62).random(2)
+    g = trnrand.Generator(5)  # latin_hypercube refused n only after spawning from g
+    state = g.get_state()
+    with pytest.raises(ValueError, match="needs at least d \\+ 1 = 41 points"):
+        trnrand.latin_hypercube(38, 40, seed=g, optimization="lloyd")
+    with pytest.raises(ValueError, match="p prime when strength=2"):
+        trnrand.latin_hypercube(38, 40, seed=g, strength=2)
+    assert torch.equal(g.get_state(), state)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from trnrand_core import uniform
+from trnrand_core import Generator, uniform
 from trnrand_core._jit import jit
 from trnrand_core._threads import parallel_for
 from trnrand_core._validation import check_int
@@ -108,6 +108,18 @@ def _check_optimization(optimization, d: int) -> str | None:
     raise ValueError(f"optimization must be None, 'random-cd' or 'lloyd', got {optimization!r}")
 
 
+def _check_points(n: int, size: int, d: int, strength: int, optimization) -> int:
+    """Refuse a call of ``n`` points per rank (``size`` ranks) that the design cannot
+    take; ``p``, the orthogonal array's side for strength 2 (0 otherwise)."""
+    per_rank = f"n={n}" + (f" x partition_size={size}" if size > 1 else "")
+    p = _oa.side(size * n, d, per_rank) if strength == 2 else 0
+    if optimization == "lloyd" and size * n < d + 1:
+        raise ValueError(
+            f'optimization="lloyd" needs at least d + 1 = {d + 1} points, got {per_rank}'
+        )
+    return p
+
+
 class LatinHypercube(QMCEngine):
     """Latin hypercube engine: each ``random(n)`` is a fresh design of ``n`` points.
 
@@ -177,15 +189,7 @@ class LatinHypercube(QMCEngine):
         total = self._size * n
         if total == 0:
             return 0, []
-        p = 0
-        if self.strength == 2:
-            per_rank = f"n={n}" + (f" x partition_size={self._size}" if self._size > 1 else "")
-            p = _oa.side(total, self.d, per_rank)
-        if self.optimization == "lloyd" and total < self.d + 1:
-            raise ValueError(
-                f'optimization="lloyd" needs at least d + 1 = {self.d + 1} points, got '
-                f"n={n}" + (f" x partition_size={self._size}" if self._size > 1 else "")
-            )
+        p = _check_points(n, self._size, self.d, self.strength, self.optimization)
         parts = [2 * self.d * total if p == 0 else 2 * p * self.d * (p + 1)]
         if not self.centered:
             parts.append(self.d * total * (2 if self.dtype == torch.float64 else 1))
@@ -273,6 +277,12 @@ def latin_hypercube(
     """
     n_points = check_int(n_points, "n_points", minimum=0)
     n_dims = check_int(n_dims, "n_dims", minimum=1, maximum=MAX_DIM)
+    if n_points:  # before the engine spawns from its seed: a refused call moves nothing
+        size = seed.partition_size if isinstance(seed, Generator) else 1
+        _check_points(
+            n_points, size, n_dims, _check_strength(strength),
+            _check_optimization(optimization, n_dims),
+        )  # fmt: skip
     engine = LatinHypercube(
         n_dims,
         centered=centered,
