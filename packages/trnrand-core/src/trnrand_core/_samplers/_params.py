@@ -141,6 +141,23 @@ def at(value: float | torch.Tensor, i: int) -> float:
     return float(value[i]) if isinstance(value, torch.Tensor) else value
 
 
+def refuse(ok, rule: str, **params) -> None:
+    """Raise ``ValueError(rule, got ...)`` unless ``ok``: a bool, or a flat bool tensor
+    over per-element parameters (flat tensors or scalars), whose first failing element
+    is named."""
+    where = ""
+    if isinstance(ok, torch.Tensor):
+        i = first_false(ok)
+        if i is None:
+            return
+        params = {k: at(v, i) for k, v in params.items()}
+        where = f" at element {i}"
+    elif ok:
+        return
+    got = ", ".join(f"{k}={v!r}" for k, v in params.items())
+    raise ValueError(f"{rule}, got {got}{where}")
+
+
 @functools.lru_cache(maxsize=16)
 def dtype_limits(dtype: torch.dtype) -> tuple[str, float, float]:
     """``(name, largest finite value, smallest positive subnormal)`` of a float dtype."""
@@ -167,5 +184,6 @@ __all__ = [
     "first_false",
     "is_scalar",
     "parameter",
+    "refuse",
     "require_elementwise",
 ]

@@ -46,7 +46,7 @@ from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, check_dtype
 from . import _common
 from ._api import public_sampler
-from ._params import dtype_limits, first_false, parameter
+from ._params import dtype_limits, parameter, refuse
 from .exponential import E_BOUND, exponential
 from .gamma import chi_squared
 from .normal import Z_BOUND, normal
@@ -111,24 +111,6 @@ def box_parameter(value, name: str, call: _Call, **rule) -> float | torch.Tensor
 def shaped(value: float | torch.Tensor, call: _Call) -> float | torch.Tensor:
     """A flat per-element parameter viewed in the shape of the result."""
     return value.view(call.lay.shape) if isinstance(value, torch.Tensor) else value
-
-
-def refuse(ok, rule: str, **params) -> None:
-    """Raise ``ValueError(rule, got ...)`` unless ``ok`` (a bool, or a flat bool tensor
-    over per-element parameters: the first failing element is named)."""
-    if isinstance(ok, torch.Tensor):
-        i = first_false(ok)
-        if i is None:
-            return
-        got = ", ".join(f"{k}={_at(v, i)!r}" for k, v in params.items())
-        raise ValueError(f"{rule}, got {got} at element {i}")
-    if not ok:
-        got = ", ".join(f"{k}={v!r}" for k, v in params.items())
-        raise ValueError(f"{rule}, got {got}")
-
-
-def _at(value, i: int) -> float:
-    return float(value.reshape(-1)[i]) if isinstance(value, torch.Tensor) else value
 
 
 @contextmanager

@@ -52,7 +52,7 @@ from ._math64 import (
     torch_log64,
     v32_batch,
 )
-from ._params import at, dtype_limits, first_false, parameter
+from ._params import dtype_limits, parameter, refuse
 from ._retry import retry_block, torch_retry_block
 
 WORDS = 4
@@ -270,22 +270,10 @@ def _check_fits(shape, scale, dtype: torch.dtype, chi_squared: bool) -> None:
     """Refuse parameters with which a value could overflow ``dtype``, as ``normal``,
     ``exponential`` and ``uniform`` refuse theirs."""
     name, top, _ = dtype_limits(dtype)
-    largest = largest_value(shape, scale)
-    if isinstance(largest, torch.Tensor):
-        i = first_false(largest <= top)
-        if i is None:
-            return
-        k, theta, where = at(shape, i), at(scale, i), f" at element {i}"
-    elif largest <= top:
-        return
-    else:
-        k, theta, where = shape, scale, ""
     what = "df" if chi_squared else "shape and scale"
-    got = f"df={2 * k!r}" if chi_squared else f"shape={k!r}, scale={theta!r}"
-    raise ValueError(
-        f"{what} must keep the largest value the sampler can return finite in {name} "
-        f"(<= {top:g}), got {got}{where}"
-    )
+    got = {"df": 2 * shape} if chi_squared else {"shape": shape, "scale": scale}
+    rule = f"{what} must keep the largest value the sampler can return finite in {name}"
+    refuse(largest_value(shape, scale) <= top, f"{rule} (<= {top:g})", **got)
 
 
 # -- public functions -------------------------------------------------------------------

@@ -48,7 +48,7 @@ from .._validation import FLOAT_DTYPES, check_dtype
 from . import _common
 from ._api import public_sampler
 from ._chunks import CHUNK, NARROW_CHUNK, chunk_layout, chunk_span, chunk_words, run_float
-from ._params import at, dtype_limits, first_false, parameter
+from ._params import dtype_limits, parameter, refuse
 
 WORDS = 2
 _CF_FROM = 5.0
@@ -341,21 +341,14 @@ def _range_rule(dtype: torch.dtype) -> str:
 def _check_range(mean: float, std: float, low: float, high: float, dtype: torch.dtype) -> None:
     """Refuse parameters with which a value could overflow ``dtype`` (as ``normal`` and
     ``uniform`` do)."""
-    if not abs(mean) + std * _reach(low, high) <= dtype_limits(dtype)[1]:
-        raise ValueError(
-            f"{_range_rule(dtype)}, got mean={mean!r}, std={std!r}, low={low!r}, high={high!r}"
-        )
+    ok = abs(mean) + std * _reach(low, high) <= dtype_limits(dtype)[1]
+    refuse(ok, _range_rule(dtype), mean=mean, std=std, low=low, high=high)
 
 
 def _check_range_elementwise(loc, scale, a, b, dtype: torch.dtype) -> None:
     magnitude = loc.abs() if isinstance(loc, torch.Tensor) else abs(loc)
     ok = torch.as_tensor(magnitude + scale * _reach(a, b) <= dtype_limits(dtype)[1])
-    i = first_false(ok)
-    if i is not None:
-        raise ValueError(
-            f"{_range_rule(dtype)}, got mean={at(loc, i)!r}, std={at(scale, i)!r}, "
-            f"low={at(a, i)!r}, high={at(b, i)!r} at element {i}"
-        )
+    refuse(ok, _range_rule(dtype), mean=loc, std=scale, low=a, high=b)
 
 
 def _check_order(a, b) -> None:
