@@ -49,17 +49,33 @@ PIECE = 1 << 20
 _P = ParamSpec("_P")
 
 
-def public_sampler(fn: Callable[_P, torch.Tensor]) -> Callable[_P, torch.Tensor]:
+def public_sampler(
+    fn: Callable[_P, torch.Tensor] | None = None,
+    *,
+    options: tuple[str, ...] = (),
+    result_shape: Callable[..., tuple[int, ...]] | None = None,
+):
     """Wrap the eager sampler ``fn`` (whose signature ends with ``key=None``) into the
-    public function, registering its keyed operator ``trnrand::<fn.__name__>``."""
+    public function, registering its keyed operator ``trnrand::<fn.__name__>``.
+
+    Its keyword parameters other than the common ones are distribution parameters
+    (numbers, tensors or ``None``), except the names in ``options``: bool or int
+    settings (``replacement=``) passed to the operator as integers. ``result_shape(box,
+    params, options)`` gives the result's shape for the drawn box of ``size`` when the
+    sampler adds event dimensions (``params``: name to tensor or ``None``, ``options``:
+    name to value); by default the result has the box's shape.
+    """
+    if fn is None:
+        return functools.partial(public_sampler, options=options, result_shape=result_shape)
     signature = inspect.signature(fn)
     names = [
         n
         for n, p in signature.parameters.items()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY and n not in _COMMON
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and n not in _COMMON and n not in options
     ]
+    shape_of = _Shape(names, options, signature, result_shape)
     sharded = "shard" in signature.parameters
-    op = _register(fn, names, sharded)
+    op = _register(fn, names, shape_of, sharded)
 
     @functools.wraps(fn)
     def sampler(*args: _P.args, **kwargs: _P.kwargs) -> torch.Tensor:
@@ -73,7 +89,7 @@ def public_sampler(fn: Callable[_P, torch.Tensor]) -> Callable[_P, torch.Tensor]
     def dispatch(*args, **kwargs) -> torch.Tensor:
         key = kwargs.pop("key", None)
         if key is not None:
-            return _keyed(fn, op, signature, names, key, args, kwargs)
+            return _keyed(fn, op, signature, names, shape_of, key, args, kwargs)
         if torch.compiler.is_compiling():
             return _behind_graph_break(fn)(*args, **kwargs)
         if _F.maybe_current_level() is not None:
@@ -191,7 +207,7 @@ def _unwrapped(value):
     return value
 
 
-def _keyed(fn, op, signature, names, key, args, kwargs):
+def _keyed(fn, op, signature, names, shape_of, key, args, kwargs):
     if kwargs.get("generator") is not None:
         raise ValueError(f"{fn.__name__}() takes key= or generator=, not both")
     bound = signature.bind(*args, **kwargs)
@@ -212,15 +228,54 @@ def _keyed(fn, op, signature, names, key, args, kwargs):
         lay = layout((check_int(call["n"], "n", minimum=0, maximum=TWO32),), None)
     bounds = [] if lay.box is None else [x for pair in lay.box for x in pair]
     values = [_as_tensor(call[n], n) for n in names]
+    settings = [_as_option(call[n], n) for n in shape_of.options]
     if out is not None:
-        _common.check_out(out, (*key.shape[:-1], *lay.shape), dtype)
-    result = op(key, list(lay.logical), bounds, values, dtype, device)
+        shape = shape_of(list(lay.logical), bounds, values, settings)
+        _common.check_out(out, (*key.shape[:-1], *shape), dtype)
+    result = op(key, list(lay.logical), bounds, values, settings, dtype, device)
     return result if out is None else out.copy_(result)
 
 
-def _as_tensor(value, name: str) -> torch.Tensor:
+class _Shape:
+    """The result shape of one keyed call (without the key batch), from the operator's
+    arguments: the drawn box, or ``result_shape`` of it for samplers with event
+    dimensions; also turns the operator's option integers back into values."""
+
+    def __init__(self, names, options, signature, result_shape):
+        self.names = names
+        self.options = options
+        self.kinds = [type(signature.parameters[n].default) for n in options]
+        self.result_shape = result_shape
+
+    def values(self, settings: Sequence[int]) -> dict:
+        return {
+            n: kind(v) if kind is bool else v
+            for n, kind, v in zip(self.options, self.kinds, settings, strict=True)
+        }
+
+    def __call__(self, size, shard, params, settings) -> tuple[int, ...]:
+        box = _box_shape(size, shard)
+        if self.result_shape is None:
+            return box
+        named = dict(zip(self.names, params, strict=True))
+        return tuple(self.result_shape(box, named, self.values(settings)))
+
+
+def _as_option(value, name: str) -> int:
+    """A bool or int setting as an operator integer (the sampler checks its range)."""
+    if isinstance(value, (bool, np.bool_, int, np.integer)):
+        return int(value)
+    raise TypeError(f"{name} must be a bool or an int, got {value!r}")
+
+
+def _as_tensor(value, name: str) -> torch.Tensor | None:
     """A distribution parameter as an operator input (numbers as 0-d tensors), detached:
-    samples are not differentiable with respect to their parameters."""
+    samples are not differentiable with respect to their parameters. ``None`` (an
+    optional parameter left out) stays ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):  # a sequence parameter (probabilities)
+        value = torch.as_tensor(value, dtype=torch.float64)
     if isinstance(value, torch.Tensor):
         if value.device.type == "meta":  # the operator would run its fake implementation
             raise ValueError(f"{name} must hold values, got a tensor on the meta device")
@@ -238,18 +293,20 @@ def _as_tensor(value, name: str) -> torch.Tensor:
     return torch.tensor(float(value), dtype=torch.float64)
 
 
-def _register(fn, names: list[str], sharded: bool):
+def _register(fn, names: list[str], shape_of: _Shape, sharded: bool):
     name = fn.__name__
 
     def draw(
         key: torch.Tensor,
         size: Sequence[int],
         shard: Sequence[int],
-        params: Sequence[torch.Tensor],
+        params: Sequence[torch.Tensor | None],
+        options: Sequence[int],
         dtype: torch.dtype,
         device: torch.device,
     ) -> torch.Tensor:
         kwargs = {n: _number(v) for n, v in zip(names, params, strict=True)}
+        kwargs.update(shape_of.values(options))
         if sharded and shard:
             kwargs["shard"] = tuple(slice(a, b) for a, b in _pairs(shard))
         keys = key.reshape(-1, 2).tolist()
@@ -257,7 +314,7 @@ def _register(fn, names: list[str], sharded: bool):
             fn(*size, dtype=dtype, device=device, generator=Generator(k0 | k1 << 32), **kwargs)
             for k0, k1 in keys
         ]
-        shape = (*key.shape[:-1], *_box_shape(size, shard))
+        shape = (*key.shape[:-1], *shape_of(size, shard, params, options))
         if not rows:
             return torch.empty(shape, dtype=dtype, device=device)
         return torch.stack(rows).reshape(shape)
@@ -266,32 +323,33 @@ def _register(fn, names: list[str], sharded: bool):
     op = torch.library.custom_op(f"trnrand::{name}", draw, mutates_args=())
 
     @op.register_fake
-    def _(key, size, shard, params, dtype, device):
-        return torch.empty((*key.shape[:-1], *_box_shape(size, shard)), dtype=dtype, device=device)
+    def _(key, size, shard, params, options, dtype, device):
+        shape = shape_of(size, shard, params, options)
+        return torch.empty((*key.shape[:-1], *shape), dtype=dtype, device=device)
 
-    def batched(info, in_dims, key, size, shard, params, dtype, device):
-        key_dim, _, _, param_dims, _, _ = in_dims
+    def batched(info, in_dims, key, size, shard, params, options, dtype, device):
+        key_dim, _, _, param_dims, _, _, _ = in_dims
         if not any(d is not None for d in param_dims):  # a batch of keys: one call
             keys = key if key_dim is None else key.movedim(key_dim, 0)
             if key_dim is None:
                 keys = keys.expand(info.batch_size, *keys.shape)
-            return op(keys, size, shard, params, dtype, device), 0
+            return op(keys, size, shard, params, options, dtype, device), 0
         rows = []
         for i in range(info.batch_size):
             k = key if key_dim is None else key.select(key_dim, i)
             p = [
                 v if d is None else v.select(d, i) for v, d in zip(params, param_dims, strict=True)
             ]
-            rows.append(op(k, size, shard, p, dtype, device))
+            rows.append(op(k, size, shard, p, options, dtype, device))
         return torch.stack(rows), 0
 
     torch.library.register_vmap(op, batched)
     return op
 
 
-def _number(value: torch.Tensor):
+def _number(value: torch.Tensor | None):
     """0-d parameters back to Python numbers (the samplers' scalar fast paths)."""
-    return value.item() if value.ndim == 0 else value
+    return value.item() if value is not None and value.ndim == 0 else value
 
 
 def _box_shape(size: Sequence[int], shard: Sequence[int]) -> tuple[int, ...]:
