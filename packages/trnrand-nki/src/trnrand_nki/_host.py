@@ -12,8 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from trnrand_core._constants import MASK32, PHILOX_ROUNDS, PHILOX_W0, PHILOX_W1, TWO64
-from trnrand_core._samplers.uniform import clip_bounds
+from trnrand_core.extension import MASK32, PHILOX_ROUNDS, PHILOX_W0, PHILOX_W1, TWO64, clip_bounds
 
 from . import _program
 

@@ -28,7 +28,7 @@ statically readable ``_kernels.py`` (committed; a test regenerates it).
 
 from __future__ import annotations
 
-from trnrand_core._constants import PHILOX_M0, PHILOX_M1, PHILOX_ROUNDS
+from trnrand_core.extension import PHILOX_M0, PHILOX_M1, PHILOX_ROUNDS
 
 P = 128
 """Partitions per tile."""

@@ -28,7 +28,7 @@ import warnings
 import numpy as np
 import torch
 
-from trnrand_core._constants import MASK32, PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1, TWO64
+from trnrand_core.extension import MASK32, PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1, TWO64
 
 from . import _host, _kernels, _program, mirror
 from ._errors import NkiFallbackWarning, NkiUnavailableError
@@ -136,7 +136,7 @@ def stream(kind, dtype, k0, k1, first_block, n_blocks, params, launch) -> torch.
 
 # -- the backend ------------------------------------------------------------------------
 class NkiBackend:
-    """trnrand's ``"nki"`` backend (core's plugin protocol, see ``trnrand_core._backends``)."""
+    """trnrand's ``"nki"`` backend (the plugin protocol of docs/contributing.md)."""
 
     name = "nki"
 

@@ -64,7 +64,7 @@ def probe_expected(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def draw(kind, dtype, params, generator, n):
     """``n`` values through core's public sampler (on whatever backend is active)."""
     if kind == "words":
-        from trnrand_core._samplers.words import random_words
+        from trnrand_core.extension import random_words
 
         return random_words(generator, (n,))
     sampler = {"uniform": tr.uniform, "normal": tr.normal, "exponential": tr.exponential}[kind]

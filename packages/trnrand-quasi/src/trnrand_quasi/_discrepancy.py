@@ -31,8 +31,7 @@ import sys
 
 import numpy as np
 
-from trnrand_core._jit import inline, jit
-from trnrand_core._threads import parallel_for
+from trnrand_core.extension import inline, jit, parallel_for
 
 from ._arrays import unit_points
 from ._types import ArrayLike

@@ -19,8 +19,14 @@ import numpy as np
 import torch
 
 import trnrand_core
-from trnrand_core._memory import empty, is_allocation_failure, out_of_memory
-from trnrand_core._validation import check_dtype, check_int, check_seed
+from trnrand_core.extension import (
+    check_dtype,
+    check_int,
+    check_seed,
+    empty,
+    is_allocation_failure,
+    out_of_memory,
+)
 
 from ._bounds import integer_bounds
 from ._types import ArrayLike

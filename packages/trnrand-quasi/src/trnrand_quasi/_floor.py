@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trnrand_core._jit import with_numba
+from trnrand_core.extension import with_numba
 
 
 def store_floor(out, i, j, value, bound):

@@ -31,11 +31,15 @@ import math
 import numpy as np
 import torch
 
-from trnrand_core._jit import helper, jit
-from trnrand_core._memory import empty
-from trnrand_core._philox_cpu import first_pass_block
-from trnrand_core._threads import get_num_threads, parallel_for
-from trnrand_core._validation import check_int
+from trnrand_core.extension import (
+    check_int,
+    empty,
+    first_pass_block,
+    get_num_threads,
+    helper,
+    jit,
+    parallel_for,
+)
 
 from ._engine import QMCEngine, check_scramble, empty_points
 from ._floor import store_floor

@@ -24,9 +24,7 @@ import numpy as np
 import torch
 
 from trnrand_core import Generator, uniform
-from trnrand_core._jit import jit
-from trnrand_core._threads import parallel_for
-from trnrand_core._validation import check_int
+from trnrand_core.extension import check_int, jit, parallel_for
 
 from . import _lloyd, _oa, _random_cd
 from ._engine import QMCEngine, empty_points, words

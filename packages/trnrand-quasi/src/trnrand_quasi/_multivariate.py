@@ -9,7 +9,7 @@ import math
 import numpy as np
 import torch
 
-from trnrand_core._validation import check_int
+from trnrand_core.extension import check_int
 
 from ._arrays import real_array
 from ._engine import QMCEngine, pick_seed

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trnrand_core._jit import helper, jit
+from trnrand_core.extension import helper, jit
 
 from ._shuffle import bounded_index
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trnrand_core._jit import inline
+from trnrand_core.extension import inline
 
 _S32 = np.uint64(32)
 

@@ -17,9 +17,7 @@ from importlib import resources
 import numpy as np
 import torch
 
-from trnrand_core._jit import inline, jit, with_numba
-from trnrand_core._threads import parallel_for
-from trnrand_core._validation import check_int
+from trnrand_core.extension import check_int, inline, jit, parallel_for, with_numba
 
 from ._engine import QMCEngine, check_scramble, empty_points, warn_unbalanced, words
 from ._types import SeedArg

@@ -32,7 +32,7 @@ from trnrand_core import (
     worker_generator,
     worker_init_fn,
 )
-from trnrand_core._module import ReadOnlyHasNki
+from trnrand_core.extension import ReadOnlyHasNki
 
 from . import distributions, quasi
 from ._warmup import warmup

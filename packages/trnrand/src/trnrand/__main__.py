@@ -124,7 +124,7 @@ def _info(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     print(f"torch {torch.__version__}, numpy {numpy.__version__}, numba {numba.__version__}")
     print(f"threads: torch {torch.get_num_threads()}, trnrand {trnrand.get_num_threads()}")
     print(f"backend {trnrand.get_backend()}, HAS_NKI {trnrand.HAS_NKI}")
-    from trnrand_core._jit import cache_location
+    from trnrand_core.extension import cache_location
 
     print(f"kernel cache: {cache_location()}")
     try:
@@ -149,7 +149,7 @@ def _progress_bar(done: int, total: int, label: str) -> None:
 
 def _warmup(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     import trnrand
-    from trnrand_core._jit import cache_location
+    from trnrand_core.extension import cache_location
 
     start = time.perf_counter()
     timings = trnrand.warmup(progress=_progress_bar)

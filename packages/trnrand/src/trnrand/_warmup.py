@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 
 import trnrand_quasi as tq
-from trnrand_core._warmup import run_steps, warmup_steps
+from trnrand_core.extension import run_steps, warmup_steps
 
 
 def _quasi_steps() -> list[tuple[str, Callable[[], object]]]:
