@@ -159,8 +159,12 @@ class NkiBackend:
             return dtype == torch.int64
         if dtype not in _host.DTYPE_NAMES:
             return False
-        if set(params) != _PARAMS[kind]:
-            return False
+        if set(params) != _PARAMS[kind]:  # a version skew, never a silent switch-off
+            raise TypeError(
+                f"trnrand-core passed the parameters {sorted(params)} to the nki {sampler} "
+                f"kernel, which takes {sorted(_PARAMS[kind])}: install matching versions of "
+                "trnrand-core and trnrand-nki"
+            )
         return not any(isinstance(value, torch.Tensor) for value in params.values())
 
     def sample(self, sampler, draw, dtype, device, params):

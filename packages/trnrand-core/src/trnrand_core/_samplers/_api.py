@@ -34,7 +34,14 @@ from .._constants import TWO32
 from .._generator import Generator
 from .._keys import check_key
 from .._shards import layout
-from .._validation import check_device, check_float, check_int, check_size
+from .._validation import (
+    FLOAT_DTYPES,
+    check_device,
+    check_dtype,
+    check_float,
+    check_int,
+    check_size,
+)
 from . import _common
 
 #: Keyword parameters every sampler handles the same way; the others are its
@@ -100,6 +107,16 @@ def public_sampler(
 
     sampler.operator = op  # type: ignore[attr-defined]
     return sampler
+
+
+def fill(sampler, buf: torch.Tensor, generator, **params) -> torch.Tensor:
+    """The ``*_into`` form of a floating-point ``sampler``: ``buf`` filled in place with
+    ``sampler(buf.shape, **params)`` in its dtype, and returned; contiguous CPU buffers
+    are written directly, with no temporary."""
+    if not isinstance(buf, torch.Tensor):
+        raise TypeError(f"buf must be a torch.Tensor, got {type(buf).__name__}")
+    check_dtype(buf.dtype, FLOAT_DTYPES, "buf.dtype")
+    return sampler(tuple(buf.shape), dtype=buf.dtype, generator=generator, out=buf, **params)
 
 
 _EAGER: dict = {}
@@ -363,4 +380,4 @@ def _pairs(flat: Sequence[int]) -> list[tuple[int, int]]:
     return [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
 
 
-__all__ = ["public_sampler"]
+__all__ = ["fill", "public_sampler"]

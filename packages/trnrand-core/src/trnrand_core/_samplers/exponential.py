@@ -31,7 +31,7 @@ from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, check_dtype
 from . import _common
-from ._api import public_sampler
+from ._api import fill, public_sampler
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
 from ._fastmath import log32
 from ._params import dtype_limits, first_false, parameter
@@ -203,7 +203,4 @@ def exponential_into(
 ) -> torch.Tensor:
     """Fill the floating-point tensor ``buf`` in place with ``exponential(buf.shape, ...)``
     and return it; contiguous CPU buffers are written directly, with no temporary."""
-    if not isinstance(buf, torch.Tensor):
-        raise TypeError(f"buf must be a torch.Tensor, got {type(buf).__name__}")
-    check_dtype(buf.dtype, FLOAT_DTYPES, "buf.dtype")
-    return exponential(tuple(buf.shape), rate=rate, dtype=buf.dtype, generator=generator, out=buf)
+    return fill(exponential, buf, generator, rate=rate)

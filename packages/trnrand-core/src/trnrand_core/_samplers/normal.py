@@ -34,7 +34,7 @@ from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, check_dtype
 from . import _common
-from ._api import public_sampler
+from ._api import fill, public_sampler
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
 from ._fastmath import log32, sincos_turns, sincos_turns53, torch_sincos_turns
 from ._params import at, dtype_limits, first_false, parameter
@@ -267,9 +267,4 @@ def normal_into(
 ) -> torch.Tensor:
     """Fill the floating-point tensor ``buf`` in place with ``normal(buf.shape, ...)`` and
     return it; contiguous CPU buffers are written directly, with no temporary."""
-    if not isinstance(buf, torch.Tensor):
-        raise TypeError(f"buf must be a torch.Tensor, got {type(buf).__name__}")
-    check_dtype(buf.dtype, FLOAT_DTYPES, "buf.dtype")
-    return normal(
-        tuple(buf.shape), mean=mean, std=std, dtype=buf.dtype, generator=generator, out=buf
-    )
+    return fill(normal, buf, generator, mean=mean, std=std)

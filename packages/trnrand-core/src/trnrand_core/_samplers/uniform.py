@@ -34,7 +34,7 @@ from .._threads import launch
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, check_bounds, check_dtype
 from . import _common
-from ._api import public_sampler
+from ._api import fill, public_sampler
 from ._params import as_column, parameter, require_elementwise
 
 WORDS = {torch.float16: 1, torch.bfloat16: 1, torch.float32: 1, torch.float64: 2}
@@ -429,9 +429,4 @@ def uniform_into(
 ) -> torch.Tensor:
     """Fill the floating-point tensor ``buf`` in place with ``uniform(buf.shape, ...)`` and
     return it; contiguous CPU buffers are written directly, with no temporary."""
-    if not isinstance(buf, torch.Tensor):
-        raise TypeError(f"buf must be a torch.Tensor, got {type(buf).__name__}")
-    check_dtype(buf.dtype, FLOAT_DTYPES, "buf.dtype")
-    return uniform(
-        tuple(buf.shape), low=low, high=high, dtype=buf.dtype, generator=generator, out=buf
-    )
+    return fill(uniform, buf, generator, low=low, high=high)
