@@ -1,0 +1,275 @@
+"""Category indices from probabilities or logits (docs/stream.md (conversions)), like
+``torch.multinomial`` and ``torch.distributions.Categorical``.
+
+The weights ``probs`` (or ``logits``) have shape ``batch_shape + (k,)``; a call of
+``size`` returns ``size + batch_shape`` indices in ``[0, k)`` (the layout of
+``torch.distributions``: sample dimensions first, as numpy's ``size``; for
+``torch.multinomial``'s ``(batch, draws)`` layout use ``.movedim(0, -1)``).
+
+- With replacement: one ``uniform`` float64 call over ``size + batch_shape`` (two words
+  per draw, ``u = u53``); the index is the first ``i`` with ``c_i > u``, where ``c`` is
+  the float64 cumulative sum of the row's weights divided by its last entry (so
+  ``c_{k-1} = 1 > u`` always). A zero-weight category repeats the previous ``c`` and is
+  never chosen. Uniform is bit-identical on every backend and the search is exact, so
+  the indices are too; draws are divisible (partitions, shards) like any sampler.
+- Without replacement: the exponential race (Gumbel-top-k, exact): one float64
+  ``exponential`` call over ``batch_shape + (k,)`` (two words per category), keys
+  ``ln(E_i) - ln(w_i)`` (``ln(E_i) - logit_i``), the ``m = prod(size)`` smallest keys
+  in increasing order (stable sort: ties by index) are the row's draws in the order a
+  sequential draw without replacement takes them. Zero-weight categories have key
+  ``+inf`` and are never chosen, since ``m`` may not exceed the row's nonzero count.
+  A row is one indivisible result: the call reserves its blocks replicated (every rank
+  of a partition gets the whole result, as ``randperm``), and a shard is sliced out of
+  the whole result.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .._generator import Generator
+from .._shards import layout
+from .._types import DeviceLike, ShardLike, SizeArg
+from .._validation import check_dtype
+from . import _common
+from ._api import public_sampler
+from .continuous import sub_draws
+from .exponential import exponential
+from .randint import INT_OUT_DTYPES, dtype_range
+from .uniform import uniform
+
+_uniform = uniform.__wrapped__
+_exponential = exponential.__wrapped__
+
+
+def _weights_tensor(value, name: str) -> torch.Tensor:
+    """``probs``/``logits`` as a float64 tensor of at least one dimension, or refused."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        try:
+            value = torch.as_tensor(np.asarray(value, dtype=np.float64))
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be a tensor of real numbers, got {value!r}") from None
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        raise ValueError(f"{name} must have at least one dimension (..., k), got {value!r}")
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a tensor of shape (..., k), got {value!r}")
+    if value.dtype == torch.bool or value.dtype.is_complex:
+        raise TypeError(f"{name} must be a real tensor, got dtype {value.dtype}")
+    if value.device.type == "meta":
+        raise ValueError(f"{name} must hold values, got a tensor on the meta device")
+    if value.ndim == 0:
+        raise ValueError(f"{name} must have at least one dimension (..., k), got a 0-d tensor")
+    if value.shape[-1] == 0:
+        raise ValueError(f"{name} must have at least one category, got shape {tuple(value.shape)}")
+    return value.detach().to(torch.float64)
+
+
+def _first_bad(ok: torch.Tensor) -> tuple[int, ...]:
+    """The index of the first ``False`` in ``ok`` (``()`` for a 0-d tensor)."""
+    if ok.ndim == 0:
+        return ()
+    return tuple(int(i) for i in (~ok).nonzero()[0])
+
+
+def _check_weights(probs, logits) -> tuple[torch.Tensor, bool, torch.Tensor]:
+    """``(values, is_logits, nonzero)``: validated float64 weights (probs divided by their
+    row maximum, or logits minus their row maximum) and each row's count of categories
+    that can be drawn."""
+    if (probs is None) == (logits is None):
+        raise ValueError(
+            "exactly one of probs and logits must be given, got "
+            f"probs={'None' if probs is None else '...'}, "
+            f"logits={'None' if logits is None else '...'}"
+        )
+    if probs is not None:
+        p = _weights_tensor(probs, "probs")
+        ok = torch.isfinite(p) & (p >= 0)
+        if not bool(ok.all()):
+            i = _first_bad(ok)
+            raise ValueError(f"probs must be finite and >= 0, got {p[i].item()!r} at index {i}")
+        top = p.amax(-1, keepdim=True)
+        if not bool((top > 0).all()):
+            row = _first_bad((top > 0).squeeze(-1))
+            raise ValueError(
+                f"probs must have a positive sum in every row, got all zeros in row {row}"
+            )
+        return p / top, False, (p > 0).sum(-1)
+    x = _weights_tensor(logits, "logits")
+    ok = ~torch.isnan(x) & (x < math.inf)
+    if not bool(ok.all()):
+        i = _first_bad(ok)
+        raise ValueError(f"logits must be finite or -inf, got {x[i].item()!r} at index {i}")
+    top = x.amax(-1, keepdim=True)
+    if not bool((top > -math.inf).all()):
+        row = _first_bad((top > -math.inf).squeeze(-1))
+        raise ValueError(f"logits must not all be -inf in a row, got all -inf in row {row}")
+    return x - top, True, (x > -math.inf).sum(-1)
+
+
+def _check_replacement(replacement) -> bool:
+    if isinstance(replacement, (bool, np.bool_)):
+        return bool(replacement)
+    if isinstance(replacement, (int, np.integer)) and int(replacement) in (0, 1):
+        return bool(replacement)
+    raise TypeError(f"replacement must be a bool, got {replacement!r}")
+
+
+def _result_shape(box, params, options) -> tuple[int, ...]:
+    """``box + batch_shape`` (the keyed operator's fake implementation)."""
+    weights = params["probs"] if params["probs"] is not None else params["logits"]
+    if weights is None or weights.ndim == 0:  # refused by the sampler itself
+        return tuple(box)
+    return (*box, *weights.shape[:-1])
+
+
+def cdf_rows(values: torch.Tensor, is_logits: bool) -> torch.Tensor:
+    """The float64 cumulative distribution of each row, last entry exactly 1."""
+    w = values.exp() if is_logits else values
+    c = w.cumsum(-1)
+    return c.div_(c[..., -1:].clone())
+
+
+def search(cdf: torch.Tensor, u: torch.Tensor, batch: tuple[int, ...]) -> torch.Tensor:
+    """Indices ``#{j : c_j <= u}`` of ``u`` (shape ``draws + batch``) in its row's cdf."""
+    k = cdf.shape[-1]
+    if not batch:
+        return torch.searchsorted(cdf, u.contiguous(), right=True).clamp_max_(k - 1)
+    rows = math.prod(batch)
+    flat = u.reshape(-1, rows).T.contiguous()
+    index = torch.searchsorted(cdf.reshape(rows, k).contiguous(), flat, right=True)
+    return index.clamp_max_(k - 1).T.reshape(u.shape)
+
+
+def race_keys(values: torch.Tensor, is_logits: bool, e: torch.Tensor) -> torch.Tensor:
+    """``ln(E) - ln(w)`` (``ln(E) - logit``); ``+inf`` for a zero weight."""
+    keys = e.log_()
+    return keys.sub_(values if is_logits else values.log())
+
+
+@public_sampler(options=("replacement",), result_shape=_result_shape)
+def categorical(
+    *size: SizeArg,
+    probs: torch.Tensor | None = None,
+    logits: torch.Tensor | None = None,
+    replacement: bool = True,
+    dtype: torch.dtype = torch.int64,
+    generator: Generator | None = None,
+    device: DeviceLike | None = None,
+    out: torch.Tensor | None = None,
+    shard: ShardLike | None = None,
+    key: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Category indices drawn with the weights ``probs`` (or ``logits``), shape ``size + batch``.
+
+    ``probs`` (or ``logits``) of shape ``batch_shape + (k,)`` give one distribution over
+    ``0 .. k-1`` per row; the result has shape ``size + batch_shape``, the layout of
+    ``torch.distributions.Categorical(probs).sample(size)`` (``torch.multinomial``
+    puts the draws last: ``.movedim(0, -1)`` of a one-dimensional ``size``).
+
+    Parameters
+    ----------
+    *size : ints, or one tuple/list/torch.Size
+        Draws per row.
+    probs : tensor or sequence of shape (..., k), optional
+        Finite weights ``>= 0``, each row with a positive sum; normalized per row (they
+        need not sum to 1). Exactly one of ``probs`` and ``logits``.
+    logits : tensor or sequence of shape (..., k), optional
+        Log-weights, finite or ``-inf`` (a category that is never drawn), not all
+        ``-inf`` in a row; ``probs = softmax(logits)``.
+    replacement : bool
+        ``True`` (default): independent draws. ``False``: the ``prod(size)`` draws of a
+        row are distinct, in the order a sequential draw without replacement takes
+        them; ``prod(size)`` must not exceed the number of nonzero categories of any row.
+    dtype : torch.int64 (default), torch.int32, torch.int16, torch.int8 or torch.uint8
+        ``k - 1`` must fit it.
+    generator : trnrand Generator, optional
+        Defaults to the module-level generator. With ``replacement=False`` every rank of
+        a partition gets the whole result (rows are indivisible, as ``randperm``).
+    device : torch device, optional
+        Defaults to the generator's device (or ``out``'s).
+    out : tensor, optional
+        Written in place and returned (of the shard's shape with ``shard``).
+    shard : tuple of slices, optional
+        Return only this box of the ``size`` dimensions (the batch dimensions whole),
+        bit for bit the same values; the generator advances by the whole logical call
+        and its partition does not apply (docs/distributed.md). With replacement the
+        cost is proportional to the box; without, the whole result is computed.
+    key : key tensor, optional
+        Draw with this key instead of a Generator: exactly what a fresh
+        ``Generator(seed)`` of the key's seed draws first (docs/compile.md); a batch of
+        keys ``(..., 2)`` gives a batch of draws. Traceable by ``torch.compile``
+        (``fullgraph=True``) and batched by ``torch.vmap``.
+
+    Notes
+    -----
+    With replacement: one float64 ``uniform`` call over ``size + batch_shape`` (two
+    words per draw), inverse CDF on the float64 cumulative weights (probabilities exact
+    up to ``2**-53``); bit-identical on every backend. Without replacement: one float64
+    ``exponential`` call over ``batch_shape + (k,)`` (two words per category), the
+    ``prod(size)`` smallest keys ``ln(E_i) - ln(p_i)`` (Gumbel-top-k, exact); the keys
+    agree across backends to the exponential's tolerance, so the order can differ only
+    at near-ties. The result never requires grad.
+
+    Examples
+    --------
+    >>> import torch
+    >>> import trnrand_core as tr
+    >>> x = tr.categorical(8, probs=torch.tensor([0.2, 0.0, 0.8]), generator=tr.Generator(7))
+    >>> x.shape, sorted(set(x.tolist()) - {0, 2})
+    (torch.Size([8]), [])
+    >>> y = tr.categorical(3, logits=torch.zeros(2, 5), replacement=False,
+    ...                    generator=tr.Generator(7))
+    >>> y.shape, [len(set(y[:, b].tolist())) for b in range(2)]
+    (torch.Size([3, 2]), [3, 3])
+    """
+    values, is_logits, nonzero = _check_weights(probs, logits)
+    replacement = _check_replacement(replacement)
+    dtype = check_dtype(dtype, INT_OUT_DTYPES)
+    k = values.shape[-1]
+    top = dtype_range(dtype)[1]
+    if k - 1 > top:
+        raise ValueError(
+            f"the number of categories k - 1 must fit dtype {dtype} (<= {top}), got k={k}"
+        )
+    lay = layout(size, shard)  # the shard is a box of size's dimensions
+    batch = tuple(values.shape[:-1])
+    full = layout((*lay.logical, *batch), shard)
+    gen = _common.resolve_generator(generator)
+    if out is not None:
+        _common.check_out(out, full.shape, dtype)
+    dev = _common.resolve_device(device, gen, out)
+    m = lay.total
+    if not replacement:
+        fewest = int(nonzero.min()) if nonzero.numel() else k
+        if m > fewest:
+            row = _first_bad(nonzero >= m)
+            raise ValueError(
+                f"replacement=False needs at most as many draws as nonzero categories in "
+                f"every row, got {m} draws (size={lay.logical}) and {fewest} nonzero "
+                f"categories in row {row}"
+            )
+    values = values.to(dev)
+    with sub_draws():
+        if replacement:
+            cdf = cdf_rows(values, is_logits)
+            u = _uniform(full.logical, dtype=torch.float64, generator=gen, device=dev, shard=shard)
+            index = search(cdf, u, batch)
+        else:
+            whole = (slice(None),) * values.ndim  # replicated: the whole rows on every rank
+            e = _exponential(
+                values.shape, dtype=torch.float64, generator=gen, device=dev, shard=whole
+            )
+            keys = race_keys(values, is_logits, e)
+            order = torch.sort(keys, dim=-1, stable=True).indices[..., :m]
+            index = order.movedim(-1, 0).reshape(full.logical)
+            if full.box is not None:
+                index = index[tuple(slice(a, b) for a, b in full.box)]
+        if out is not None:
+            return out.copy_(index)
+        return index.to(dtype)
+
+
+__all__ = ["categorical"]
