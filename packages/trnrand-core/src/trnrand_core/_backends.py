@@ -8,8 +8,10 @@ A backend is an object with
   the ``draw.count`` values of ``sampler`` as a flat tensor, or ``None`` when this
   backend does not handle that sampler/device (the built-in pytorch backend then runs).
 
-Core ships ``"pytorch"``; other backends are found through the entry-point group
-``trnrand.backends`` (``trnrand-nki`` registers ``"nki"``). Core never imports them.
+Core ships ``"pytorch"``; plugin backends are found through the entry-point group
+``trnrand.backends`` (``trnrand-nki`` registers ``"nki"``) and chosen by name. Core
+never imports them and its dispatch names none of them (``INSTALL_HINTS`` only says how
+to install the ones the docs mention).
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ import threading
 from importlib.metadata import entry_points
 
 ENTRY_POINT_GROUP = "trnrand.backends"
-BACKEND_NAMES = ("auto", "pytorch", "nki")
+#: How to install the plugin backends the docs name, for the error when one is missing.
+INSTALL_HINTS = {
+    "nki": "pip install trnrand-nki (or trnrand), plus the Neuron SDK (nki, neuronx-cc, "
+    "torch-neuronx) from the Neuron package repository",
+}
 
 _lock = threading.Lock()
 _plugins: dict[str, object] | None = None
@@ -38,7 +44,7 @@ def _discover() -> dict[str, object]:
                     found[ep.name] = ep.load()()
                 except Exception as exc:  # a broken plugin must not break core
                     found[ep.name] = _BrokenBackend(ep.name, exc)
-            _plugins = found
+            _plugins = dict(sorted(found.items()))
         return _plugins
 
 
@@ -57,34 +63,44 @@ class _BrokenBackend:
         return None
 
 
-def has_nki() -> bool:
-    """True when the ``nki`` backend is installed and its SDK is usable here."""
-    backend = _discover().get("nki")
+def backend_names() -> tuple[str, ...]:
+    """``"auto"``, ``"pytorch"``, then every plugin installed or named in the docs."""
+    return ("auto", "pytorch", *sorted(set(_discover()) | set(INSTALL_HINTS)))
+
+
+def usable(name: str) -> bool:
+    """Whether the plugin backend ``name`` is installed and usable here (never raises)."""
+    backend = _discover().get(name)
     try:
         return bool(backend is not None and backend.available())
-    except Exception:  # a backend may refuse loudly (TRNRAND_REQUIRE_NKI); HAS_NKI stays a bool
+    except Exception:  # a backend may refuse loudly (TRNRAND_REQUIRE_NKI); this stays a bool
         return False
 
 
+def has_nki() -> bool:
+    """True when the ``nki`` backend is installed and its SDK is usable here."""
+    return usable("nki")
+
+
 def set_backend(name: str) -> None:
-    """Choose where samplers run: ``"auto"`` (nki when usable, else pytorch),
-    ``"pytorch"`` (compiled CPU kernels for CPU tensors, torch ops elsewhere) or
-    ``"nki"`` (NeuronCore kernels; raises if the SDK is not usable)."""
+    """Choose where samplers run: ``"auto"`` (the first usable plugin backend, such as
+    ``"nki"``, else pytorch), ``"pytorch"`` (compiled CPU kernels for CPU tensors, torch
+    ops elsewhere) or a plugin by name (``"nki"``: NeuronCore kernels; raises if it is
+    not installed or not usable)."""
     global _choice
     if not isinstance(name, str):
         raise TypeError(f"backend must be a str, got {type(name).__name__} {name!r}")
-    if name not in BACKEND_NAMES:
-        raise ValueError(f"backend must be one of {', '.join(BACKEND_NAMES)}, got {name!r}")
-    if name == "nki":
-        backend = _discover().get("nki")
+    names = backend_names()
+    if name not in names:
+        raise ValueError(f"backend must be one of {', '.join(names)}, got {name!r}")
+    if name not in ("auto", "pytorch"):
+        backend = _discover().get(name)
         if backend is None:
-            raise RuntimeError(
-                "backend 'nki' is not installed: pip install trnrand-nki (or trnrand), "
-                "plus the Neuron SDK (nki, neuronx-cc, torch-neuronx) from the Neuron "
-                "package repository"
-            )
+            raise RuntimeError(f"backend {name!r} is not installed: {INSTALL_HINTS[name]}")
         if not backend.available():
-            raise RuntimeError(f"backend 'nki' is not usable here: {backend.unavailable_reason()}")
+            raise RuntimeError(
+                f"backend {name!r} is not usable here: {backend.unavailable_reason()}"
+            )
     _choice = name
 
 
@@ -97,7 +113,11 @@ def active_plugin():
     """The plugin backend to try first for the current choice, or ``None`` for pytorch."""
     if _choice == "pytorch":
         return None
-    backend = _discover().get("nki")
-    if backend is None or not backend.available():
-        return None
-    return backend
+    plugins = _discover()
+    if _choice != "auto":
+        backend = plugins.get(_choice)
+        return backend if backend is not None and backend.available() else None
+    for backend in plugins.values():
+        if backend.available():
+            return backend
+    return None
