@@ -32,6 +32,13 @@ class Draw(NamedTuple):
         """Index, within the call's word stream, of this rank's first word."""
         return self.first * self.words
 
+    def span(self) -> tuple[int, int]:
+        """``(first_block, n_blocks)``: the first-pass blocks, counted from ``block``,
+        that hold this rank's words (the one place this arithmetic is written)."""
+        start = self.word_offset
+        first_block = start // 4
+        return first_block, -(-(start + self.count * self.words) // 4) - first_block
+
     def at(self, first: int, count: int) -> Draw:
         """Elements ``[first, first + count)`` of this draw (counted from ``block``),
         re-based on the block holding element ``first``, so kernels see small element

@@ -402,7 +402,7 @@ def block_words(k0: int, k1: int, first_block: int, n_blocks: int, device) -> to
 
 def _run_elementwise(kernel, draw, out: torch.Tensor, params: tuple, **constants) -> None:
     """Launch a block-major element kernel for this rank's ``draw.count`` elements."""
-    n_blocks = -(-(draw.word_offset % 4 + draw.count * draw.words) // 4)
+    _, n_blocks = draw.span()
     grid = (triton.cdiv(n_blocks, _PER_PROGRAM),)
     stream = (draw.block & MASK32, draw.block >> 32, draw.k0, draw.k1)
     args = (out, draw.count, draw.word_offset, *stream, *params)

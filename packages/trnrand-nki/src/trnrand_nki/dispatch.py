@@ -184,12 +184,11 @@ class NkiBackend:
 
     @staticmethod
     def _run(kind, draw, dtype, params) -> torch.Tensor:
-        start = draw.word_offset  # word budget 1: element e of the call is word e
-        first = start // 4
-        n_blocks = -(-(start + draw.count) // 4) - first
+        first, n_blocks = draw.span()  # word budget 1: element e of the call is word e
+        start = draw.word_offset - 4 * first
         block = (draw.block + first) % TWO64
         flat = stream(kind, dtype, draw.k0, draw.k1, block, n_blocks, params, _launch)
-        return flat[start - 4 * first : start - 4 * first + draw.count]
+        return flat[start : start + draw.count]
 
 
 # -- experimental entry points ------------------------------------------------------------

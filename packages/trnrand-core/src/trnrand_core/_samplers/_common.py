@@ -98,12 +98,10 @@ def element_words(draw: Draw, device) -> torch.Tensor:
     Element ``e`` of the call owns words ``[e*w, (e+1)*w)``; the blocks covering the
     rank's range are generated and the range sliced out.
     """
-    start = draw.word_offset
-    stop = start + draw.count * draw.words
-    first_block = start // 4
-    n_blocks = -(-stop // 4) - first_block
+    first_block, n_blocks = draw.span()
+    start = draw.word_offset - 4 * first_block
     flat = block_words(draw.k0, draw.k1, draw.block + first_block, n_blocks, device)
-    return flat[start - 4 * first_block : stop - 4 * first_block].reshape(draw.count, draw.words)
+    return flat[start : start + draw.count * draw.words].reshape(draw.count, draw.words)
 
 
 #: When set (by a call drawn in pieces), the draws reserved by sampler calls are
