@@ -99,9 +99,9 @@ def test_zero_probability_categories_are_never_drawn_even_at_the_top():
     p = torch.tensor([0.0, 1.0, 0.0, 0.25, 0.0, 0.0], dtype=F64)
     x = categorical(N, probs=p, generator=tr.Generator(34))
     assert set(x.unique().tolist()) <= {1, 3}
-    cdf = categorical_module.cdf_rows(p / p.max(), False)
-    u = torch.tensor([0.0, 0.5, 1 - 2.0**-53], dtype=F64)
-    assert categorical_module.search(cdf, u, ()).tolist() == [1, 1, 3]
+    cdf = categorical_module.cdf_rows(p / p.max(), False).reshape(1, -1)
+    u = torch.tensor([0.0, 0.5, 0.8, 1 - 2.0**-53], dtype=F64)
+    assert categorical_module.search(cdf, u).tolist() == [1, 1, 3, 3]
 
 
 # -- goodness of fit, without replacement -----------------------------------------------
@@ -255,6 +255,38 @@ def test_cpu_kernels_equal_the_portable_path():
         expected = draw(tr.Generator(12))
         with portable_on_cpu():
             assert torch.equal(draw(tr.Generator(12)), expected), i
+
+
+def _torture_weights() -> list[torch.Tensor]:
+    """Rows with zero categories at both ends and in runs, a dominant category, weights
+    spanning 600 orders of magnitude, and large k (guide-table edge cases)."""
+    g = torch.Generator().manual_seed(7)
+    spread = torch.rand(3, 40, generator=g, dtype=F64)
+    spread[0, :5] = 0.0
+    spread[0, -7:] = 0.0
+    spread[1, 10:30] = 0.0
+    spread[2] = torch.logspace(-300, 300, 40, dtype=F64)
+    dominant = torch.full((1, 1000), 1e-12, dtype=F64)
+    dominant[0, 500] = 1.0
+    return [spread, dominant, torch.rand(1, 5000, generator=g, dtype=F64), torch.ones(1, 1)]
+
+
+@pytest.mark.parametrize("weights", _torture_weights(), ids=["spread", "dominant", "k5000", "k1"])
+def test_guide_table_kernel_equals_searchsorted(weights):
+    """The CPU kernel (guide table and forward scan) against the portable path
+    (torch.searchsorted), partitioned and sharded too: the same indices."""
+    probs = weights.squeeze(0) if weights.shape[0] == 1 else weights
+    calls = [
+        lambda g: categorical(2000, probs=probs, generator=g),
+        lambda g: categorical(30, 70, probs=probs, generator=g, shard=(slice(3, 20), slice(5, 9))),
+        lambda g: categorical(
+            333, probs=probs, generator=tr.Generator(g.seed, partition_rank=1, partition_size=3)
+        ),
+    ]
+    for i, call in enumerate(calls):
+        expected = call(tr.Generator(13))
+        with portable_on_cpu():
+            assert torch.equal(call(tr.Generator(13)), expected), i
 
 
 def test_inverse_cdf_matches_plain_python_from_the_words():

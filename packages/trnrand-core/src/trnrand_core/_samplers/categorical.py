@@ -30,19 +30,26 @@ import math
 import numpy as np
 import torch
 
+from .._conversions import torch_u53, u53
 from .._generator import Generator
+from .._jit import jit
 from .._shards import layout
+from .._threads import launch
 from .._types import DeviceLike, ShardLike, SizeArg
 from .._validation import check_dtype
 from . import _common
 from ._api import public_sampler
+from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
 from .continuous import sub_draws
 from .exponential import exponential
 from .randint import INT_OUT_DTYPES, dtype_range
-from .uniform import uniform
 
-_uniform = uniform.__wrapped__
 _exponential = exponential.__wrapped__
+#: Words per draw with replacement (one float64 uniform).
+WORDS = 2
+#: Without replacement, the race keeps the ``m`` smallest keys by ``topk`` when ``m``
+#: is at most ``k / _TOPK_FRACTION`` (else one stable sort of the row).
+_TOPK_FRACTION = 8
 
 
 def _weights_tensor(value, name: str) -> torch.Tensor:
@@ -132,15 +139,61 @@ def cdf_rows(values: torch.Tensor, is_logits: bool) -> torch.Tensor:
     return c.div_(c[..., -1:].clone())
 
 
-def search(cdf: torch.Tensor, u: torch.Tensor, batch: tuple[int, ...]) -> torch.Tensor:
-    """Indices ``#{j : c_j <= u}`` of ``u`` (shape ``draws + batch``) in its row's cdf."""
-    k = cdf.shape[-1]
-    if not batch:
-        return torch.searchsorted(cdf, u.contiguous(), right=True).clamp_max_(k - 1)
-    rows = math.prod(batch)
+def search(cdf: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """Indices ``#{j : c_j <= u}`` of the flat ``u`` (whole rows: element ``i`` is in
+    row ``i % B``) in the rows of ``cdf`` (shape ``(B, k)``): the portable path."""
+    rows, k = cdf.shape
+    if rows == 1:
+        return torch.searchsorted(cdf[0], u.contiguous(), right=True).clamp_max_(k - 1)
     flat = u.reshape(-1, rows).T.contiguous()
-    index = torch.searchsorted(cdf.reshape(rows, k).contiguous(), flat, right=True)
+    index = torch.searchsorted(cdf, flat, right=True)
     return index.clamp_max_(k - 1).T.reshape(u.shape)
+
+
+def guide_table(cdf: torch.Tensor) -> torch.Tensor:
+    """``g[b, t] = #{j : c_j <= t / K}`` with ``K`` the power of two ``>= k`` (Chen and
+    Asau's guide table): a ``u`` in ``[t / K, (t + 1) / K)`` has its index at or after
+    ``g[b, t]``, found by a short forward scan (``u * K`` is exact)."""
+    rows, k = cdf.shape
+    buckets = 1 << max(0, (k - 1).bit_length())
+    t = torch.arange(buckets, dtype=torch.float64, device=cdf.device).mul_(1.0 / buckets)
+    return torch.searchsorted(cdf, t.expand(rows, buckets).contiguous(), right=True)
+
+
+@jit
+def _categorical_kernel(k0, k1, block, first, origin, cdf, guide, out):
+    """``out[i]`` = the index of call element ``first + i``, whose row is
+    ``(first + i - origin) % B``: the first ``j`` with ``cdf[row, j] > u53`` of its two
+    words (a guide-table start, then a forward scan)."""
+    n = out.shape[0]
+    rows = cdf.shape[0]
+    scale = np.float64(guide.shape[1])
+    first_block, n_blocks, n_chunks = chunk_layout(first, n, 2)
+    base = np.uint64(block) + np.uint64(first_block)
+    w = np.empty(4 * CHUNK, dtype=np.uint32)
+    for chunk in range(n_chunks):
+        b_lo = chunk * CHUNK
+        count = min(CHUNK, n_blocks - b_lo)
+        chunk_words(k0, k1, base, b_lo, count, w)
+        e0, lo, hi = chunk_span(first, first_block, b_lo, count, 2, n)
+        for i in range(lo, hi):
+            u = u53(w[2 * i], w[2 * i + 1])
+            row = (first + e0 + i - origin) % rows
+            j = guide[row, np.int64(u * scale)]
+            while cdf[row, j] <= u:
+                j += 1
+            out[e0 + i] = j
+
+
+def _cpu(draw, flat: torch.Tensor, cdf: torch.Tensor) -> None:
+    stream = (np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block))
+    params = (np.int64(draw.first), cdf.numpy(), guide_table(cdf).numpy())
+    launch(_categorical_kernel, stream, draw.first, params, flat.numpy(), WORDS)
+
+
+def _portable(draw, dtype, device, cdf: torch.Tensor) -> torch.Tensor:
+    words = _common.element_words(draw, device)
+    return search(cdf, torch_u53(words[:, 0], words[:, 1])).to(dtype)
 
 
 def race_keys(values: torch.Tensor, is_logits: bool, e: torch.Tensor) -> torch.Tensor:
@@ -251,22 +304,25 @@ def categorical(
                 f"every row, got {m} draws (size={lay.logical}) and {fewest} nonzero "
                 f"categories in row {row}"
             )
+    if replacement:
+        cdf = cdf_rows(values, is_logits).reshape(-1, k)
+        cdf = cdf.contiguous() if _common.use_cpu_kernels(dev) else cdf.to(dev)
+        draw = _common.reserve(gen, full, WORDS)
+        params = {"cdf": cdf}
+        flat = _common.sample("categorical", draw, dtype, dev, params, _cpu, _portable, out, full)
+        return out if out is not None else flat.view(full.shape)
     values = values.to(dev)
     with sub_draws():
-        if replacement:
-            cdf = cdf_rows(values, is_logits)
-            u = _uniform(full.logical, dtype=torch.float64, generator=gen, device=dev, shard=shard)
-            index = search(cdf, u, batch)
+        whole = (slice(None),) * values.ndim  # replicated: the whole rows on every rank
+        e = _exponential(values.shape, dtype=torch.float64, generator=gen, device=dev, shard=whole)
+        keys = race_keys(values, is_logits, e)
+        if m * _TOPK_FRACTION <= k:
+            order = torch.topk(keys, m, dim=-1, largest=False, sorted=True).indices
         else:
-            whole = (slice(None),) * values.ndim  # replicated: the whole rows on every rank
-            e = _exponential(
-                values.shape, dtype=torch.float64, generator=gen, device=dev, shard=whole
-            )
-            keys = race_keys(values, is_logits, e)
             order = torch.sort(keys, dim=-1, stable=True).indices[..., :m]
-            index = order.movedim(-1, 0).reshape(full.logical)
-            if full.box is not None:
-                index = index[tuple(slice(a, b) for a, b in full.box)]
+        index = order.movedim(-1, 0).reshape(full.logical)
+        if full.box is not None:
+            index = index[tuple(slice(a, b) for a, b in full.box)]
         if out is not None:
             return out.copy_(index)
         return index.to(dtype)
