@@ -364,10 +364,10 @@ def _check_exact_n(n) -> None:
         if n.dtype not in (torch.bool,) and not n.dtype.is_complex and n.device.type != "meta":
             big = n.detach().reshape(-1).abs().max()
             if int(big) > N_MAX:
-                raise ValueError(f"n must be in [0, {N_MAX}], got {int(big)}")
+                raise ValueError(f"n must be in [0, {float(N_MAX):g}], got {int(big)}")
     elif isinstance(n, (numbers.Integral, np.integer)) and not isinstance(n, (bool, np.bool_)):
         if not 0 <= int(n) <= N_MAX:
-            raise ValueError(f"n must be in [0, {N_MAX}], got {int(n)}")
+            raise ValueError(f"n must be in [0, {float(N_MAX):g}], got {int(n)}")
 
 
 def trials(n, lay, dev, dtype: torch.dtype, region: str = "drawn"):
