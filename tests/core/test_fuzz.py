@@ -348,12 +348,25 @@ SAMPLERS = {
     "chi_squared": ({"df": fl(0.1, 10)}, FLOAT_DTYPES),
     "beta": ({"alpha": fl(0.1, 5), "beta": fl(0.1, 5)}, FLOAT_DTYPES),
     "poisson": ({"lam": fl(0, 50)}, [*FLOAT_DTYPES, *INT_DTYPES]),
+    "lognormal": ({"mean": fl(-3, 3), "sigma": fl(0, 2)}, FLOAT_DTYPES),
+    "laplace": ({"loc": fl(-5, 5), "scale": fl(0, 3)}, FLOAT_DTYPES),
+    "cauchy": ({"loc": fl(-5, 5), "scale": fl(0, 3)}, FLOAT_DTYPES),
+    "logistic": ({"loc": fl(-5, 5), "scale": fl(0, 3)}, FLOAT_DTYPES),
+    "gumbel": ({"loc": fl(-5, 5), "scale": fl(0, 3)}, FLOAT_DTYPES),
+    "weibull": ({"a": fl(0.5, 5), "scale": fl(0.1, 3)}, FLOAT_DTYPES),
+    "pareto": ({"a": fl(0.5, 10)}, FLOAT_DTYPES),
+    "student_t": ({"df": fl(0.5, 30)}, FLOAT_DTYPES),
+    "geometric": ({"p": fl(0.01, 1)}, [*FLOAT_DTYPES, *INT_DTYPES]),
 }
 REQUIRED = {
     "randint": {"high"},
     "gamma": {"shape"},
     "chi_squared": {"df"},
     "beta": {"alpha", "beta"},
+    "weibull": {"a"},
+    "pareto": {"a"},
+    "student_t": {"df"},
+    "geometric": {"p"},
 }
 DEFAULTS = {
     "uniform": {"low": 0.0, "high": 1.0},
@@ -366,6 +379,8 @@ DEFAULTS = {
     "poisson": {"lam": 1.0},
 }
 COMMON_NAMES = {"size", "dtype", "generator", "device", "out", "shard", "key"}
+#: Samplers whose default dtype is not float32.
+DEFAULT_DTYPES = {"randint": torch.int64, "geometric": torch.int64}
 
 
 @st.composite
@@ -532,8 +547,10 @@ def check_sampler_result(name, result, shape, dtype, params, out, shard, key):
     def have(*names):
         return all(n in p for n in names)
 
-    if name in ("exponential", "gamma", "chi_squared"):
+    if name in ("exponential", "gamma", "chi_squared", "lognormal", "weibull", "pareto"):
         assert bool((x >= 0).all()), f"{name} returned a negative value"
+    elif name == "geometric":
+        assert bool((x >= 1).all()) and bool((x == x.round()).all()), "geometric not in 1, 2, ..."
     elif name == "beta":
         assert bool(((x >= 0) & (x <= 1)).all()), "beta outside [0, 1]"
     elif name == "poisson":
@@ -585,7 +602,7 @@ def sampler_calls(draw, name):
     device = draw(st.sampled_from(DEVICES))
     if device is not None:
         kwargs["device"] = device
-    out_dtype = dtype if dtype is not None else torch.int64 if name == "randint" else torch.float32
+    out_dtype = dtype if dtype is not None else DEFAULT_DTYPES.get(name, torch.float32)
     shard = draw(shards(shape))
     if shard is not None:
         kwargs["shard"] = shard
