@@ -1,0 +1,260 @@
+"""Dirichlet samples: gamma variates normalised in log space (docs/stream.md (retries,
+conversions)).
+
+A call for ``size`` with ``alpha`` of shape ``(*batch, k)`` is the logical call of the
+``N = prod(size) * prod(batch) * k`` elements of the result ``(*size, *batch, k)`` in C
+order; element ``e`` is one gamma sub-draw with shape ``alpha[..., e mod k]`` (of its
+batch row) and owns one first-pass block (w = 4 words), drawn exactly like the element
+``e`` of ``gamma(N, shape=...)``: Marsaglia-Tsang with its retry blocks, shapes below 1
+boosted by ``v32(x3)**(1/alpha)``. The kernel keeps the gammas as logarithms
+``l_j = ln X_j`` (finite for every allowed ``alpha``), and a row is
+``exp(l_j - m) / sum_i exp(l_i - m)`` with ``m = max_i l_i``: the largest term is
+exactly 1, so no row underflows to 0/0 however small ``alpha`` is (numpy switches to
+beta stick-breaking below 0.1 for the same reason). Rows are computed in float64 and
+rounded once to the output dtype.
+
+A row is indivisible (its values share one normalisation): a partitioned Generator
+splits a call over rows (rank ``r`` of ``S`` returns rows ``[r n, (r + 1) n)`` of the
+logical call of ``S n`` rows: each row's elements are consecutive, so this is the
+element partition of the stream). ``shard=`` is not offered.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .._generator import Generator
+from .._jit import jit
+from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
+from .._shards import layout
+from .._threads import parallel_for
+from .._types import DeviceLike, SizeArg
+from .._validation import FLOAT_DTYPES, check_dtype, check_size
+from . import _common
+from ._api import public_sampler
+from ._float64 import element_index
+from ._math64 import box_muller_batch
+from ._params import refuse
+from .gamma import (
+    batch_arrays,
+    gamma_log,
+    mt_batch,
+    mt_constants,
+    mt_result,
+    mt_result_lazy,
+    torch_gamma_log,
+    torch_mt,
+)
+
+WORDS = 4
+#: Smallest accepted concentration: ``ln(v32(x3)) / alpha`` (at least ``-22.9 / alpha``)
+#: stays finite, so every row has a finite largest logarithm.
+ALPHA_MIN = 1e-300
+
+
+# -- compiled CPU path ------------------------------------------------------------------
+@jit
+def _gammas(k0, k1, block, first, alpha, phase, boost, out):
+    """``out[i]`` = gamma element ``first + i`` of the call, of shape
+    ``alpha[(phase + first + i) % m]``: its logarithm ``ln X`` when ``boost`` (some
+    shape below 1: the batched Marsaglia-Tsang pass of ``gamma``, ``ln t`` and the boost
+    ``ln v32(x3)``), else ``X = d t**3`` itself (as ``gamma`` computes it)."""
+    n = out.shape[0]
+    m = alpha.shape[0]
+    n_chunks = (n + CHUNK_BLOCKS - 1) // CHUNK_BLOCKS
+    for chunk in range(n_chunks):
+        words = batch_scratch()
+        z, scratch, lt, lu, l3, ds, cs, log_ds = batch_arrays()
+        shapes = np.empty(BATCH_BLOCKS)
+        last, d, c, log_d = math.nan, 0.0, 0.0, 0.0
+        stop = min((chunk + 1) * CHUNK_BLOCKS, n)
+        at = (phase + first + chunk * CHUNK_BLOCKS) % m
+        for start in range(chunk * CHUNK_BLOCKS, stop, BATCH_BLOCKS):
+            philox_batch(k0, k1, block + np.uint64(first + start), words)
+            count = min(BATCH_BLOCKS, stop - start)
+            for j in range(count):
+                k = alpha[at]
+                at = at + 1 if at + 1 < m else 0
+                if k != last:
+                    last = k
+                    d, c, log_d = mt_constants(k)
+                shapes[j], ds[j], cs[j], log_ds[j] = k, d, c, log_d
+            if not boost:
+                box_muller_batch(words, scratch, z)
+                for j in range(count):
+                    word = WORDS * (first + start + j)
+                    t = mt_result_lazy(ds[j], cs[j], z[j], words[2, j], block, word, k0, k1)
+                    out[start + j] = ds[j] * (t * t * t)
+                continue
+            mt_batch(words, cs, z, scratch, lt, lu, l3)
+            for j in range(count):
+                word = WORDS * (first + start + j)
+                _, ltj = mt_result(
+                    ds[j], cs[j], z[j], lt[j], words[2, j], lu[j], block, word, k0, k1
+                )
+                out[start + j] = gamma_log(shapes[j], log_ds[j], ltj, l3[j])
+
+
+@jit
+def _dirichlet_rows(k0, k1, block, first, alpha, phase, boost, out):
+    """Rows of ``k = out.shape[1]`` elements starting at call element ``first`` (a row
+    boundary): their gammas, then ``X_j / sum X`` (or, from logarithms,
+    ``exp(l_j - max) / sum``) row by row."""
+    rows, k = out.shape
+    values = np.empty(rows * k)
+    _gammas(k0, k1, block, first, alpha, phase, boost, values)
+    for r in range(rows):
+        row = values[r * k : (r + 1) * k]
+        if boost:
+            top = row.max()
+            for j in range(k):
+                row[j] = math.exp(row[j] - top)
+        total = 0.0
+        for j in range(k):
+            total += row[j]
+        for j in range(k):
+            out[r, j] = row[j] / total
+
+
+def _cpu(draw, flat: torch.Tensor, alpha, k) -> None:
+    """Whole rows per task (a task's rows are normalised where they are drawn)."""
+    m = alpha.shape[0]
+    values = alpha.cpu().numpy()
+    stream = (np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block))
+    phase = (-draw.first) % m
+    boost = bool(values.min() < 1.0)
+    rows = flat.numpy().reshape(-1, k)
+
+    def body(lo: int, hi: int) -> None:
+        _dirichlet_rows(*stream, draw.first + lo * k, values, phase, boost, rows[lo:hi])
+
+    parallel_for(rows.shape[0], body, k * WORDS)
+
+
+# -- portable torch path ----------------------------------------------------------------
+def _portable(draw, dtype, device, alpha, k) -> torch.Tensor:
+    words = _common.element_words(draw, device)
+    index = element_index(draw, device)
+    shape = alpha[(index - draw.first) % alpha.shape[0]]
+    d, log_d, t, lt = torch_mt(shape, words, index * WORDS, draw)
+    if bool((alpha < 1.0).any()):
+        rows = torch_gamma_log(shape, log_d, lt, words[:, 3]).view(-1, k)
+        rows = rows.sub_(rows.amax(-1, keepdim=True)).exp_()
+    else:
+        rows = (d * (t * t * t)).view(-1, k)
+    return rows.div_(rows.sum(-1, keepdim=True)).view(-1).to(dtype)
+
+
+# -- parameters -------------------------------------------------------------------------
+def _alpha(value, device) -> torch.Tensor:
+    """``alpha`` as a float64 tensor of shape ``(*batch, k)``, validated."""
+    if isinstance(value, (list, tuple)):
+        try:
+            value = torch.as_tensor(value, dtype=torch.float64)
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(f"alpha must be a tensor of real numbers, got {value!r}") from None
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(
+            f"alpha must be a tensor or sequence of shape (..., k), got {type(value).__name__}"
+        )
+    if value.dtype == torch.bool or value.dtype.is_complex:
+        raise TypeError(f"alpha must be a real tensor, got dtype {value.dtype}")
+    if value.device.type == "meta":
+        raise ValueError("alpha must hold values, got a tensor on the meta device")
+    if value.ndim == 0 or value.shape[-1] == 0:
+        raise ValueError(
+            f"alpha must have shape (..., k) with k >= 1 categories, got shape {tuple(value.shape)}"
+        )
+    alpha = value.detach().to(torch.float64)
+    flat = alpha.reshape(-1)
+    ok = flat.isfinite() & (flat >= ALPHA_MIN)
+    refuse(ok, f"alpha must be finite and >= {ALPHA_MIN:g}", alpha=flat)
+    return alpha.to(device) if device.type != "meta" else alpha
+
+
+def _result_shape(box, params, options):
+    alpha = params["alpha"]
+    if alpha is None or alpha.ndim == 0:
+        return tuple(box)
+    return (*box, *alpha.shape)
+
+
+# -- public function --------------------------------------------------------------------
+@public_sampler(result_shape=_result_shape)
+def dirichlet(
+    *size: SizeArg,
+    alpha: torch.Tensor,
+    dtype: torch.dtype = torch.float32,
+    generator: Generator | None = None,
+    device: DeviceLike | None = None,
+    out: torch.Tensor | None = None,
+    key: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Dirichlet samples: ``size`` draws of probability vectors with concentration ``alpha``.
+
+    Gamma variates ``X_j ~ Gamma(alpha_j)`` (four words each plus retry blocks, the
+    values of ``gamma``), normalised in log space: ``exp(ln X_j - m) / sum_i exp(ln X_i - m)``
+    with ``m`` the row's largest logarithm, in float64, rounded once to ``dtype``.
+    Tiny concentrations (1e-3 and far below) never give NaN: most of a row's mass goes to
+    one component and the others may round to exactly 0.
+
+    Parameters
+    ----------
+    *size : ints, or one tuple/list/torch.Size
+        Sample shape; the result has shape ``(*size, *alpha.shape)`` (torch's
+        ``Dirichlet(alpha).sample(size)``; numpy's ``dirichlet(alpha, size)`` for a
+        one-dimensional ``alpha``).
+    alpha : tensor or sequence of shape (..., k), required
+        Concentrations, finite and ``>= 1e-300``, ``k >= 1``; leading dimensions are a
+        batch of distributions, each drawn ``size`` times.
+    dtype : torch.float16, torch.bfloat16, torch.float32 or torch.float64
+    generator : trnrand Generator, optional
+        Defaults to the module-level generator. A partition splits the call over rows:
+        rank ``r`` of ``S`` returns rows ``[r n, (r + 1) n)`` of the call of ``S n``
+        rows, so the ranks' results concatenate to one Generator's draw.
+    device : torch device, optional
+        Defaults to the generator's device (or ``out``'s).
+    out : tensor, optional
+        Written in place and returned, of the result's shape.
+    key : key tensor, optional
+        Draw with this key instead of a Generator: exactly what a fresh
+        ``Generator(seed)`` of the key's seed draws first (docs/compile.md); a batch of
+        keys ``(..., 2)`` gives a batch of draws. Traceable by ``torch.compile``
+        (``fullgraph=True``) and batched by ``torch.vmap``.
+
+    Notes
+    -----
+    Rows sum to 1 up to the rounding of the dtype. ``shard=`` is not offered: a row is
+    indivisible, and a call is drawn whole. The result never requires grad.
+
+    Examples
+    --------
+    >>> import torch, trnrand_core as tr
+    >>> x = tr.dirichlet(5, alpha=[0.5, 1.0, 2.0], generator=tr.Generator(seed=7))
+    >>> x.shape, bool(torch.allclose(x.sum(-1), torch.ones(5)))
+    (torch.Size([5, 3]), True)
+    >>> tr.dirichlet(2, alpha=torch.ones(4, 3), generator=tr.Generator(seed=7)).shape
+    torch.Size([2, 4, 3])
+    """
+    shape = check_size(size)
+    dtype = check_dtype(dtype, FLOAT_DTYPES)
+    gen = _common.resolve_generator(generator)
+    if out is not None and not isinstance(out, torch.Tensor):
+        raise TypeError(f"out must be a torch.Tensor, got {type(out).__name__}")
+    dev = _common.resolve_device(device, gen, out)
+    concentration = _alpha(alpha, dev)
+    lay = layout((*shape, *concentration.shape), None)
+    if out is not None:
+        _common.check_out(out, lay.shape, dtype)
+    params = {"alpha": concentration.reshape(-1).contiguous(), "k": concentration.shape[-1]}
+    wide = torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+    draw = _common.reserve(gen, lay, WORDS)
+    flat = _common.sample("dirichlet", draw, wide, dev, params, _cpu, _portable)
+    result = flat.view(lay.shape).to(dtype)
+    return result if out is None else out.copy_(result)
+
+
+__all__ = ["dirichlet"]
