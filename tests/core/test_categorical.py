@@ -641,3 +641,13 @@ def test_docstring_examples_run(module, monkeypatch):
         for test in doctest.DocTestFinder().find(getattr(module, name), name, globs={}):
             runner.run(test)
     assert runner.tries >= len(module.__all__) and runner.failures == 0
+
+
+def test_the_callers_weights_are_not_modified():
+    probs = torch.tensor([[0.5, 2.0, 0.0]], dtype=F64)
+    logits = torch.tensor([1.0, -math.inf, 3.0], dtype=F64)
+    keep_p, keep_l = probs.clone(), logits.clone()
+    for replacement in (True, False):
+        categorical(2, probs=probs, replacement=replacement, generator=tr.Generator(1))
+        categorical(2, logits=logits, replacement=replacement, generator=tr.Generator(1))
+    assert torch.equal(probs, keep_p) and torch.equal(logits, keep_l)

@@ -81,39 +81,36 @@ def _first_bad(ok: torch.Tensor) -> tuple[int, ...]:
     return tuple(int(i) for i in (~ok).nonzero()[0])
 
 
-def _check_weights(probs, logits) -> tuple[torch.Tensor, bool, torch.Tensor]:
-    """``(values, is_logits, nonzero)``: validated float64 weights (probs divided by their
-    row maximum, or logits minus their row maximum) and each row's count of categories
-    that can be drawn."""
+def _check_weights(probs, logits) -> tuple[torch.Tensor, bool]:
+    """``(values, is_logits)``: validated float64 weights (probs divided by their row
+    maximum, or logits minus their row maximum). One min/max pass when every value is
+    valid; the elementwise checks only to name the first bad value."""
     if (probs is None) == (logits is None):
         raise ValueError(
             "exactly one of probs and logits must be given, got "
             f"probs={'None' if probs is None else '...'}, "
             f"logits={'None' if logits is None else '...'}"
         )
+    name = "probs" if probs is not None else "logits"
+    x = _weights_tensor(probs if probs is not None else logits, name)
+    low, high = torch.aminmax(x, dim=-1, keepdim=True)  # NaN propagates to both
     if probs is not None:
-        p = _weights_tensor(probs, "probs")
-        ok = torch.isfinite(p) & (p >= 0)
-        if not bool(ok.all()):
-            i = _first_bad(ok)
-            raise ValueError(f"probs must be finite and >= 0, got {p[i].item()!r} at index {i}")
-        top = p.amax(-1, keepdim=True)
-        if not bool((top > 0).all()):
-            row = _first_bad((top > 0).squeeze(-1))
+        if not bool(((low >= 0) & (high < math.inf)).all()):
+            i = _first_bad(torch.isfinite(x) & (x >= 0))
+            raise ValueError(f"probs must be finite and >= 0, got {x[i].item()!r} at index {i}")
+        if not bool((high > 0).all()):
+            row = _first_bad((high > 0).squeeze(-1))
             raise ValueError(
                 f"probs must have a positive sum in every row, got all zeros in row {row}"
             )
-        return p / top, False, (p > 0).sum(-1)
-    x = _weights_tensor(logits, "logits")
-    ok = ~torch.isnan(x) & (x < math.inf)
-    if not bool(ok.all()):
-        i = _first_bad(ok)
+        return x / high, False  # a new tensor: the caller's is never written
+    if not bool((~torch.isnan(low) & (high < math.inf)).all()):
+        i = _first_bad(~torch.isnan(x) & (x < math.inf))
         raise ValueError(f"logits must be finite or -inf, got {x[i].item()!r} at index {i}")
-    top = x.amax(-1, keepdim=True)
-    if not bool((top > -math.inf).all()):
-        row = _first_bad((top > -math.inf).squeeze(-1))
+    if not bool((high > -math.inf).all()):
+        row = _first_bad((high > -math.inf).squeeze(-1))
         raise ValueError(f"logits must not all be -inf in a row, got all -inf in row {row}")
-    return x - top, True, (x > -math.inf).sum(-1)
+    return x - high, True
 
 
 def _check_replacement(replacement) -> bool:
@@ -278,7 +275,7 @@ def categorical(
     >>> y.shape, [len(set(y[:, b].tolist())) for b in range(2)]
     (torch.Size([3, 2]), [3, 3])
     """
-    values, is_logits, nonzero = _check_weights(probs, logits)
+    values, is_logits = _check_weights(probs, logits)
     replacement = _check_replacement(replacement)
     dtype = check_dtype(dtype, INT_OUT_DTYPES)
     k = values.shape[-1]
@@ -296,6 +293,7 @@ def categorical(
     dev = _common.resolve_device(device, gen, out)
     m = lay.total
     if not replacement:
+        nonzero = (values > (-math.inf if is_logits else 0.0)).sum(-1)
         fewest = int(nonzero.min()) if nonzero.numel() else k
         if m > fewest:
             row = _first_bad(nonzero >= m)
