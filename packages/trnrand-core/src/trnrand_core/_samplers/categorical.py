@@ -6,16 +6,20 @@ The weights ``probs`` (or ``logits``) have shape ``batch_shape + (k,)``; a call 
 ``torch.distributions``: sample dimensions first, as numpy's ``size``; for
 ``torch.multinomial``'s ``(batch, draws)`` layout use ``.movedim(0, -1)``).
 
-- With replacement: one ``uniform`` float64 call over ``size + batch_shape`` (two words
-  per draw, ``u = u53``); the index is the first ``i`` with ``c_i > u``, where ``c`` is
-  the float64 cumulative sum of the row's weights divided by its last entry (so
-  ``c_{k-1} = 1 > u`` always). A zero-weight category repeats the previous ``c`` and is
-  never chosen. Uniform is bit-identical on every backend and the search is exact, so
-  the indices are too; draws are divisible (partitions, shards) like any sampler.
+- With replacement: element ``e`` of the call over ``size + batch_shape`` owns two
+  words (``w = 2``) and draws ``u = u53(x_2e, x_2e+1)``, exactly the value of a float64
+  ``uniform`` call of that shape; the index is the first ``i`` with ``c_i > u``, where
+  ``c`` is the float64 cumulative sum of the row's weights divided by its last entry
+  (so ``c_{k-1} = 1 > u`` always). A zero-weight category repeats the previous ``c``
+  and is never chosen. The CPU kernel starts the search from a guide table (Chen and
+  Asau) and scans forward; the portable path uses ``torch.searchsorted``; both find
+  the same index exactly, so the indices are bit-identical on every backend. Draws are
+  divisible (partitions, shards) like any sampler's elements.
 - Without replacement: the exponential race (Gumbel-top-k, exact): one float64
   ``exponential`` call over ``batch_shape + (k,)`` (two words per category), keys
   ``ln(E_i) - ln(w_i)`` (``ln(E_i) - logit_i``), the ``m = prod(size)`` smallest keys
-  in increasing order (stable sort: ties by index) are the row's draws in the order a
+  in increasing order (``topk`` when ``m <= k / 8``, else a stable sort; exact ties have
+  probability about ``k**2 2**-54``) are the row's draws in the order a
   sequential draw without replacement takes them. Zero-weight categories have key
   ``+inf`` and are never chosen, since ``m`` may not exceed the row's nonzero count.
   A row is one indivisible result: the call reserves its blocks replicated (every rank
@@ -255,13 +259,14 @@ def categorical(
 
     Notes
     -----
-    With replacement: one float64 ``uniform`` call over ``size + batch_shape`` (two
-    words per draw), inverse CDF on the float64 cumulative weights (probabilities exact
-    up to ``2**-53``); bit-identical on every backend. Without replacement: one float64
-    ``exponential`` call over ``batch_shape + (k,)`` (two words per category), the
-    ``prod(size)`` smallest keys ``ln(E_i) - ln(p_i)`` (Gumbel-top-k, exact); the keys
-    agree across backends to the exponential's tolerance, so the order can differ only
-    at near-ties. The result never requires grad.
+    With replacement: two words per draw (``u53``, the value of a float64 ``uniform``
+    call over ``size + batch_shape``), inverse CDF on the float64 cumulative weights
+    (probabilities exact up to rounding of order ``2**-53``: a category whose share of
+    its row is below that may never be drawn); bit-identical on every backend. Without
+    replacement: one float64 ``exponential`` call over ``batch_shape + (k,)`` (two words
+    per category), the ``prod(size)`` smallest keys ``ln(E_i) - ln(p_i)`` (Gumbel-top-k,
+    exact); the keys agree across backends to the exponential's tolerance, so the order
+    can differ only at near-ties. The result never requires grad.
 
     Examples
     --------
