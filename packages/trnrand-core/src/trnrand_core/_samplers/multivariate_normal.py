@@ -1,0 +1,265 @@
+"""Multivariate normal samples ``mean + L z``: one standard ``normal`` call for ``z``,
+transformed by a lower-triangular factor ``L`` of the covariance (docs/stream.md
+(conversions)).
+
+A call for ``size`` with ``mean`` of shape ``(*m, d)`` and a matrix of shape
+``(*c, d, d)`` has the result shape ``(*size, *batch, d)``, ``batch`` the broadcast of
+``m`` and ``c`` (torch's ``MultivariateNormal(...).sample(size)``). ``z`` is the
+standard ``normal`` draw of that whole shape (element ``e`` in C order: one word per
+element for float32 results, two for float64, Box-Muller pairs as ``normal`` pairs
+them), and row ``z_r`` of it (its last dimension) becomes ``mean + L z_r`` in float64,
+rounded once to the output dtype. ``L`` is:
+
+- ``cov``: its Cholesky factor (``torch.linalg.cholesky`` in float64);
+- ``precision``: the inverse of the transposed Cholesky factor of the precision taken
+  in reversed order (torch's ``_precision_to_scale_tril``: ``Lf = cholesky(flip(P))``,
+  ``L = solve_triangular(flip(Lf)^T, I)``), which is the Cholesky factor of ``P^-1``
+  without forming the inverse; so the three forms give the same values up to rounding;
+- ``scale_tril``: itself.
+
+A row is indivisible (``d`` values of one ``L z``): a partitioned Generator splits the
+call over rows, which is the element partition of the ``normal`` sub-call (rank ``r``
+of ``S`` returns rows ``[r n, (r + 1) n)``). ``shard=`` is not offered.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .._generator import Generator
+from .._shards import layout
+from .._types import DeviceLike, SizeArg
+from .._validation import check_dtype, check_size
+from . import _common
+from ._api import public_sampler
+from ._params import dtype_limits, refuse
+from .continuous import sub_draws
+from .normal import Z_BOUND, normal
+
+_normal = normal.__wrapped__
+_MATRICES = ("cov", "precision", "scale_tril")
+#: Asymmetry accepted in ``cov`` and ``precision``: ``|C_ij - C_ji|`` at most this
+#: times ``sqrt(C_ii C_jj)`` (rounding in a computed matrix, not a different matrix).
+SYMMETRY_RTOL = 1e-6
+
+
+def _tensor(value, name: str, ndim: int, what: str) -> torch.Tensor:
+    """``value`` as a float64 tensor of at least ``ndim`` dimensions, finite."""
+    if isinstance(value, (list, tuple)):
+        try:
+            value = torch.as_tensor(value, dtype=torch.float64)
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(f"{name} must be a tensor of real numbers, got {value!r}") from None
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a tensor of shape {what}, got {type(value).__name__}")
+    if value.dtype == torch.bool or value.dtype.is_complex:
+        raise TypeError(f"{name} must be a real tensor, got dtype {value.dtype}")
+    if value.device.type == "meta":
+        raise ValueError(f"{name} must hold values, got a tensor on the meta device")
+    if value.ndim < ndim:
+        raise ValueError(f"{name} must have shape {what}, got shape {tuple(value.shape)}")
+    t = value.detach().to(torch.float64)
+    flat = t.reshape(-1)
+    refuse(flat.isfinite(), f"{name} must be finite", **{name: flat})
+    return t
+
+
+def _first_bad(ok: torch.Tensor) -> tuple[int, ...]:
+    """Index of the first ``False`` of ``ok``."""
+    return tuple(int(i) for i in (~ok).nonzero()[0])
+
+
+def _check_symmetric(m: torch.Tensor, name: str) -> None:
+    diagonal = m.diagonal(dim1=-2, dim2=-1).abs()
+    tolerance = SYMMETRY_RTOL * (diagonal.unsqueeze(-1) * diagonal.unsqueeze(-2)).sqrt()
+    ok = (m - m.mT).abs() <= tolerance
+    if not bool(ok.all()):
+        i = _first_bad(ok)
+        raise ValueError(
+            f"{name} must be symmetric, got {name}{list(i)}={m[i].item()!r} but "
+            f"{name}{[*i[:-2], i[-1], i[-2]]}={m[(*i[:-2], i[-1], i[-2])].item()!r}"
+        )
+
+
+def _cholesky(m: torch.Tensor, name: str) -> torch.Tensor:
+    """Lower Cholesky factor of the symmetric ``m``, or a ``ValueError`` naming it."""
+    factor, info = torch.linalg.cholesky_ex(m)
+    if bool((info != 0).any()):
+        where = _first_bad(info == 0)
+        order = int(info[where])
+        at = f" (batch index {list(where)})" if where else ""
+        raise ValueError(
+            f"{name} must be positive definite, got a matrix{at} whose leading minor of "
+            f"order {order} is not positive"
+        )
+    return factor
+
+
+def _scale_tril(cov, precision, scale_tril) -> tuple[torch.Tensor, str]:
+    """The lower-triangular factor ``L`` of the covariance and the argument it came from."""
+    given = [
+        n for n, v in zip(_MATRICES, (cov, precision, scale_tril), strict=True) if v is not None
+    ]
+    if len(given) != 1:
+        raise ValueError(
+            "exactly one of cov, precision or scale_tril must be given, got "
+            + (", ".join(given) if given else "none")
+        )
+    (name,) = given
+    m = _tensor(
+        {"cov": cov, "precision": precision, "scale_tril": scale_tril}[name], name, 2, "(..., d, d)"
+    )
+    if m.shape[-1] != m.shape[-2]:
+        raise ValueError(
+            f"{name} must be square in its last two dimensions, got shape {tuple(m.shape)}"
+        )
+    if name == "scale_tril":
+        upper = m.triu(1)
+        if bool((upper != 0).any()):
+            i = _first_bad(upper == 0)
+            raise ValueError(
+                f"scale_tril must be lower triangular, got scale_tril{list(i)}={m[i].item()!r}"
+            )
+        diagonal = m.diagonal(dim1=-2, dim2=-1)
+        if not bool((diagonal > 0).all()):
+            i = _first_bad(diagonal > 0)
+            raise ValueError(
+                f"scale_tril must have a positive diagonal, got "
+                f"scale_tril{[*i[:-1], i[-1], i[-1]]}={diagonal[i].item()!r}"
+            )
+        return m, name
+    _check_symmetric(m, name)
+    if name == "cov":
+        return _cholesky(m, name), name
+    flipped = _cholesky(m.flip((-2, -1)), name)
+    inverse = flipped.flip((-2, -1)).mT
+    eye = torch.eye(m.shape[-1], dtype=m.dtype, device=m.device)
+    return torch.linalg.solve_triangular(inverse, eye, upper=False), name
+
+
+def _result_shape(box, params, options):
+    mean = params["mean"]
+    matrices = [params[n] for n in _MATRICES if params[n] is not None]
+    if mean is None or mean.ndim == 0 or len(matrices) != 1 or matrices[0].ndim < 2:
+        return tuple(box)
+    try:
+        batch = torch.broadcast_shapes(mean.shape[:-1], matrices[0].shape[:-2])
+    except RuntimeError:
+        return tuple(box)
+    return (*box, *batch, mean.shape[-1])
+
+
+@public_sampler(result_shape=_result_shape)
+def multivariate_normal(
+    *size: SizeArg,
+    mean: torch.Tensor,
+    cov: torch.Tensor | None = None,
+    precision: torch.Tensor | None = None,
+    scale_tril: torch.Tensor | None = None,
+    dtype: torch.dtype = torch.float32,
+    generator: Generator | None = None,
+    device: DeviceLike | None = None,
+    out: torch.Tensor | None = None,
+    key: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Multivariate normal samples ``mean + L z``, ``L L^T`` the covariance, ``z`` standard normal.
+
+    Give exactly one of ``cov``, ``precision`` or ``scale_tril``, as for
+    ``torch.distributions.MultivariateNormal``. ``z`` is one ``normal`` call of the
+    result's shape; ``mean + L z`` is computed in float64 and rounded once to ``dtype``.
+
+    Parameters
+    ----------
+    *size : ints, or one tuple/list/torch.Size
+        Sample shape; the result has shape ``(*size, *batch, d)`` with ``batch`` the
+        broadcast of ``mean``'s and the matrix's leading dimensions (torch's
+        ``sample(size)``; numpy's ``multivariate_normal(mean, cov, size)`` without
+        batch).
+    mean : tensor or sequence of shape (..., d), required
+        Finite.
+    cov : tensor of shape (..., d, d), optional
+        Covariance: finite, symmetric (to a relative ``1e-6``) and positive definite.
+    precision : tensor of shape (..., d, d), optional
+        Inverse covariance: finite, symmetric and positive definite.
+    scale_tril : tensor of shape (..., d, d), optional
+        Lower-triangular factor of the covariance with a positive diagonal.
+    dtype : torch.float32 or torch.float64
+        float64 draws two words per element.
+    generator : trnrand Generator, optional
+        Defaults to the module-level generator. A partition splits the call over rows:
+        rank ``r`` of ``S`` returns rows ``[r n, (r + 1) n)`` of the call of ``S n``
+        rows, so the ranks' results concatenate to one Generator's draw.
+    device : torch device, optional
+        Defaults to the generator's device (or ``out``'s).
+    out : tensor, optional
+        Written in place and returned, of the result's shape.
+    key : key tensor, optional
+        Draw with this key instead of a Generator: exactly what a fresh
+        ``Generator(seed)`` of the key's seed draws first (docs/compile.md); a batch of
+        keys ``(..., 2)`` gives a batch of draws. Traceable by ``torch.compile``
+        (``fullgraph=True``) and batched by ``torch.vmap``.
+
+    Notes
+    -----
+    One ``normal`` call of ``prod(size) * prod(batch) * d`` elements. ``shard=`` is not
+    offered (a row is indivisible). Parameters with which a value could overflow the
+    dtype (``|mean_i| + 5.77 sum_j |L_ij|``, float64 ``8.66``) are refused. The result
+    never requires grad: for a reparameterized sample write
+    ``mean + (L @ standard_normal(..., d, 1)).squeeze(-1)``.
+
+    Examples
+    --------
+    >>> import torch, trnrand_core as tr
+    >>> cov = torch.tensor([[2.0, 0.5], [0.5, 1.0]])
+    >>> x = tr.multivariate_normal(4, mean=[1.0, -1.0], cov=cov, generator=tr.Generator(seed=7))
+    >>> x.shape, x.dtype
+    (torch.Size([4, 2]), torch.float32)
+    >>> tr.multivariate_normal(3, mean=torch.zeros(5, 2), scale_tril=torch.eye(2)).shape
+    torch.Size([3, 5, 2])
+    """
+    shape = check_size(size)
+    dtype = check_dtype(dtype, (torch.float32, torch.float64))
+    gen = _common.resolve_generator(generator)
+    if out is not None and not isinstance(out, torch.Tensor):
+        raise TypeError(f"out must be a torch.Tensor, got {type(out).__name__}")
+    dev = _common.resolve_device(device, gen, out)
+    loc = _tensor(mean, "mean", 1, "(..., d)")
+    factor, name = _scale_tril(cov, precision, scale_tril)
+    d = loc.shape[-1]
+    if factor.shape[-1] != d:
+        raise ValueError(
+            f"mean and {name} must have the same d, got mean of shape {tuple(loc.shape)} and "
+            f"{name} of shape {tuple(factor.shape)}"
+        )
+    try:
+        batch = torch.broadcast_shapes(loc.shape[:-1], factor.shape[:-2])
+    except RuntimeError:
+        raise ValueError(
+            f"mean of shape {tuple(loc.shape)} and {name} of shape {tuple(factor.shape)} "
+            "must have broadcastable batch dimensions"
+        ) from None
+    lay = layout((*shape, *batch, d), None)
+    if out is not None:
+        _common.check_out(out, lay.shape, dtype)
+    type_name, top, _ = dtype_limits(dtype)
+    z_max = Z_BOUND[dtype]
+    largest = loc.abs() + z_max * factor.abs().sum(-1)
+    refuse(
+        (largest <= top).reshape(-1),
+        f"mean and {name} must keep |mean_i| + {z_max} * sum_j |L_ij| (the largest |value|) "
+        f"finite in {type_name} (<= {top:g})",
+        bound=largest.reshape(-1),
+    )
+    loc, factor = loc.to(dev), factor.to(dev)
+    with sub_draws():
+        z = _normal(lay.logical, dtype=dtype, generator=gen, device=dev)
+        z = z.to(torch.float64)
+        if factor.ndim == 2:  # one factor for every row: one matrix product
+            x = (z.view(-1, d) @ factor.mT).view(lay.shape).add_(loc)
+        else:
+            x = (factor @ z.unsqueeze(-1)).squeeze(-1).add_(loc)
+        result = x.view(lay.shape).to(dtype)
+    return result if out is None else out.copy_(result)
+
+
+__all__ = ["multivariate_normal"]
