@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 import torch
 from _distributions_a import TOLERANCE
+from test_more_distributions import BACKEND_CASES
 
 import trnrand_core as tr
 from trnrand_core._philox_torch import _torch_block_words, block_words
@@ -81,6 +82,15 @@ CLOSE = {
 }
 
 
+def _composed(name):
+    fn = getattr(tr, name)
+    params, loc, scale = BACKEND_CASES[name]
+    return (lambda n, g, dt: fn(n, **params, dtype=dt, generator=g)), loc, scale
+
+
+CLOSE.update({name: _composed(name) for name in BACKEND_CASES if name != "geometric"})
+
+
 @pytest.mark.parametrize("name", CLOSE)
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
 @pytest.mark.parametrize("place", PLACES)
@@ -101,6 +111,8 @@ REJECTION = {
     "beta-0.5-2": lambda n, g: tr.beta(n, alpha=0.5, beta=2.0, dtype=torch.float64, generator=g),
     "poisson-4": lambda n, g: tr.poisson(n, lam=4.0, dtype=torch.float64, generator=g),
     "poisson-300": lambda n, g: tr.poisson(n, lam=300.0, dtype=torch.float64, generator=g),
+    "geometric-0.2": lambda n, g: tr.geometric(n, p=0.2, dtype=torch.float64, generator=g),
+    "student_t-3": lambda n, g: tr.student_t(n, df=3.0, dtype=torch.float64, generator=g),
 }
 
 
