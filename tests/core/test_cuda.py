@@ -88,7 +88,11 @@ def _composed(name):
     return (lambda n, g, dt: fn(n, **params, dtype=dt, generator=g)), loc, scale
 
 
-CLOSE.update({name: _composed(name) for name in BACKEND_CASES if name != "geometric"})
+#: geometric and student_t (a rejection sub-call, too many blocks for the last place) are
+#: in REJECTION.
+CLOSE.update(
+    {name: _composed(name) for name in BACKEND_CASES if name not in ("geometric", "student_t")}
+)
 
 
 @pytest.mark.parametrize("name", CLOSE)
