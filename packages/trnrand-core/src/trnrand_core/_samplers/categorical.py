@@ -177,13 +177,16 @@ def _categorical_kernel(k0, k1, block, first, origin, cdf, guide, out):
         count = min(CHUNK, n_blocks - b_lo)
         chunk_words(k0, k1, base, b_lo, count, w)
         e0, lo, hi = chunk_span(first, first_block, b_lo, count, 2, n)
+        row = (first + e0 + lo - origin) % rows  # then stepped: no division per draw
         for i in range(lo, hi):
             u = u53(w[2 * i], w[2 * i + 1])
-            row = (first + e0 + i - origin) % rows
             j = guide[row, np.int64(u * scale)]
             while cdf[row, j] <= u:
                 j += 1
             out[e0 + i] = j
+            row += 1
+            if row == rows:
+                row = 0
 
 
 def _cpu(draw, flat: torch.Tensor, cdf: torch.Tensor) -> None:
