@@ -107,9 +107,9 @@ def test_public_calls_reach_the_nki_kernels(emulated_nki, monkeypatch, sampler, 
     must not silently send them back to the CPU kernels), agreeing with the CPU kernels."""
     launched = []
 
-    def counting_launch(kind, *args):
+    def counting_launch(kind, *args, **kwargs):
         launched.append(kind)
-        return dispatch.mirror_launch(kind, *args)
+        return dispatch.mirror_launch(kind, *args, **kwargs)
 
     monkeypatch.setattr(dispatch, "_launch", counting_launch)
     values = call(tr.Generator(seed=5))

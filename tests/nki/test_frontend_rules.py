@@ -32,11 +32,17 @@ FORBIDDEN = (
     ast.ImportFrom,
     ast.Starred,
 )
+# the functions of nki.language the kernels call besides ndarray, if the rules table has them
+LANGUAGE_CALLS = {n.removeprefix("nki.language.") for n in _rules.RULES["language"]} & {
+    "program_id",
+    "num_programs",
+}
 NL_NAMES = (
     {rule["nl"] for rule in _rules.OPERATORS.values()}
     | {rule["nl"] for rule in _rules.ACTIVATIONS.values()}
     | {rule["nl"] for rule in _rules.DTYPES.values()}
     | {"ndarray", "sbuf", "shared_hbm"}
+    | LANGUAGE_CALLS
 )
 INT32 = range(-(2**31), 2**31)
 
@@ -107,6 +113,10 @@ def _check_call(name, node, params):
                 assert ast.unparse(keyword.value.value) == "nl"
         return
     if isinstance(func.value, ast.Name) and func.value.id == "nl":
+        if func.attr in LANGUAGE_CALLS:  # the core split: nl.program_id(0), nl.num_programs()
+            assert not node.keywords and all(isinstance(a, ast.Constant) for a in node.args)
+            assert ast.unparse(node) in ("nl.program_id(0)", "nl.num_programs()")
+            return
         assert func.attr == "ndarray"
         buffer = {k.arg: ast.unparse(k.value) for k in node.keywords}["buffer"]
         assert buffer in ("nl.sbuf", "nl.shared_hbm")
@@ -118,6 +128,15 @@ def test_kernel_results_live_in_shared_hbm():
     for name in KERNELS:
         text = ast.unparse(FUNCTIONS[name])
         assert "buffer=nl.shared_hbm" in text and "\n    return out" in text
+
+
+def test_stream_and_sobol_kernels_split_tiles_over_the_launch_cores():
+    """Every tile loop of a multi-tile kernel takes this core's contiguous share."""
+    for name in KERNELS - {"probe_kernel"}:
+        text = ast.unparse(FUNCTIONS[name])
+        assert "t_share = " in text and "// nl.num_programs()" in text, name
+        assert "t_first = nl.program_id(0) * t_share" in text, name
+        assert "for t_i in range(t_share):" in text and "t = t_first + t_i" in text, name
 
 
 def test_no_dynamic_lookup_anywhere_in_the_file():

@@ -12,7 +12,7 @@ from trnrand_nki import dispatch
 def _record(seed_key, block, n_blocks):
     calls = []
 
-    def launch(kind, dtype, keys, bases, params):
+    def launch(kind, dtype, keys, bases, params, lnc):
         calls.append(
             (
                 (

@@ -78,18 +78,31 @@ def test_simulator_sobol_and_probes_match_emulation():
     np.testing.assert_array_equal(got, hwcheck.probe_expected(a, b))
 
 
-def _compile(kernel, inputs, tmp_path):
+@pytest.mark.nki_simulator
+@pytest.mark.parametrize("kind", ["words", "uniform"])
+def test_simulator_lnc2_launch_matches_emulation(kind):
+    """``nki.simulate(kernel[2])`` (the documented LNC=2 form): two physical cores, each
+    taking its half of the tiles through ``nl.program_id``."""
+    nki = _nki()
+    dtype = "int32" if kind == "words" else "float32"
+    args = _operands(kind, dtype)
+    got = nki.simulate(_kernels.STREAM_KERNELS[(kind, dtype)][2])(**args)
+    want = mirror.run_stream(kind, dtype, args["keys"], args["bases"], args["params"])
+    _assert_matches(kind, got, want)
+
+
+def _compile(kernel, inputs, tmp_path, lnc=1):
     """Front end + compiler without a device, through the entry point nki-library uses
     (``nki.compiler.frontend.ParserFrontend``, then ``ncc_driver.CompiledKernel``)."""
     frontend = pytest.importorskip("nki.compiler.frontend")
     driver = pytest.importorskip("nki.compiler.ncc_driver")
     target = os.environ["NEURON_PLATFORM_TARGET_OVERRIDE"]
     result = frontend.ParserFrontend().compile(
-        kernel, inputs=inputs, target=target, lnc=1, artifacts_dir=str(tmp_path)
+        kernel, inputs=inputs, target=target, lnc=lnc, artifacts_dir=str(tmp_path)
     )
     options = driver.CompileOptions(
         target=target,
-        lnc=1,
+        lnc=lnc,
         output_path=str(tmp_path / "kernel.neff"),
         artifacts_dir=str(tmp_path / "artifacts"),
     )
@@ -102,6 +115,16 @@ def _compile(kernel, inputs, tmp_path):
 def test_compile_only(kind, dtype, tmp_path):
     _nki()
     _compile(_kernels.STREAM_KERNELS[(kind, dtype)], _operands(kind, dtype), tmp_path)
+
+
+@pytest.mark.nki_simulator
+def test_compile_only_lnc2(tmp_path):
+    """The stream kernel compiled for LNC=2 (trn2's default), which the launch then
+    selects with ``kernel[2]``."""
+    _nki()
+    if os.environ["NEURON_PLATFORM_TARGET_OVERRIDE"] not in ("trn2", "trn3"):
+        pytest.skip("LNC=2 exists on trn2/trn3 only")
+    _compile(_kernels.STREAM_KERNELS[("words", "int32")], _operands("words", "int32"), tmp_path, 2)
 
 
 @pytest.mark.nki_simulator

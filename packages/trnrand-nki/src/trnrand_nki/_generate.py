@@ -222,6 +222,18 @@ class TraceOps:
         yield Expr(name)
         self.body.indent -= 1
 
+    def core_loop(self, src: Sym, name):
+        """This physical core's contiguous share of axis 0 (``nl.program_id(0)`` of
+        ``nl.num_programs()``; one core, all of it, when launched without ``[lnc]``)."""
+        self.module.language.update(("nki.language.program_id", "nki.language.num_programs"))
+        self._line(f"{name}_share = {src.expr}.shape[0] // nl.num_programs()")
+        self._line(f"{name}_first = nl.program_id(0) * {name}_share")
+        self._line(f"for {name}_i in range({name}_share):")
+        self.body.indent += 1
+        self._line(f"{name} = {name}_first + {name}_i")
+        yield Expr(name)
+        self.body.indent -= 1
+
     def call(self, fn, *args):
         helper, results = self.module.helper(fn, args)
         tiles = [a.expr for a in args if isinstance(a, Sym)]
@@ -239,6 +251,8 @@ class Generator:
 
     def __init__(self):
         self.records: list[Record] = []
+        self.language: set[str] = set()
+        """``nki.language`` functions the kernels call (checked against the rules table)."""
         self.helpers: dict = {}
         self.chunks: list[str] = []
         self.name: str | None = None
@@ -344,6 +358,9 @@ def build() -> tuple[str, list[Record]]:
         (("a", "int32"), ("b", "int32")),
         "32-bit probes: copy, xor, and, or, shl 13, shr 13, shl 31, shr 31 -> (8, 128, 512).",
     )
+    for name in sorted(gen.language):
+        if name not in _rules.RULES["language"]:
+            raise _rules.NkiRuleError(f"{name} is not in the rules table")
     stream = "STREAM_KERNELS = {\n" + "\n".join(table) + "\n}\n"
     source = HEADER + "\n\n" + "\n\n\n".join(gen.chunks) + "\n\n\n" + stream
     return source, gen.records

@@ -76,16 +76,72 @@ class Launch:
     n_tiles: int
 
 
-def plan(first_block: int, n_blocks: int, free: int = _program.F) -> list[Launch]:
+LNC_DEGREES = (1, 2)
+"""Logical NeuronCore degrees the Neuron SDK supports (physical cores per launch)."""
+
+
+def check_lnc(lnc: int) -> int:
+    if isinstance(lnc, bool) or lnc not in LNC_DEGREES:
+        raise ValueError(f"the logical NeuronCore degree must be 1 or 2, got {lnc!r}")
+    return lnc
+
+
+def plan(first_block: int, n_blocks: int, free: int = _program.F, lnc: int = 1) -> list[Launch]:
     """Launches covering blocks ``[first_block, first_block + n_blocks)``; tile counts are
-    powers of two up to ``MAX_TILES`` (the last launch may compute past the end)."""
+    powers of two up to ``MAX_TILES`` and at least ``lnc`` (so the ``lnc`` physical cores
+    of a ``kernel[lnc]`` launch take equal contiguous shares); the last launch may compute
+    past the end."""
+    check_lnc(lnc)
     per_tile = _program.P * free
     tiles = -(-n_blocks // per_tile)
     launches = []
     block = first_block
     while tiles > 0:
-        n = min(MAX_TILES, 1 << (tiles - 1).bit_length())
+        n = min(MAX_TILES, max(lnc, 1 << (tiles - 1).bit_length()))
         launches.append(Launch(block % TWO64, n))
         block += n * per_tile
         tiles -= n
     return launches
+
+
+@dataclass(frozen=True)
+class CoreRange:
+    """The blocks one NeuronCore computes: ``n_blocks`` from absolute block ``block``."""
+
+    core: int
+    block: int
+    n_blocks: int
+
+
+def split(first_block: int, n_blocks: int, cores: int, free: int = _program.F) -> list[CoreRange]:
+    """Blocks ``[first_block, first_block + n_blocks)`` divided among ``cores`` NeuronCores:
+    core ``c`` takes one contiguous range, ranges follow each other in core order, and
+    every boundary between two cores falls on a tile boundary (counted from
+    ``first_block``), so no tile is computed twice. The ``T`` tiles go ``T // cores`` to
+    each core and one more to the first ``T % cores``; only the last non-empty range ends
+    inside a tile. Cores without a whole tile get an empty range."""
+    if isinstance(cores, bool) or not isinstance(cores, int) or cores < 1:
+        raise ValueError(f"cores must be an int >= 1, got {cores!r}")
+    if isinstance(n_blocks, bool) or not isinstance(n_blocks, int) or n_blocks < 0:
+        raise ValueError(f"n_blocks must be an int >= 0, got {n_blocks!r}")
+    per_tile = _program.P * free
+    tiles = -(-n_blocks // per_tile)
+    ranges = []
+    start = 0
+    for core in range(cores):
+        share = tiles // cores + (core < tiles % cores)
+        stop = min(n_blocks, start + share * per_tile)
+        ranges.append(CoreRange(core, (first_block + start) % TWO64, stop - start))
+        start = stop
+    return ranges
+
+
+def plan_cores(
+    first_block: int, n_blocks: int, cores: int, free: int = _program.F, lnc: int = 1
+) -> list[tuple[CoreRange, list[Launch]]]:
+    """``split`` with each core's launches (``plan``): what ``cores`` NeuronCores (each a
+    logical core of degree ``lnc``) run to produce the blocks of one single-core plan."""
+    return [
+        (part, plan(part.block, part.n_blocks, free, lnc) if part.n_blocks else [])
+        for part in split(first_block, n_blocks, cores, free)
+    ]

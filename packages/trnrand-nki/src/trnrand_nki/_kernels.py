@@ -1153,7 +1153,10 @@ def stream_words(keys, bases, params):
     nisa.iota(dst=v4, pattern=[[1, 512]], offset=0, channel_multiplier=512)
     v5 = nl.ndarray((128, 512), dtype=nl.uint32, buffer=nl.sbuf)
     nisa.memset(dst=v5, value=0)
-    for t in range(bases.shape[0]):
+    t_share = bases.shape[0] // nl.num_programs()
+    t_first = nl.program_id(0) * t_share
+    for t_i in range(t_share):
+        t = t_first + t_i
         v6 = nl.ndarray(bases[t].shape, dtype=nl.float32, buffer=nl.sbuf)
         nisa.dma_copy(dst=v6, src=bases[t])
         v7, v8, v9, v10 = block_words(v4, v2, v6, v5)
@@ -1217,7 +1220,10 @@ def stream_uniform_float32(keys, bases, params):
     nisa.iota(dst=v4, pattern=[[1, 512]], offset=0, channel_multiplier=512)
     v5 = nl.ndarray((128, 512), dtype=nl.uint32, buffer=nl.sbuf)
     nisa.memset(dst=v5, value=0)
-    for t in range(bases.shape[0]):
+    t_share = bases.shape[0] // nl.num_programs()
+    t_first = nl.program_id(0) * t_share
+    for t_i in range(t_share):
+        t = t_first + t_i
         v6 = nl.ndarray(bases[t].shape, dtype=nl.float32, buffer=nl.sbuf)
         nisa.dma_copy(dst=v6, src=bases[t])
         v7, v8, v9, v10 = block_words(v4, v2, v6, v5)
@@ -1278,7 +1284,10 @@ def stream_uniform_float16(keys, bases, params):
     nisa.iota(dst=v4, pattern=[[1, 512]], offset=0, channel_multiplier=512)
     v5 = nl.ndarray((128, 512), dtype=nl.uint32, buffer=nl.sbuf)
     nisa.memset(dst=v5, value=0)
-    for t in range(bases.shape[0]):
+    t_share = bases.shape[0] // nl.num_programs()
+    t_first = nl.program_id(0) * t_share
+    for t_i in range(t_share):
+        t = t_first + t_i
         v6 = nl.ndarray(bases[t].shape, dtype=nl.float32, buffer=nl.sbuf)
         nisa.dma_copy(dst=v6, src=bases[t])
         v7, v8, v9, v10 = block_words(v4, v2, v6, v5)
@@ -1339,7 +1348,10 @@ def stream_uniform_bfloat16(keys, bases, params):
     nisa.iota(dst=v4, pattern=[[1, 512]], offset=0, channel_multiplier=512)
     v5 = nl.ndarray((128, 512), dtype=nl.uint32, buffer=nl.sbuf)
     nisa.memset(dst=v5, value=0)
-    for t in range(bases.shape[0]):
+    t_share = bases.shape[0] // nl.num_programs()
+    t_first = nl.program_id(0) * t_share
+    for t_i in range(t_share):
+        t = t_first + t_i
         v6 = nl.ndarray(bases[t].shape, dtype=nl.float32, buffer=nl.sbuf)
         nisa.dma_copy(dst=v6, src=bases[t])
         v7, v8, v9, v10 = block_words(v4, v2, v6, v5)
@@ -1512,7 +1524,10 @@ def stream_normal_float32(keys, bases, params):
     nisa.iota(dst=v4, pattern=[[1, 512]], offset=0, channel_multiplier=512)
     v5 = nl.ndarray((128, 512), dtype=nl.uint32, buffer=nl.sbuf)
     nisa.memset(dst=v5, value=0)
-    for t in range(bases.shape[0]):
+    t_share = bases.shape[0] // nl.num_programs()
+    t_first = nl.program_id(0) * t_share
+    for t_i in range(t_share):
+        t = t_first + t_i
         v6 = nl.ndarray(bases[t].shape, dtype=nl.float32, buffer=nl.sbuf)
         nisa.dma_copy(dst=v6, src=bases[t])
         v7, v8, v9, v10 = block_words(v4, v2, v6, v5)
@@ -1685,7 +1700,10 @@ def stream_normal_float16(keys, bases, params):
     nisa.iota(dst=v4, pattern=[[1, 512]], offset=0, channel_multiplier=512)
     v5 = nl.ndarray((128, 512), dtype=nl.uint32, buffer=nl.sbuf)
     nisa.memset(dst=v5, value=0)
-    for t in range(bases.shape[0]):
+    t_share = bases.shape[0] // nl.num_programs()
+    t_first = nl.program_id(0) * t_share
+    for t_i in range(t_share):
+        t = t_first + t_i
         v6 = nl.ndarray(bases[t].shape, dtype=nl.float32, buffer=nl.sbuf)
         nisa.dma_copy(dst=v6, src=bases[t])
         v7, v8, v9, v10 = block_words(v4, v2, v6, v5)
@@ -1858,7 +1876,10 @@ def stream_normal_bfloat16(keys, bases, params):
     nisa.iota(dst=v4, pattern=[[1, 512]], offset=0, channel_multiplier=512)
     v5 = nl.ndarray((128, 512), dtype=nl.uint32, buffer=nl.sbuf)
     nisa.memset(dst=v5, value=0)
-    for t in range(bases.shape[0]):
+    t_share = bases.shape[0] // nl.num_programs()
+    t_first = nl.program_id(0) * t_share
+    for t_i in range(t_share):
+        t = t_first + t_i
         v6 = nl.ndarray(bases[t].shape, dtype=nl.float32, buffer=nl.sbuf)
         nisa.dma_copy(dst=v6, src=bases[t])
         v7, v8, v9, v10 = block_words(v4, v2, v6, v5)
@@ -1911,7 +1932,10 @@ def stream_exponential_float32(keys, bases, params):
     nisa.iota(dst=v4, pattern=[[1, 512]], offset=0, channel_multiplier=512)
     v5 = nl.ndarray((128, 512), dtype=nl.uint32, buffer=nl.sbuf)
     nisa.memset(dst=v5, value=0)
-    for t in range(bases.shape[0]):
+    t_share = bases.shape[0] // nl.num_programs()
+    t_first = nl.program_id(0) * t_share
+    for t_i in range(t_share):
+        t = t_first + t_i
         v6 = nl.ndarray(bases[t].shape, dtype=nl.float32, buffer=nl.sbuf)
         nisa.dma_copy(dst=v6, src=bases[t])
         v7, v8, v9, v10 = block_words(v4, v2, v6, v5)
@@ -1964,7 +1988,10 @@ def stream_exponential_float16(keys, bases, params):
     nisa.iota(dst=v4, pattern=[[1, 512]], offset=0, channel_multiplier=512)
     v5 = nl.ndarray((128, 512), dtype=nl.uint32, buffer=nl.sbuf)
     nisa.memset(dst=v5, value=0)
-    for t in range(bases.shape[0]):
+    t_share = bases.shape[0] // nl.num_programs()
+    t_first = nl.program_id(0) * t_share
+    for t_i in range(t_share):
+        t = t_first + t_i
         v6 = nl.ndarray(bases[t].shape, dtype=nl.float32, buffer=nl.sbuf)
         nisa.dma_copy(dst=v6, src=bases[t])
         v7, v8, v9, v10 = block_words(v4, v2, v6, v5)
@@ -2017,7 +2044,10 @@ def stream_exponential_bfloat16(keys, bases, params):
     nisa.iota(dst=v4, pattern=[[1, 512]], offset=0, channel_multiplier=512)
     v5 = nl.ndarray((128, 512), dtype=nl.uint32, buffer=nl.sbuf)
     nisa.memset(dst=v5, value=0)
-    for t in range(bases.shape[0]):
+    t_share = bases.shape[0] // nl.num_programs()
+    t_first = nl.program_id(0) * t_share
+    for t_i in range(t_share):
+        t = t_first + t_i
         v6 = nl.ndarray(bases[t].shape, dtype=nl.float32, buffer=nl.sbuf)
         nisa.dma_copy(dst=v6, src=bases[t])
         v7, v8, v9, v10 = block_words(v4, v2, v6, v5)
@@ -2036,7 +2066,10 @@ def sobol_kernel(table, starts):
     for k in range(table.shape[0]):
         v1 = nl.ndarray(table[k].shape, dtype=nl.int32, buffer=nl.sbuf)
         nisa.dma_copy(dst=v1, src=table[k])
-        for t in range(starts.shape[0]):
+        t_share = starts.shape[0] // nl.num_programs()
+        t_first = nl.program_id(0) * t_share
+        for t_i in range(t_share):
+            t = t_first + t_i
             v2 = nl.ndarray(starts[t].shape, dtype=nl.int32, buffer=nl.sbuf)
             nisa.dma_copy(dst=v2, src=starts[t])
             v3 = nl.ndarray(v1.shape, dtype=nl.int32, buffer=nl.sbuf)

@@ -14,7 +14,10 @@ Every function here takes an ``ops`` object and only ever calls its methods:
   (``nisa.dma_copy``), ``ops.output(shape, dtype)`` (an ``nl.shared_hbm`` result);
 - no instruction: ``ops.column(tile, i)`` (a ``(P, 1)`` slice), ``ops.view(tile, dtype)``
   (``tile.view``), ``ops.extent(hbm, axis)``, ``ops.loop(hbm, name)`` (``range`` over axis
-  0), ``ops.call(fn, *args)`` (a helper call, inlined by NKI).
+  0), ``ops.core_loop(hbm, name)`` (this NeuronCore's contiguous share of axis 0 when the
+  kernel is launched on ``L`` physical cores, ``kernel[L](...)``: ``n / L`` indices from
+  ``nl.program_id(0) * n / L``; all of them when ``L = 1``), ``ops.call(fn, *args)`` (a
+  helper call, inlined by NKI).
 
 Operator names: arithmetic ``add subtract multiply min max`` (float32 math, so every
 arithmetic immediate is written as a float) and bit-vector ``and or xor shl shr`` (exact
@@ -367,7 +370,7 @@ def stream_kernel(ops, kind, dtype, keys, bases, params):
     param_tile = ops.load(params)
     index = ops.iota(P, F)
     zero = ops.zeros(P, F)
-    for t in ops.loop(bases, "t"):
+    for t in ops.core_loop(bases, "t"):
         base = ops.load(bases, t)
         x0, x1, x2, x3 = ops.call(block_words, index, key_tile, base, zero)
         if kind == "words":
@@ -386,13 +389,14 @@ def stream_kernel(ops, kind, dtype, keys, bases, params):
 
 def sobol_kernel(ops, table, starts):
     """Sobol bits ``X_b xor T[j]``: ``table`` (d, 128, F) int32, ``starts`` (tiles, 128, d)
-    int32; returns (d, tiles, 128, F) int32."""
+    int32; returns (d, tiles, 128, F) int32 (tiles split over the cores of the launch as in
+    ``stream_kernel``)."""
     out = ops.output(
         (ops.extent(table, 0), ops.extent(starts, 0), P, ops.extent(table, 2)), "int32"
     )
     for k in ops.loop(table, "k"):
         coordinate = ops.load(table, k)
-        for t in ops.loop(starts, "t"):
+        for t in ops.core_loop(starts, "t"):
             start = ops.load(starts, t)
             ops.store(out, (k, t), sobol_coordinate(ops, coordinate, ops.column(start, k)))
     return out

@@ -34,6 +34,8 @@ from . import _host, _kernels, _program, mirror
 from ._errors import NkiFallbackWarning, NkiUnavailableError
 
 REQUIRE_ENV = "TRNRAND_REQUIRE_NKI"
+LNC_ENV = "NEURON_LOGICAL_NC_CONFIG"
+PLATFORM_ENV = "NEURON_PLATFORM_TARGET_OVERRIDE"
 INSTALL_HINT = (
     "install the Neuron SDK (nki, neuronx-cc, torch-neuronx with torch-xla) from the Neuron "
     "package repository: pip install 'trnrand-nki[neuron]' --extra-index-url "
@@ -74,6 +76,22 @@ def sdk_problem() -> str | None:
     return None
 
 
+def logical_nc_config() -> int:
+    """The logical NeuronCore degree kernels are launched with (``kernel[lnc]``).
+
+    The Neuron Runtime's ``NEURON_LOGICAL_NC_CONFIG`` (1 or 2) when set, which the launch
+    must match; otherwise 2 when ``NEURON_PLATFORM_TARGET_OVERRIDE`` names trn2/trn3 (the
+    runtime's default there), else 1 (trn1/inf2 have no LNC).
+    """
+    value = os.environ.get(LNC_ENV, "").strip()
+    if value:
+        if value not in ("1", "2"):
+            raise ValueError(f"{LNC_ENV} must be 1 or 2, got {value!r}")
+        return int(value)
+    platform = os.environ.get(PLATFORM_ENV, "").strip().lower()
+    return 2 if platform in ("trn2", "gen3", "trn3", "gen4") else 1
+
+
 def _require_sdk() -> None:
     problem = sdk_problem()
     if problem is not None:
@@ -100,19 +118,28 @@ def kernel_for(kind: str, dtype: torch.dtype):
     return _kernels.STREAM_KERNELS[(kind, name)]
 
 
-def mirror_launch(kind, dtype, keys, bases, params) -> torch.Tensor:
-    """One launch, emulated (``trnrand_nki.mirror``) on the CPU."""
+def mirror_launch(kind, dtype, keys, bases, params, lnc=1) -> torch.Tensor:
+    """One launch, emulated (``trnrand_nki.mirror``) on the CPU; ``lnc`` physical cores
+    each compute their share of the tiles (``kernel[lnc]``)."""
     name = _host.DTYPE_NAMES.get(dtype, "float32")
-    return _to_torch(mirror.run_stream(kind, name, keys, bases, params), kind, dtype)
+    out = mirror.run_stream(kind, name, keys, bases, params, lnc=_host.check_lnc(lnc))
+    return _to_torch(out, kind, dtype)
 
 
-def nki_launch(kind, dtype, keys, bases, params) -> torch.Tensor:
-    """One launch of ``stream_kernel`` on the torch-xla device (results stay there)."""
+def _on_cores(kernel, lnc):
+    """``kernel[lnc]``: the documented call-site form of an LNC launch (``kernel`` alone
+    is ``kernel[1]``)."""
+    return kernel if _host.check_lnc(lnc) == 1 else kernel[lnc]
+
+
+def nki_launch(kind, dtype, keys, bases, params, lnc=1) -> torch.Tensor:
+    """One launch of ``stream_kernel`` on the torch-xla device (results stay there), on
+    ``lnc`` physical NeuronCores of one logical NeuronCore."""
     _require_sdk()
     import torch_xla
 
     device = torch_xla.device()
-    out = kernel_for(kind, dtype)(
+    out = _on_cores(kernel_for(kind, dtype), lnc)(
         torch.from_numpy(keys.view(np.int32)).to(device),
         torch.from_numpy(bases).to(device),
         torch.from_numpy(params).to(device),
@@ -123,15 +150,29 @@ def nki_launch(kind, dtype, keys, bases, params) -> torch.Tensor:
 _launch = nki_launch  # the backend's launcher (tests swap in mirror_launch or a failing fake)
 
 
-def stream(kind, dtype, k0, k1, first_block, n_blocks, params, launch) -> torch.Tensor:
-    """The ``4 * n_blocks`` values of first-pass blocks ``first_block ...`` as a flat tensor."""
+def stream(
+    kind, dtype, k0, k1, first_block, n_blocks, params, launch, lnc=None, cores=1
+) -> torch.Tensor:
+    """The ``4 * n_blocks`` values of first-pass blocks ``first_block ...`` as a flat tensor.
+
+    ``launch(kind, dtype, keys, bases, params, lnc=...)`` runs one kernel launch on ``lnc``
+    physical cores (default: ``logical_nc_config()``). ``cores`` divides the tiles into
+    contiguous ranges, one per NeuronCore (``_host.split``), launched one after the other
+    through ``launch`` and concatenated in core order: the result is the same for every
+    ``cores`` and ``lnc``.
+    """
+    lnc = logical_nc_config() if lnc is None else _host.check_lnc(lnc)
     keys = _host.round_keys(k0, k1)
     columns = _host.sampler_params(kind, dtype, params)
-    parts = [
-        launch(kind, dtype, keys, _host.tile_bases(step.block, step.n_tiles), columns)
-        for step in _host.plan(first_block, n_blocks)
-    ]
-    return torch.cat(parts)[: 4 * n_blocks]
+    parts = []
+    for part, launches in _host.plan_cores(first_block, n_blocks, cores, lnc=lnc):
+        values = [
+            launch(kind, dtype, keys, _host.tile_bases(step.block, step.n_tiles), columns, lnc=lnc)
+            for step in launches
+        ]
+        if values:
+            parts.append(torch.cat(values)[: 4 * part.n_blocks])
+    return torch.cat(parts)
 
 
 # -- the backend ------------------------------------------------------------------------
@@ -251,7 +292,8 @@ def probe_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     import torch_xla
 
     device = torch_xla.device()
-    out = _kernels.probe_kernel(torch.from_numpy(a).to(device), torch.from_numpy(b).to(device))
+    kernel = _on_cores(_kernels.probe_kernel, logical_nc_config())  # every core: same probes
+    out = kernel(torch.from_numpy(a).to(device), torch.from_numpy(b).to(device))
     return out.cpu().numpy()
 
 
@@ -285,19 +327,22 @@ def _sobol_points(bits: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(bits.reshape(d, -1).T).view(np.uint32)
 
 
-def sobol_reference(table: np.ndarray, starts: np.ndarray) -> np.ndarray:
+def sobol_reference(table: np.ndarray, starts: np.ndarray, lnc: int = 1) -> np.ndarray:
     """Sobol bits ``(points, d)`` uint32 from ``sobol_operands``, by the emulation."""
-    return _sobol_points(mirror.run_sobol(table, starts))
+    return _sobol_points(mirror.run_sobol(table, starts, lnc=_host.check_lnc(lnc)))
 
 
 def sobol_kernel(table: np.ndarray, starts: np.ndarray) -> torch.Tensor:
     """Sobol bits from ``sobol_operands`` computed by the NKI kernel: an int64 ``(points,
     d)`` tensor of uint32 values on the xla device."""
     _require_sdk()
+    lnc = logical_nc_config()
+    if starts.shape[0] % lnc:
+        raise ValueError(f"{starts.shape[0]} tiles do not split over {lnc} NeuronCores")
     import torch_xla
 
     device = torch_xla.device()
-    bits = _kernels.sobol_kernel(
+    bits = _on_cores(_kernels.sobol_kernel, lnc)(
         torch.from_numpy(table).to(device), torch.from_numpy(starts).to(device)
     )
     d = bits.shape[0]

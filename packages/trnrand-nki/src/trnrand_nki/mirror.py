@@ -15,7 +15,10 @@ loudly where the documentation forbids a form or hardware would silently round:
 - results are value-cast to the output dtype (float16/bfloat16 round to nearest even);
   bits are reinterpreted only through explicit views;
 - activation inputs must lie in the documented Valid Input Range (``DomainError``);
-- tiles have at most 128 partitions.
+- tiles have at most 128 partitions;
+- a kernel launched on ``L`` physical NeuronCores (``kernel[L]``, logical NeuronCore
+  degree ``L``) is run once per core with ``nl.program_id(0) = c`` writing one shared
+  result; ``MirrorOps.dmas`` records every DMA with its contiguous bytes per partition.
 
 Transcendentals use NumPy's float32 functions: the hardware's polynomials differ in the
 last bits, which is why normals and exponentials are held to a tolerance, not bit equality.
@@ -41,6 +44,8 @@ BITVEC = tuple(op for op, rule in _rules.OPERATORS.items() if rule["class"] == "
 _INT32_MAX = (1 << 31) - 1
 _FLOAT_MAX = {"float16": 65504.0, "bfloat16": float(torch.finfo(torch.bfloat16).max)}
 _STORAGE = {"uint32": np.uint32, "int32": np.int32, "float16": np.float16}
+ITEM_BYTES = {"uint32": 4, "int32": 4, "float32": 4, "float16": 2, "bfloat16": 2}
+"""Bytes per element on the device (bfloat16 is held in float32 arrays here)."""
 
 
 class ExactnessError(NkiRuleError):
@@ -70,6 +75,20 @@ class Tile:
     @property
     def shape(self) -> tuple[int, int]:
         return self.data.shape
+
+
+@dataclass(frozen=True)
+class Dma:
+    """One ``dma_copy``: direction (``"load"``/``"store"``), the NKI dtype, the tile's
+    partitions and the bytes each partition moves as one contiguous HBM run, the core that
+    issued it and the HBM index it addressed."""
+
+    direction: str
+    dtype: str
+    partitions: int
+    run_bytes: int
+    core: int
+    index: tuple
 
 
 @dataclass(frozen=True)
@@ -182,13 +201,32 @@ def _bitvec(op: str, a, b):
     return a ^ b
 
 
+def contiguous_run(view: np.ndarray, dtype: str) -> int:
+    """Bytes one partition of a DMA moves as one contiguous HBM run: ``view`` is the HBM
+    side, ``(partitions, free)``; its rows are what the partitions' descriptors address."""
+    if view.ndim != 2:
+        raise NkiRuleError(f"DMA views here are (partitions, free), got {view.shape}")
+    if view.shape[1] > 1 and view.strides[1] != view.itemsize:
+        return ITEM_BYTES[dtype]  # a strided row: one element per run
+    return view.shape[1] * ITEM_BYTES[dtype]
+
+
 class MirrorOps:
     """The instruction set of ``_program`` executed in NumPy under the rules of
     ``nki_rules.json``; ``counts`` tallies the instructions issued per kind (for the cost
-    model in docs/nki.md)."""
+    model in docs/nki.md), ``dmas`` every DMA (``Dma``).
+
+    ``core`` / ``cores`` are ``nl.program_id(0)`` / ``nl.num_programs()`` of the launch;
+    ``run_stream``, ``run_sobol`` and ``run_probe`` set them while running one core after
+    the other against one shared result.
+    """
 
     def __init__(self):
         self.counts: Counter[str] = Counter()
+        self.dmas: list[Dma] = []
+        self.core = 0
+        self.cores = 1
+        self.shared: Hbm | None = None
 
     # -- compute instructions -----------------------------------------------------------
     def scalar(self, x: Tile, op0, a0, op1=None, a1=None, dtype=None) -> Tile:
@@ -231,16 +269,30 @@ class MirrorOps:
     def load(self, src: Hbm, index=None) -> Tile:
         self.counts["dma_copy"] += 1
         data = src.data if index is None else src.data[index]
+        index = () if index is None else (index,)
+        self._record("load", src.dtype, data, index)
         return tile(data, src.dtype)
 
     def store(self, out: Hbm, index: tuple, value: Tile) -> None:
         self.counts["dma_copy"] += 1
         _rules.check_dma(value.dtype, out.dtype)
+        if out.data[index].shape != value.shape:
+            raise NkiRuleError(f"dma_copy of {value.shape} into {out.data[index].shape}")
+        self._record("store", out.dtype, out.data[index], tuple(index))
         out.data[index] = value.data
 
-    @staticmethod
-    def output(shape, dtype: str) -> Hbm:
-        return Hbm(np.zeros(shape, dtype=_STORAGE.get(dtype, np.float32)), dtype)
+    def _record(self, direction, dtype, view, index) -> None:
+        run = contiguous_run(view, dtype)
+        self.dmas.append(Dma(direction, dtype, view.shape[0], run, self.core, index))
+
+    def output(self, shape, dtype: str) -> Hbm:
+        """An ``nl.shared_hbm`` result: one array that every core of the launch writes."""
+        shape = tuple(int(s) for s in shape)
+        if self.shared is None:
+            self.shared = Hbm(np.zeros(shape, dtype=_STORAGE.get(dtype, np.float32)), dtype)
+        elif (self.shared.data.shape, self.shared.dtype) != (shape, dtype):
+            raise NkiRuleError("the cores of one launch disagree on the result's shape")
+        return self.shared
 
     # -- no instruction -----------------------------------------------------------------
     @staticmethod
@@ -259,6 +311,14 @@ class MirrorOps:
     @staticmethod
     def loop(src: Hbm, name: str):
         return range(src.data.shape[0])
+
+    def core_loop(self, src: Hbm, name: str):
+        """This core's contiguous share of axis 0: ``n / L`` indices from ``core * n / L``."""
+        n = src.data.shape[0]
+        if n % self.cores:
+            raise NkiRuleError(f"{n} tiles do not split evenly over {self.cores} cores")
+        share = n // self.cores
+        return range(self.core * share, (self.core + 1) * share)
 
     def call(self, fn, *args):
         return fn(self, *args)
@@ -299,6 +359,22 @@ def _activate(func: str, value: np.ndarray) -> np.ndarray:
 
 
 # -- whole kernels, emulated ------------------------------------------------------------------
+def _launch(program, args, ops: MirrorOps | None, lnc: int) -> np.ndarray:
+    """``program`` launched on ``lnc`` physical cores (``kernel[lnc](...)``): run once per
+    core, in core order, every core writing its share of one shared result."""
+    if isinstance(lnc, bool) or not isinstance(lnc, int) or lnc < 1:
+        raise ValueError(f"lnc must be an int >= 1, got {lnc!r}")
+    ops = MirrorOps() if ops is None else ops
+    ops.cores, ops.shared = lnc, None
+    try:
+        for core in range(lnc):
+            ops.core = core
+            out = program(ops, *args)
+    finally:
+        ops.core, ops.cores, ops.shared = 0, 1, None
+    return out.data
+
+
 def run_stream(
     kind: str,
     dtype: str,
@@ -306,31 +382,33 @@ def run_stream(
     bases: np.ndarray,
     params: np.ndarray,
     ops: MirrorOps | None = None,
+    lnc: int = 1,
 ) -> np.ndarray:
     """Emulate one launch of the stream kernel: ``(tiles, 4, P, F)`` values.
 
     ``keys`` (uint32 or int32 bits), ``bases`` and ``params`` (float32) are the kernel's
     HBM operands (``_host``); the body is ``_program.stream_kernel``, the program the
-    generated kernels are traced from.
+    generated kernels are traced from. ``lnc``: the launch's logical NeuronCore degree
+    (``kernel[lnc]``); the tile count must be a multiple of it.
     """
-    ops = MirrorOps() if ops is None else ops
-    out = _program.stream_kernel(
-        ops, kind, dtype, hbm(keys.view(np.int32)), hbm(bases), hbm(params)
-    )
-    return out.data
+    args = (kind, dtype, hbm(keys.view(np.int32)), hbm(bases), hbm(params))
+    return _launch(_program.stream_kernel, args, ops, lnc)
 
 
-def run_sobol(table: np.ndarray, starts: np.ndarray, ops: MirrorOps | None = None) -> np.ndarray:
+def run_sobol(
+    table: np.ndarray, starts: np.ndarray, ops: MirrorOps | None = None, lnc: int = 1
+) -> np.ndarray:
     """Emulate the Sobol kernel: ``(d, tiles, P, F)`` int32 bits from ``table`` ``(d, P, F)``
     and ``starts`` ``(tiles, P, d)`` (both int32 bit patterns, as the kernel receives them)."""
-    ops = MirrorOps() if ops is None else ops
-    return _program.sobol_kernel(ops, hbm(table), hbm(starts)).data
+    return _launch(_program.sobol_kernel, (hbm(table), hbm(starts)), ops, lnc)
 
 
-def run_probe(a: np.ndarray, b: np.ndarray, ops: MirrorOps | None = None) -> np.ndarray:
-    """Emulate the bitwise probe kernel: ``(8, P, F)`` int32 from int32 ``a``, ``b``."""
-    ops = MirrorOps() if ops is None else ops
-    return _program.probe_kernel(ops, hbm(a), hbm(b)).data
+def run_probe(
+    a: np.ndarray, b: np.ndarray, ops: MirrorOps | None = None, lnc: int = 1
+) -> np.ndarray:
+    """Emulate the bitwise probe kernel: ``(8, P, F)`` int32 from int32 ``a``, ``b`` (with
+    ``lnc > 1`` every core computes and stores the same probes)."""
+    return _launch(_program.probe_kernel, (hbm(a), hbm(b)), ops, lnc)
 
 
 def philox4x32_limbs(counter, key) -> np.ndarray:
