@@ -152,7 +152,8 @@ def test_experimental_names(no_require):
 
 def test_plan_buckets_launches():
     per_tile = 128 * 512
-    steps = dispatch._host.plan(5, 70 * per_tile + 1)
-    assert [s.n_tiles for s in steps] == [64, 8]
-    assert [s.block for s in steps] == [5, 5 + 64 * per_tile]
+    steps = dispatch._host.plan(5, 70 * per_tile + 1)  # 71 tiles: nothing computed past them
+    assert [s.n_tiles for s in steps] == [64, 4, 2, 1]
+    assert [s.block for s in steps] == [5 + k * per_tile for k in (0, 64, 68, 70)]
+    assert [s.n_tiles for s in dispatch._host.plan(0, 129 * per_tile, lnc=2)] == [64, 64, 2]
     assert dispatch._host.plan(2**64 - 1, 1)[0].block == 2**64 - 1

@@ -54,7 +54,9 @@ def test_plan_tile_counts_split_over_the_launch_cores(lnc):
     for n_blocks in (1, PER_TILE, 3 * PER_TILE + 1, 70 * PER_TILE + 1):
         steps = _host.plan(5, n_blocks, lnc=lnc)
         assert all(s.n_tiles % lnc == 0 and s.n_tiles <= _host.MAX_TILES for s in steps)
-        assert sum(s.n_tiles for s in steps) * PER_TILE >= n_blocks
+        assert all(s.n_tiles & (s.n_tiles - 1) == 0 for s in steps)  # powers of two
+        tiles = -(-n_blocks // PER_TILE)
+        assert sum(s.n_tiles for s in steps) == -(-tiles // lnc) * lnc  # no other waste
     with pytest.raises(ValueError):
         _host.plan(0, 1, lnc=4)
 

@@ -17,8 +17,8 @@ from trnrand_core.extension import MASK32, PHILOX_ROUNDS, PHILOX_W0, PHILOX_W1, 
 from . import _program
 
 MAX_TILES = 64
-"""Tiles per launch at most (64 x 65536 blocks = 16 Mi words); launches are bucketed to
-powers of two so only a handful of shapes is ever compiled."""
+"""Tiles per launch at most (64 x 65536 blocks = 16 Mi words); launches have powers of two
+of tiles, so only a handful of shapes is ever compiled."""
 
 DTYPE_NAMES = {torch.float32: "float32", torch.float16: "float16", torch.bfloat16: "bfloat16"}
 
@@ -87,17 +87,22 @@ def check_lnc(lnc: int) -> int:
 
 
 def plan(first_block: int, n_blocks: int, free: int = _program.F, lnc: int = 1) -> list[Launch]:
-    """Launches covering blocks ``[first_block, first_block + n_blocks)``; tile counts are
-    powers of two up to ``MAX_TILES`` and at least ``lnc`` (so the ``lnc`` physical cores
-    of a ``kernel[lnc]`` launch take equal contiguous shares); the last launch may compute
-    past the end."""
+    """Launches covering blocks ``[first_block, first_block + n_blocks)``.
+
+    The tile count, rounded up to a multiple of ``lnc`` (so the ``lnc`` physical cores of a
+    ``kernel[lnc]`` launch take equal contiguous shares), is cut into powers of two, largest
+    first, none above ``MAX_TILES``: only a handful of shapes is ever compiled, and nothing
+    is computed past the end but the rest of the last tile (and one tile to make the count
+    a multiple of ``lnc``).
+    """
     check_lnc(lnc)
     per_tile = _program.P * free
     tiles = -(-n_blocks // per_tile)
+    tiles = -(-tiles // lnc) * lnc
     launches = []
     block = first_block
     while tiles > 0:
-        n = min(MAX_TILES, max(lnc, 1 << (tiles - 1).bit_length()))
+        n = min(MAX_TILES, 1 << (tiles.bit_length() - 1))
         launches.append(Launch(block % TWO64, n))
         block += n * per_tile
         tiles -= n

@@ -182,6 +182,7 @@ def main(argv=None) -> int:
             print("\n".join([*header, "", f"**Not run**: {problem}.", dispatch.INSTALL_HINT]))
             return 2
         header.append(f"- host: {platform.node()}, {platform.platform()}")
+    header.append(f"- logical NeuronCore degree of the launches: {dispatch.logical_nc_config()}")
     launch = dispatch.mirror_launch if args.emulate else dispatch.nki_launch
     kwargs = {}
     if args.quick:
