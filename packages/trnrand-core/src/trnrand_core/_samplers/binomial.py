@@ -112,8 +112,9 @@ def _lgamma(x):
 
 
 @inline
-def _lgamma_diff(x1, x2):
-    """``ln Gamma(x1) - ln Gamma(x2)`` for whole ``x1, x2 >= 1``, well conditioned."""
+def _lgamma_diff(x1, l1, t1, x2):
+    """``ln Gamma(x1) - ln Gamma(x2)`` for whole ``x1, x2 >= 1``, well conditioned;
+    ``l1 = ln x1`` and ``t1`` its Stirling tail (constants of the call)."""
     if x1 < _LG_N or x2 < _LG_N:
         return _lgamma(x1) - _lgamma(x2)
     d = x1 - x2
@@ -122,14 +123,16 @@ def _lgamma_diff(x1, x2):
         s = d / t
         lr = s * _horner(s * s, _ATANH)
     else:
-        lr = log64(x1) - log64(x2)
-    return (x1 - 0.5) * lr + d * (log64(x2) - 1.0) + (_stirling_tail(x1) - _stirling_tail(x2))
+        lr = l1 - log64(x2)
+    return (x1 - 0.5) * lr + d * ((l1 - lr) - 1.0) + (t1 - _stirling_tail(x2))
 
 
 # -- compiled CPU path ------------------------------------------------------------------
 @inline
 def _btrs_constants(n, p):
-    """``(a, b, ci, cf, alpha, vr, m, lpq)`` of BTRS for ``n`` trials of ``p <= 1/2``."""
+    """``(a, b, ci, cf, alpha, vr, m, lpq, lm, tm, ln, tn)`` of BTRS for ``n`` trials of
+    ``p <= 1/2``: ``lm``, ``tm`` the logarithm and Stirling tail of ``m + 1``, ``ln``,
+    ``tn`` those of ``n - m + 1``."""
     q = 1.0 - p
     spq = math.sqrt(n * p * q)
     b = 1.15 + 2.53 * spq
@@ -139,11 +142,14 @@ def _btrs_constants(n, p):
     alpha = (2.83 + 5.1 / b) * spq
     vr = 0.92 - 4.2 / b
     m = np.floor((n + 1.0) * p)
-    return a, b, ci, c - ci, alpha, vr, m, log64(p / q)
+    x1, x2 = m + 1.0, n - m + 1.0
+    lm, tm = log64(x1), _stirling_tail(x1)
+    ln, tn = log64(x2), _stirling_tail(x2)
+    return a, b, ci, c - ci, alpha, vr, m, log64(p / q), lm, tm, ln, tn
 
 
 @inline
-def _btrs_attempt(n, a, b, ci, cf, alpha, vr, m, lpq, x0, x1, x2, x3):
+def _btrs_attempt(n, a, b, ci, cf, alpha, vr, m, lpq, lm, tm, ln, tn, x0, x1, x2, x3):
     """One BTRS attempt: ``(accepted, k)`` with ``k`` a float64 whole number."""
     u = u53(x0, x1) - 0.5
     v = u53(x2, x3)
@@ -156,19 +162,21 @@ def _btrs_attempt(n, a, b, ci, cf, alpha, vr, m, lpq, x0, x1, x2, x3):
     if v == 0.0:
         return True, k
     lhs = log64(v * alpha / (a / (us * us) + b))
-    rhs = _lgamma_diff(m + 1.0, k + 1.0) + _lgamma_diff(n - m + 1.0, n - k + 1.0)
+    rhs = _lgamma_diff(m + 1.0, lm, tm, k + 1.0) + _lgamma_diff(n - m + 1.0, ln, tn, n - k + 1.0)
     return lhs <= rhs + (k - m) * lpq, k
 
 
 @helper
-def _btrs_retries(n, a, b, ci, cf, alpha, vr, m, lpq, block, word, k0, k1):
+def _btrs_retries(n, a, b, ci, cf, alpha, vr, m, lpq, lm, tm, ln, tn, block, word, k0, k1):
     """``k`` of the first accepted retry attempt (out of line: rarely taken)."""
     attempt = 0
     accepted, k = False, 0.0
     while not accepted:
         attempt += 1
         y0, y1, y2, y3 = retry_block(block, word, attempt, k0, k1)
-        accepted, k = _btrs_attempt(n, a, b, ci, cf, alpha, vr, m, lpq, y0, y1, y2, y3)
+        accepted, k = _btrs_attempt(
+            n, a, b, ci, cf, alpha, vr, m, lpq, lm, tm, ln, tn, y0, y1, y2, y3
+        )
     return k
 
 
@@ -187,6 +195,7 @@ def _binomial_kernel(k0, k1, block, first, ns, ps, out):
         last_n, last_p = math.nan, math.nan
         pr, rr, small = 0.0, 0.0, True
         a, b, ci, cf, alpha, vr, m, lpq = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+        lm, tm, ln, tn = 0.0, 0.0, 0.0, 0.0
         stop = min((chunk + 1) * CHUNK_BLOCKS, count)
         for start in range(chunk * CHUNK_BLOCKS, stop, BATCH_BLOCKS):
             philox_batch(k0, k1, block + np.uint64(first + start), words)
@@ -205,7 +214,8 @@ def _binomial_kernel(k0, k1, block, first, ns, ps, out):
                         cdf[0] = pmf[0]
                         known = 1
                     else:
-                        a, b, ci, cf, alpha, vr, m, lpq = _btrs_constants(n, pr)
+                        consts = _btrs_constants(n, pr)
+                        a, b, ci, cf, alpha, vr, m, lpq, lm, tm, ln, tn = consts
                 if small:
                     u = u53(w0[j], w1[j])
                     k = 0
@@ -218,12 +228,44 @@ def _binomial_kernel(k0, k1, block, first, ns, ps, out):
                     value = np.float64(k)
                 else:
                     ok, value = _btrs_attempt(
-                        n, a, b, ci, cf, alpha, vr, m, lpq, w0[j], w1[j], w2[j], w3[j]
+                        n,
+                        a,
+                        b,
+                        ci,
+                        cf,
+                        alpha,
+                        vr,
+                        m,
+                        lpq,
+                        lm,
+                        tm,
+                        ln,
+                        tn,
+                        w0[j],
+                        w1[j],
+                        w2[j],
+                        w3[j],
                     )
                     if not ok:
                         word = WORDS * (first + i)
                         value = _btrs_retries(
-                            n, a, b, ci, cf, alpha, vr, m, lpq, block, word, k0, k1
+                            n,
+                            a,
+                            b,
+                            ci,
+                            cf,
+                            alpha,
+                            vr,
+                            m,
+                            lpq,
+                            lm,
+                            tm,
+                            ln,
+                            tn,
+                            block,
+                            word,
+                            k0,
+                            k1,
                         )
                 out[i] = n - value if p > 0.5 else value
 
@@ -257,14 +299,13 @@ def _torch_lgamma(x: torch.Tensor) -> torch.Tensor:
     return torch.where(x < _LG_N, tabled, series)
 
 
-def _torch_lgamma_diff(x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
+def _torch_lgamma_diff(x1, l1, t1, x2: torch.Tensor) -> torch.Tensor:
     d = x1 - x2
     t = x1 + x2
     s = d / t
     near = s * _torch_horner(s * s, _ATANH)
-    lr = torch.where(d.abs() <= 0.17 * t, near, torch_log64(x1) - torch_log64(x2))
-    tail = _torch_stirling_tail(x1) - _torch_stirling_tail(x2)
-    stirling = (x1 - 0.5) * lr + d * (torch_log64(x2) - 1.0) + tail
+    lr = torch.where(d.abs() <= 0.17 * t, near, l1 - torch_log64(x2))
+    stirling = (x1 - 0.5) * lr + d * ((l1 - lr) - 1.0) + (t1 - _torch_stirling_tail(x2))
     small = (x1 < _LG_N) | (x2 < _LG_N)
     return torch.where(small, _torch_lgamma(x1) - _torch_lgamma(x2), stirling)
 
@@ -297,7 +338,7 @@ def _torch_inversion(n: torch.Tensor, p: torch.Tensor, u: torch.Tensor) -> torch
 
 
 def _torch_btrs_attempt(consts, x0, x1, x2, x3):
-    n, a, b, ci, cf, alpha, vr, m, lpq = consts
+    n, a, b, ci, cf, alpha, vr, m, lpq, lm, tm, ln, tn = consts
     u = torch_u53(x0, x1) - 0.5
     v = torch_u53(x2, x3)
     us = 0.5 - u.abs()
@@ -306,7 +347,8 @@ def _torch_btrs_attempt(consts, x0, x1, x2, x3):
     quick = (us >= 0.07) & (v <= vr)
     kk = torch.where(inside, k, 0.0)  # keeps the logarithms' arguments >= 1
     lhs = torch_log64(torch.where(v == 0.0, 1.0, v * alpha / (a / (us * us) + b)))
-    rhs = _torch_lgamma_diff(m + 1.0, kk + 1.0) + _torch_lgamma_diff(n - m + 1.0, n - kk + 1.0)
+    rhs = _torch_lgamma_diff(m + 1.0, lm, tm, kk + 1.0)
+    rhs = rhs + _torch_lgamma_diff(n - m + 1.0, ln, tn, n - kk + 1.0)
     test = (v == 0.0) | (lhs <= rhs + (kk - m) * lpq)
     return inside & (quick | test), k
 
@@ -321,7 +363,9 @@ def _torch_btrs(n: torch.Tensor, p: torch.Tensor, words, word, draw) -> torch.Te
     alpha = (2.83 + 5.1 / b) * spq
     vr = 0.92 - 4.2 / b
     m = torch.floor((n + 1.0) * p)
+    x1, x2 = m + 1.0, n - m + 1.0
     consts = (n, a, b, ci, c - ci, alpha, vr, m, torch_log64(p / q))
+    consts += (torch_log64(x1), _torch_stirling_tail(x1), torch_log64(x2), _torch_stirling_tail(x2))
     accepted, k = _torch_btrs_attempt(consts, *words.unbind(1))
     pending = (~accepted).nonzero().squeeze(1)
     attempt = 0
