@@ -153,3 +153,19 @@ def test_backend_under_lnc2_matches_core(emulated_nki, monkeypatch):
     tr.set_backend("pytorch")
     want = tr.uniform(1000, generator=tr.Generator(seed=11).advance_to(PER_TILE - 3))
     assert torch.equal(values, want)
+
+
+def test_lnc_launches_use_the_bracket_form():
+    """``kernel[lnc](...)`` for LNC=2, the plain call (``kernel[1]``) otherwise."""
+    picked = []
+
+    class FakeKernel:
+        def __getitem__(self, lnc):
+            picked.append(lnc)
+            return ("on", lnc)
+
+    kernel = FakeKernel()
+    assert dispatch._on_cores(kernel, 1) is kernel
+    assert dispatch._on_cores(kernel, 2) == ("on", 2) and picked == [2]
+    with pytest.raises(ValueError):
+        dispatch._on_cores(kernel, 4)
