@@ -278,6 +278,7 @@ def test_guide_table_kernel_equals_searchsorted(weights):
     probs = weights.squeeze(0) if weights.shape[0] == 1 else weights
     calls = [
         lambda g: categorical(2000, probs=probs, generator=g),
+        lambda g: categorical(40_000, probs=probs, generator=g),  # larger guide tables
         lambda g: categorical(30, 70, probs=probs, generator=g, shard=(slice(3, 20), slice(5, 9))),
         lambda g: categorical(
             333, probs=probs, generator=tr.Generator(g.seed, partition_rank=1, partition_size=3)
@@ -287,6 +288,14 @@ def test_guide_table_kernel_equals_searchsorted(weights):
         expected = call(tr.Generator(13))
         with portable_on_cpu():
             assert torch.equal(call(tr.Generator(13)), expected), i
+    rows = weights / weights.amax(-1, keepdim=True)
+    cdf = categorical_module.cdf_rows(rows, False).contiguous()
+    for buckets in (1 << max(0, (weights.shape[1] - 1).bit_length()), 1 << 14):
+        guide = np.empty((cdf.shape[0], buckets), dtype=np.int32)
+        categorical_module._guide(cdf.numpy(), guide)
+        edges = (torch.arange(buckets, dtype=F64) / buckets).expand(cdf.shape[0], buckets)
+        expected = torch.searchsorted(cdf, edges.contiguous(), right=True)
+        assert torch.equal(torch.from_numpy(guide).long(), expected), buckets
 
 
 def test_inverse_cdf_matches_plain_python_from_the_words():

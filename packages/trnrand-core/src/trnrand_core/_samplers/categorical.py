@@ -36,14 +36,20 @@ import torch
 
 from .._conversions import torch_u53, u53
 from .._generator import Generator
-from .._jit import jit
+from .._jit import inline, jit
+from .._philox_cpu import (
+    BATCH_BLOCKS,
+    batch_scratch,
+    first_pass_block,
+    philox_batch,
+    split_range,
+)
 from .._shards import layout
 from .._threads import launch
 from .._types import DeviceLike, ShardLike, SizeArg
 from .._validation import check_dtype
 from . import _common
 from ._api import public_sampler
-from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
 from .continuous import sub_draws
 from .exponential import exponential
 from .randint import INT_OUT_DTYPES, dtype_range
@@ -151,47 +157,86 @@ def search(cdf: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     return index.clamp_max_(k - 1).T.reshape(u.shape)
 
 
-def guide_table(cdf: torch.Tensor) -> torch.Tensor:
-    """``g[b, t] = #{j : c_j <= t / K}`` with ``K`` the power of two ``>= k`` (Chen and
-    Asau's guide table): a ``u`` in ``[t / K, (t + 1) / K)`` has its index at or after
-    ``g[b, t]``, found by a short forward scan (``u * K`` is exact)."""
-    rows, k = cdf.shape
+#: Guide-table entries (all rows) up to which the table grows past ``k`` per row.
+_GUIDE_ENTRIES = 1 << 16
+
+
+def guide_buckets(rows: int, k: int, draws: int) -> int:
+    """Buckets per row of the guide table: a power of two ``>= k``, doubled up to
+    ``32 k`` (the scan then almost never moves, so its branch is predictable) while the
+    table stays small (``_GUIDE_ENTRIES``) and below a quarter of the ``draws``."""
     buckets = 1 << max(0, (k - 1).bit_length())
-    t = torch.arange(buckets, dtype=torch.float64, device=cdf.device).mul_(1.0 / buckets)
-    return torch.searchsorted(cdf, t.expand(rows, buckets).contiguous(), right=True)
+    while buckets < 32 * k and 2 * buckets * rows <= min(_GUIDE_ENTRIES, draws // 4):
+        buckets *= 2
+    return buckets
+
+
+@jit
+def _guide(cdf, guide):
+    """``guide[b, t] = #{j : cdf[b, j] <= t / K}`` (Chen and Asau's guide table, ``K``
+    buckets): a ``u`` in ``[t / K, (t + 1) / K)`` has its index at or after
+    ``guide[b, t]`` (``u * K`` is exact). One merge pass per row."""
+    rows, buckets = guide.shape
+    step = 1.0 / buckets
+    for b in range(rows):
+        j = 0
+        for t in range(buckets):
+            edge = t * step
+            while cdf[b, j] <= edge:
+                j += 1
+            guide[b, t] = j
+
+
+@inline
+def _index(u, row, cdf, guide, scale):
+    """The first ``j`` with ``cdf[row, j] > u``: a guide-table start, a forward scan."""
+    j = guide[row, np.int64(u * scale)]
+    while cdf[row, j] <= u:
+        j += 1
+    return j
 
 
 @jit
 def _categorical_kernel(k0, k1, block, first, origin, cdf, guide, out):
-    """``out[i]`` = the index of call element ``first + i``, whose row is
-    ``(first + i - origin) % B``: the first ``j`` with ``cdf[row, j] > u53`` of its two
-    words (a guide-table start, then a forward scan)."""
+    """``out[i]`` = the index of call element ``first + i`` (two words, ``u53``; a block
+    holds two elements), whose row is ``(first + i - origin) % B``. The uniforms are
+    made first (a vectorised loop), then searched row by row, so that a row's cdf and
+    guide stay in cache for all its draws of the chunk."""
     n = out.shape[0]
     rows = cdf.shape[0]
     scale = np.float64(guide.shape[1])
-    first_block, n_blocks, n_chunks = chunk_layout(first, n, 2)
-    base = np.uint64(block) + np.uint64(first_block)
-    w = np.empty(4 * CHUNK, dtype=np.uint32)
-    for chunk in range(n_chunks):
-        b_lo = chunk * CHUNK
-        count = min(CHUNK, n_blocks - b_lo)
-        chunk_words(k0, k1, base, b_lo, count, w)
-        e0, lo, hi = chunk_span(first, first_block, b_lo, count, 2, n)
-        row = (first + e0 + lo - origin) % rows  # then stepped: no division per draw
-        for i in range(lo, hi):
-            u = u53(w[2 * i], w[2 * i + 1])
-            j = guide[row, np.int64(u * scale)]
-            while cdf[row, j] <= u:
-                j += 1
-            out[e0 + i] = j
-            row += 1
-            if row == rows:
-                row = 0
+    us = np.empty(n, dtype=np.float64)
+    head, whole, tail = split_range(first, n, 2)
+    start = block + np.uint64((first + head) // 2)
+    if head:  # the second element of block first // 2
+        xs = first_pass_block(k0, k1, block + np.uint64(first // 2))
+        us[0] = u53(xs[2], xs[3])
+    if tail:  # the first element of the block after the whole ones
+        xs = first_pass_block(k0, k1, start + np.uint64(whole))
+        us[n - 1] = u53(xs[0], xs[1])
+    words = batch_scratch()
+    for s in range(0, whole, BATCH_BLOCKS):
+        philox_batch(k0, k1, start + np.uint64(s), words)
+        dst = us[head + 2 * s : head + 2 * min(s + BATCH_BLOCKS, whole)]
+        for i in range(dst.shape[0] // 2):
+            dst[2 * i] = u53(words[0, i], words[1, i])
+            dst[2 * i + 1] = u53(words[2, i], words[3, i])
+    row0 = (first - origin) % rows  # the row of out[0]
+    for i0 in range(min(rows, n)):
+        row = (row0 + i0) % rows
+        for i in range(i0, n, rows):
+            out[i] = _index(us[i], row, cdf, guide, scale)
 
 
 def _cpu(draw, flat: torch.Tensor, cdf: torch.Tensor) -> None:
     stream = (np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block))
-    params = (np.int64(draw.first), cdf.numpy(), guide_table(cdf).numpy())
+    c = cdf.numpy()
+    rows, k = c.shape
+    guide = np.empty(
+        (rows, guide_buckets(rows, k, draw.count)), np.int32 if k < 2**31 else np.int64
+    )
+    _guide(c, guide)
+    params = (np.int64(draw.first), c, guide)
     launch(_categorical_kernel, stream, draw.first, params, flat.numpy(), WORDS)
 
 
