@@ -660,3 +660,29 @@ def test_the_callers_weights_are_not_modified():
         categorical(2, probs=probs, replacement=replacement, generator=tr.Generator(1))
         categorical(2, logits=logits, replacement=replacement, generator=tr.Generator(1))
     assert torch.equal(probs, keep_p) and torch.equal(logits, keep_l)
+
+
+def test_the_numpy_gather_equals_index_select():
+    """shuffle/choice gather with numpy.take on plain CPU tensors: the same values,
+    dtype, shape and a fresh tensor (index_select for bfloat16, grad and conj views)."""
+    g = torch.Generator().manual_seed(5)
+    base = torch.randn(6, 5, 4, generator=g)
+    tensors = [
+        base,
+        base.transpose(0, 2),  # non-contiguous
+        (base * 100).to(torch.int8),
+        base > 0,
+        base.to(torch.float16),
+        base.to(torch.bfloat16),
+        torch.complex(base, -base),
+        torch.complex(base, -base).conj(),
+    ]
+    for x in tensors:
+        for dim in (0, 1, -1):
+            index = torch.randint(0, x.shape[dim], (7,), generator=g)
+            got = shuffle_module.take(x, dim, index)
+            expected = x.index_select(dim, index)
+            assert got.dtype == expected.dtype and torch.equal(got, expected), (x.dtype, dim)
+            assert got.data_ptr() != x.data_ptr()
+    y = shuffle(base, dim=1, generator=tr.Generator(3))
+    assert torch.equal(y, base.index_select(1, tr.randperm(5, generator=tr.Generator(3))))

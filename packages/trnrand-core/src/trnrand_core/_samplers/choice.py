@@ -33,6 +33,7 @@ from . import _common
 from .categorical import categorical
 from .randint import INT_OUT_DTYPES, dtype_range, randint
 from .randperm import randperm
+from .shuffle import take
 
 
 def _population(a) -> tuple[int, torch.Tensor | None]:
@@ -180,7 +181,7 @@ def _indices(lay, n, p, replace, shard, dev, draw) -> torch.Tensor:
 
 
 def _take(source: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    picked = source.index_select(0, index.reshape(-1).to(source.device))
+    picked = take(source, 0, index.reshape(-1).to(source.device))
     return picked.reshape(*index.shape, *source.shape[1:])
 
 

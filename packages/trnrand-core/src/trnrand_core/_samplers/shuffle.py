@@ -8,6 +8,7 @@ draws what a fresh ``Generator(seed)``'s first ``shuffle`` draws.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .._constants import TWO32
@@ -72,7 +73,34 @@ def shuffle(
         perm = randperm(n, device=x.device, key=key)
     else:
         perm = randperm(n, generator=generator, device=x.device)
-    return x.index_select(dim, perm)
+    return take(x, dim, perm)
+
+
+_F = torch._C._functorch
+
+
+def _plain(t: torch.Tensor) -> bool:
+    """A CPU tensor numpy can view: no autograd, no torch.func wrapper, no subclass."""
+    return (
+        type(t) is torch.Tensor
+        and t.device.type == "cpu"
+        and not t.requires_grad
+        and not _F.is_functorch_wrapped_tensor(t)
+        and not _F.is_batchedtensor(t)
+    )
+
+
+def take(x: torch.Tensor, dim: int, index: torch.Tensor) -> torch.Tensor:
+    """``x.index_select(dim, index)``; on the CPU, for plain tensors outside
+    ``torch.compile``, by ``numpy.take`` (the same values, several times faster than
+    torch's CPU gather for rows of a matrix)."""
+    if not torch.compiler.is_compiling() and _plain(x) and _plain(index):
+        try:
+            values = x.numpy()
+        except (TypeError, RuntimeError):  # bfloat16, conjugate views: torch's gather
+            return x.index_select(dim, index)
+        return torch.from_numpy(np.take(values, index.numpy(), axis=dim))
+    return x.index_select(dim, index)
 
 
 __all__ = ["shuffle"]
