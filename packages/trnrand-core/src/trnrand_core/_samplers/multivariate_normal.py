@@ -7,10 +7,11 @@ A call for ``size`` with ``mean`` of shape ``(*m, d)`` and a matrix of shape
 ``m`` and ``c`` (torch's ``MultivariateNormal(...).sample(size)``). ``z`` is the
 standard ``normal`` draw of that whole shape (element ``e`` in C order: one word per
 element for float32 results, two for float64, Box-Muller pairs as ``normal`` pairs
-them), and row ``z_r`` of it (its last dimension) becomes ``mean + L z_r`` in float64,
-rounded once to the output dtype. ``L`` is:
+them), and row ``z_r`` of it (its last dimension) becomes ``mean + L z_r``, one matrix
+product in the output dtype (``L`` and ``mean`` rounded to it; float32 as
+``torch.distributions`` computes it). ``L``, computed in float64, is:
 
-- ``cov``: its Cholesky factor (``torch.linalg.cholesky`` in float64);
+- ``cov``: its Cholesky factor (LAPACK's, through numpy on the CPU);
 - ``precision``: the inverse of the transposed Cholesky factor of the precision taken
   in reversed order (torch's ``_precision_to_scale_tril``: ``Lf = cholesky(flip(P))``,
   ``L = solve_triangular(flip(Lf)^T, I)``), which is the Cholesky factor of ``P^-1``
@@ -24,6 +25,7 @@ of ``S`` returns rows ``[r n, (r + 1) n)``). ``shard=`` is not offered.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .._generator import Generator
@@ -82,7 +84,14 @@ def _check_symmetric(m: torch.Tensor, name: str) -> None:
 
 
 def _cholesky(m: torch.Tensor, name: str) -> torch.Tensor:
-    """Lower Cholesky factor of the symmetric ``m``, or a ``ValueError`` naming it."""
+    """Lower Cholesky factor of the symmetric ``m``, or a ``ValueError`` naming it. CPU
+    matrices are factorised by numpy's LAPACK (torch's CPU ``cholesky`` costs
+    milliseconds even for a 4 x 4 matrix); a failure is diagnosed by torch's."""
+    if m.device.type == "cpu":
+        try:
+            return torch.from_numpy(np.linalg.cholesky(m.numpy()))
+        except np.linalg.LinAlgError:
+            pass
     factor, info = torch.linalg.cholesky_ex(m)
     if bool((info != 0).any()):
         where = _first_bad(info == 0)
@@ -166,7 +175,8 @@ def multivariate_normal(
 
     Give exactly one of ``cov``, ``precision`` or ``scale_tril``, as for
     ``torch.distributions.MultivariateNormal``. ``z`` is one ``normal`` call of the
-    result's shape; ``mean + L z`` is computed in float64 and rounded once to ``dtype``.
+    result's shape; ``L`` is computed in float64, and ``mean + L z`` is one matrix
+    product in ``dtype``.
 
     Parameters
     ----------
@@ -250,15 +260,19 @@ def multivariate_normal(
         f"finite in {type_name} (<= {top:g})",
         bound=largest.reshape(-1),
     )
-    loc, factor = loc.to(dev), factor.to(dev)
+    loc, factor = loc.to(device=dev, dtype=dtype), factor.to(device=dev, dtype=dtype)
+    direct = out is not None and out.is_contiguous()
     with sub_draws():
-        z = _normal(lay.logical, dtype=dtype, generator=gen, device=dev)
-        z = z.to(torch.float64)
-        if factor.ndim == 2:  # one factor for every row: one matrix product
-            x = (z.view(-1, d) @ factor.mT).view(lay.shape).add_(loc)
+        z = _normal(lay.logical, dtype=dtype, generator=gen, device=dev).view(-1, d)
+        if factor.ndim == 2 and loc.ndim == 1:  # one factor and one mean: one addmm
+            rows = out.view(-1, d) if direct else None
+            result = torch.addmm(loc, z, factor.mT, out=rows).view(lay.shape)
+        elif factor.ndim == 2:
+            result = (z @ factor.mT).view(lay.shape).add_(loc)
         else:
-            x = (factor @ z.unsqueeze(-1)).squeeze(-1).add_(loc)
-        result = x.view(lay.shape).to(dtype)
+            result = (factor @ z.view(*lay.shape, 1)).squeeze(-1).add_(loc)
+    if direct:
+        return out
     return result if out is None else out.copy_(result)
 
 
