@@ -322,8 +322,8 @@ def test_inverse_cdf_matches_plain_python_from_the_words():
 
 
 def test_race_matches_plain_python_from_the_words():
-    """Without replacement: keys ln(E_i) - ln(p_i) with E_i the float64 exponential of
-    the category's two words (open u53), ordered."""
+    """Without replacement: keys E_i / (p_i / max p) with E_i the float64 exponential of
+    the category's two words (open u53), ordered; logits: ln(E_i) - logit_i."""
     probs = [0.1, 0.0, 0.25, 0.3, 0.35, 0.05, 0.2]
     got = categorical(4, probs=probs, replacement=False, generator=tr.Generator(18)).tolist()
     w = words(18, 0, 14)
@@ -331,8 +331,16 @@ def test_race_matches_plain_python_from_the_words():
     for i, p in enumerate(probs):
         a, b = w[2 * i], w[2 * i + 1]
         e = -math.log(((a >> 5) * 2**26 + (b >> 6) + 0.5) * 2.0**-53)
-        keys.append(math.log(e) - math.log(p / max(probs)) if p > 0 else math.inf)
+        keys.append(e / (p / max(probs)) if p > 0 else math.inf)
     assert got == sorted(range(7), key=lambda i: keys[i])[:4]
+    logits = [math.log(p) if p > 0 else -math.inf for p in probs]
+    got = categorical(4, logits=logits, replacement=False, generator=tr.Generator(18))
+    log_keys = [
+        math.log(-math.log(((w[2 * i] >> 5) * 2**26 + (w[2 * i + 1] >> 6) + 0.5) * 2.0**-53))
+        - (x - max(logits))
+        for i, x in enumerate(logits)
+    ]
+    assert got.tolist() == sorted(range(7), key=lambda i: log_keys[i])[:4]
 
 
 def test_partition_pieces_concatenate_to_the_one_process_draw():

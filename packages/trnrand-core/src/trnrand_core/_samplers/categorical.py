@@ -17,14 +17,15 @@ The weights ``probs`` (or ``logits``) have shape ``batch_shape + (k,)``; a call 
   divisible (partitions, shards) like any sampler's elements.
 - Without replacement: the exponential race (Gumbel-top-k, exact): one float64
   ``exponential`` call over ``batch_shape + (k,)`` (two words per category), keys
-  ``ln(E_i) - ln(w_i)`` (``ln(E_i) - logit_i``), the ``m = prod(size)`` smallest keys
-  in increasing order (``topk`` when ``m <= k / 8``, else a stable sort; exact ties have
-  probability about ``k**2 2**-54``) are the row's draws in the order a
-  sequential draw without replacement takes them. Zero-weight categories have key
-  ``+inf`` and are never chosen, since ``m`` may not exceed the row's nonzero count.
-  A row is one indivisible result: the call reserves its blocks replicated (every rank
-  of a partition gets the whole result, as ``randperm``), and a shard is sliced out of
-  the whole result.
+  ``E_i / max(w_i, 2**-1000)`` for the relative weights ``w_i = p_i / max(p)`` (``+inf``
+  when ``w_i = 0``; the floor keeps keys finite and moves probabilities by less than
+  ``2**-990``), or ``ln(E_i) - logit_i``; the ``m = prod(size)`` smallest keys, ordered
+  by ``(key, index)``, are the row's draws in the order a sequential draw without
+  replacement takes them (CPU: a bounded heap over the row; elsewhere a stable sort).
+  Zero-weight categories (``-inf`` logits) have key ``+inf`` and are never chosen,
+  since ``m`` may not exceed the row's nonzero count. A row is one indivisible result:
+  the call reserves its blocks replicated (every rank of a partition gets the whole
+  result, as ``randperm``), and a shard is sliced out of the whole result.
 """
 
 from __future__ import annotations
@@ -57,9 +58,6 @@ from .randint import INT_OUT_DTYPES, dtype_range
 _exponential = exponential.__wrapped__
 #: Words per draw with replacement (one float64 uniform).
 WORDS = 2
-#: Without replacement, the race keeps the ``m`` smallest keys by ``topk`` when ``m``
-#: is at most ``k / _TOPK_FRACTION`` (else one stable sort of the row).
-_TOPK_FRACTION = 8
 
 
 def _weights_tensor(value, name: str) -> torch.Tensor:
@@ -245,10 +243,80 @@ def _portable(draw, dtype, device, cdf: torch.Tensor) -> torch.Tensor:
     return search(cdf, torch_u53(words[:, 0], words[:, 1])).to(dtype)
 
 
+#: Positive relative weights below this count as this in the race (``E / w`` stays
+#: finite: ``E <= 37.43``); it changes probabilities by less than ``2**-990``.
+W_MIN = 2.0**-1000
+
+
 def race_keys(values: torch.Tensor, is_logits: bool, e: torch.Tensor) -> torch.Tensor:
-    """``ln(E) - ln(w)`` (``ln(E) - logit``); ``+inf`` for a zero weight."""
-    keys = e.log_()
-    return keys.sub_(values if is_logits else values.log())
+    """The portable keys: ``E / max(w, W_MIN)`` (``ln(E) - logit``); ``+inf`` for a zero
+    weight."""
+    if is_logits:
+        return e.log_().sub_(values)
+    keys = e.div_(values.clamp_min(W_MIN))
+    return keys.masked_fill_(values == 0, math.inf)
+
+
+@inline
+def _before(ka, ia, kb, ib):
+    """``(ka, ia) < (kb, ib)``: keys, ties by index."""
+    return ka < kb or (ka == kb and ia < ib)
+
+
+@inline
+def _sift_down(keys, index, start, size):
+    """Restore the max-heap order of ``keys``/``index`` below ``start``."""
+    i = start
+    while True:
+        left = 2 * i + 1
+        if left >= size:
+            return
+        big = left
+        if left + 1 < size and _before(keys[left], index[left], keys[left + 1], index[left + 1]):
+            big = left + 1
+        if not _before(keys[i], index[i], keys[big], index[big]):
+            return
+        keys[i], keys[big] = keys[big], keys[i]
+        index[i], index[big] = index[big], index[i]
+        i = big
+
+
+@jit
+def _race(e, values, is_logits, out):
+    """``out[b]`` = the ``m`` indices of row ``b`` with the smallest keys (the keys of
+    :func:`race_keys`), ordered by ``(key, index)``: a bounded max-heap over the row,
+    then a sort of the heap."""
+    rows, k = e.shape
+    m = out.shape[1]
+    keys = np.empty(m, dtype=np.float64)
+    index = np.empty(m, dtype=np.int64)
+    for b in range(rows):
+        size = 0
+        for i in range(k):
+            v = values[b, i]
+            if is_logits:
+                key = math.log(e[b, i]) - v
+            elif v == 0.0:
+                key = math.inf
+            else:
+                key = e[b, i] / max(v, W_MIN)
+            if size < m:
+                keys[size] = key
+                index[size] = i
+                size += 1
+                if size == m:
+                    for start in range(m // 2 - 1, -1, -1):
+                        _sift_down(keys, index, start, m)
+            elif _before(key, i, keys[0], index[0]):
+                keys[0] = key
+                index[0] = i
+                _sift_down(keys, index, 0, m)
+        for end in range(m - 1, 0, -1):  # heap sort: ascending (key, index)
+            keys[0], keys[end] = keys[end], keys[0]
+            index[0], index[end] = index[end], index[0]
+            _sift_down(keys, index, 0, end)
+        for j in range(m):
+            out[b, j] = index[j]
 
 
 @public_sampler(options=("replacement",), result_shape=_result_shape)
@@ -312,9 +380,10 @@ def categorical(
     (probabilities exact up to rounding of order ``2**-53``: a category whose share of
     its row is below that may never be drawn); bit-identical on every backend. Without
     replacement: one float64 ``exponential`` call over ``batch_shape + (k,)`` (two words
-    per category), the ``prod(size)`` smallest keys ``ln(E_i) - ln(p_i)`` (Gumbel-top-k,
-    exact); the keys agree across backends to the exponential's tolerance, so the order
-    can differ only at near-ties. The result never requires grad.
+    per category), the ``prod(size)`` smallest keys ``E_i / p_i`` (``ln(E_i) - logit_i``;
+    Gumbel-top-k, exact; relative weights below ``2**-1000`` count as ``2**-1000``);
+    the keys agree across backends to the exponential's tolerance, so the order can
+    differ only at near-ties. The result never requires grad.
 
     Examples
     --------
@@ -366,10 +435,12 @@ def categorical(
     with sub_draws():
         whole = (slice(None),) * values.ndim  # replicated: the whole rows on every rank
         e = _exponential(values.shape, dtype=torch.float64, generator=gen, device=dev, shard=whole)
-        keys = race_keys(values, is_logits, e)
-        if m * _TOPK_FRACTION <= k:
-            order = torch.topk(keys, m, dim=-1, largest=False, sorted=True).indices
+        if _common.use_cpu_kernels(dev) and m > 0:
+            order = torch.empty((*batch, m), dtype=torch.int64)
+            flat_e, flat_v = e.reshape(-1, k).contiguous(), values.reshape(-1, k).contiguous()
+            _race(flat_e.numpy(), flat_v.numpy(), is_logits, order.view(-1, m).numpy())
         else:
+            keys = race_keys(values, is_logits, e)
             order = torch.sort(keys, dim=-1, stable=True).indices[..., :m]
         index = order.movedim(-1, 0).reshape(full.logical)
         if full.box is not None:
