@@ -129,10 +129,8 @@ def _lgamma_diff(x1, l1, t1, x2):
 
 # -- compiled CPU path ------------------------------------------------------------------
 @inline
-def _btrs_constants(n, p):
-    """``(a, b, ci, cf, alpha, vr, m, lpq, lm, tm, ln, tn)`` of BTRS for ``n`` trials of
-    ``p <= 1/2``: ``lm``, ``tm`` the logarithm and Stirling tail of ``m + 1``, ``ln``,
-    ``tn`` those of ``n - m + 1``."""
+def _btrs_hat(n, p):
+    """``(a, b, ci, cf, alpha, vr, m)`` of BTRS for ``n`` trials of ``p <= 1/2``."""
     q = 1.0 - p
     spq = math.sqrt(n * p * q)
     b = 1.15 + 2.53 * spq
@@ -141,43 +139,55 @@ def _btrs_constants(n, p):
     ci = np.floor(c)
     alpha = (2.83 + 5.1 / b) * spq
     vr = 0.92 - 4.2 / b
-    m = np.floor((n + 1.0) * p)
-    x1, x2 = m + 1.0, n - m + 1.0
-    lm, tm = log64(x1), _stirling_tail(x1)
-    ln, tn = log64(x2), _stirling_tail(x2)
-    return a, b, ci, c - ci, alpha, vr, m, log64(p / q), lm, tm, ln, tn
+    return a, b, ci, c - ci, alpha, vr, np.floor((n + 1.0) * p)
 
 
 @inline
-def _btrs_attempt(n, a, b, ci, cf, alpha, vr, m, lpq, lm, tm, ln, tn, x0, x1, x2, x3):
-    """One BTRS attempt: ``(accepted, k)`` with ``k`` a float64 whole number."""
+def _btrs_exact(n, p, m):
+    """``(lpq, lm, tm, ln, tn)``, the constants of BTRS's exact test: ``ln(p / q)``, the
+    logarithm and Stirling tail of ``m + 1``, those of ``n - m + 1`` (made only when an
+    attempt needs the test)."""
+    x1, x2 = m + 1.0, n - m + 1.0
+    lpq = log64(p / (1.0 - p))
+    return lpq, log64(x1), _stirling_tail(x1), log64(x2), _stirling_tail(x2)
+
+
+@inline
+def _btrs_quick(n, a, b, ci, cf, vr, x0, x1, x2, x3):
+    """The cheap part of a BTRS attempt: ``(status, k, us, v)``, status 0 rejected, 1
+    accepted, 2 the exact test decides."""
     u = u53(x0, x1) - 0.5
     v = u53(x2, x3)
     us = 0.5 - abs(u)
     k = ci + np.floor((2.0 * a / us + b) * u + cf)
     if k < 0.0 or k > n:
-        return False, k
-    if us >= 0.07 and v <= vr:
-        return True, k
-    if v == 0.0:
-        return True, k
+        return 0, k, us, v
+    if (us >= 0.07 and v <= vr) or v == 0.0:
+        return 1, k, us, v
+    return 2, k, us, v
+
+
+@inline
+def _btrs_test(n, a, b, alpha, m, lpq, lm, tm, ln, tn, k, us, v):
+    """BTRS's exact acceptance test of an attempt that reached it."""
     lhs = log64(v * alpha / (a / (us * us) + b))
     rhs = _lgamma_diff(m + 1.0, lm, tm, k + 1.0) + _lgamma_diff(n - m + 1.0, ln, tn, n - k + 1.0)
-    return lhs <= rhs + (k - m) * lpq, k
+    return lhs <= rhs + (k - m) * lpq
 
 
 @helper
-def _btrs_retries(n, a, b, ci, cf, alpha, vr, m, lpq, lm, tm, ln, tn, block, word, k0, k1):
+def _btrs_retries(n, p, a, b, ci, cf, alpha, vr, m, block, word, k0, k1):
     """``k`` of the first accepted retry attempt (out of line: rarely taken)."""
+    lpq, lm, tm, ln, tn = _btrs_exact(n, p, m)
     attempt = 0
-    accepted, k = False, 0.0
-    while not accepted:
+    while True:
         attempt += 1
         y0, y1, y2, y3 = retry_block(block, word, attempt, k0, k1)
-        accepted, k = _btrs_attempt(
-            n, a, b, ci, cf, alpha, vr, m, lpq, lm, tm, ln, tn, y0, y1, y2, y3
-        )
-    return k
+        status, k, us, v = _btrs_quick(n, a, b, ci, cf, vr, y0, y1, y2, y3)
+        if status == 1:
+            return k
+        if status == 2 and _btrs_test(n, a, b, alpha, m, lpq, lm, tm, ln, tn, k, us, v):
+            return k
 
 
 @jit
@@ -193,9 +203,9 @@ def _binomial_kernel(k0, k1, block, first, ns, ps, out):
         cdf = np.empty(_TABLE)
         known = 0
         last_n, last_p = math.nan, math.nan
-        pr, rr, small = 0.0, 0.0, True
-        a, b, ci, cf, alpha, vr, m, lpq = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
-        lm, tm, ln, tn = 0.0, 0.0, 0.0, 0.0
+        pr, rr, small, exact = 0.0, 0.0, True, False
+        a, b, ci, cf, alpha, vr, m = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+        lpq, lm, tm, ln, tn = 0.0, 0.0, 0.0, 0.0, 0.0
         stop = min((chunk + 1) * CHUNK_BLOCKS, count)
         for start in range(chunk * CHUNK_BLOCKS, stop, BATCH_BLOCKS):
             philox_batch(k0, k1, block + np.uint64(first + start), words)
@@ -214,8 +224,8 @@ def _binomial_kernel(k0, k1, block, first, ns, ps, out):
                         cdf[0] = pmf[0]
                         known = 1
                     else:
-                        consts = _btrs_constants(n, pr)
-                        a, b, ci, cf, alpha, vr, m, lpq, lm, tm, ln, tn = consts
+                        a, b, ci, cf, alpha, vr, m = _btrs_hat(n, pr)
+                        exact = False
                 if small:
                     u = u53(w0[j], w1[j])
                     k = 0
@@ -227,45 +237,19 @@ def _binomial_kernel(k0, k1, block, first, ns, ps, out):
                             known += 1
                     value = np.float64(k)
                 else:
-                    ok, value = _btrs_attempt(
-                        n,
-                        a,
-                        b,
-                        ci,
-                        cf,
-                        alpha,
-                        vr,
-                        m,
-                        lpq,
-                        lm,
-                        tm,
-                        ln,
-                        tn,
-                        w0[j],
-                        w1[j],
-                        w2[j],
-                        w3[j],
+                    status, value, us, v = _btrs_quick(
+                        n, a, b, ci, cf, vr, w0[j], w1[j], w2[j], w3[j]
                     )
-                    if not ok:
+                    if status == 2:
+                        if not exact:
+                            lpq, lm, tm, ln, tn = _btrs_exact(n, pr, m)
+                            exact = True
+                        ok = _btrs_test(n, a, b, alpha, m, lpq, lm, tm, ln, tn, value, us, v)
+                        status = 1 if ok else 0
+                    if status == 0:
                         word = WORDS * (first + i)
                         value = _btrs_retries(
-                            n,
-                            a,
-                            b,
-                            ci,
-                            cf,
-                            alpha,
-                            vr,
-                            m,
-                            lpq,
-                            lm,
-                            tm,
-                            ln,
-                            tn,
-                            block,
-                            word,
-                            k0,
-                            k1,
+                            n, pr, a, b, ci, cf, alpha, vr, m, block, word, k0, k1
                         )
                 out[i] = n - value if p > 0.5 else value
 
