@@ -121,6 +121,28 @@ def _check_weights(probs, logits) -> tuple[torch.Tensor, bool]:
     return x - high, True
 
 
+@jit
+def _count_drawable(values, is_logits, out):
+    """``out[b]`` = the categories of row ``b`` with a positive weight (finite logit)."""
+    rows, k = values.shape
+    for b in range(rows):
+        count = 0
+        for i in range(k):
+            v = values[b, i]
+            count += (v > -math.inf) if is_logits else (v > 0.0)
+        out[b] = count
+
+
+def _drawable(values: torch.Tensor, is_logits: bool) -> torch.Tensor:
+    """Each row's number of categories that can be drawn (shape ``batch_shape``)."""
+    if values.device.type == "cpu":
+        flat = values.reshape(-1, values.shape[-1]).contiguous()
+        out = np.empty(flat.shape[0], dtype=np.int64)
+        _count_drawable(flat.numpy(), is_logits, out)
+        return torch.from_numpy(out).reshape(values.shape[:-1])
+    return (values > (-math.inf if is_logits else 0.0)).sum(-1)
+
+
 def _check_replacement(replacement) -> bool:
     if isinstance(replacement, (bool, np.bool_)):
         return bool(replacement)
@@ -415,7 +437,7 @@ def categorical(
     dev = _common.resolve_device(device, gen, out)
     m = lay.total
     if not replacement:
-        nonzero = (values > (-math.inf if is_logits else 0.0)).sum(-1)
+        nonzero = _drawable(values, is_logits)
         fewest = int(nonzero.min()) if nonzero.numel() else k
         if m > fewest:
             row = _first_bad(nonzero >= m)
