@@ -89,10 +89,11 @@ def _first_bad(ok: torch.Tensor) -> tuple[int, ...]:
     return tuple(int(i) for i in (~ok).nonzero()[0])
 
 
-def _check_weights(probs, logits) -> tuple[torch.Tensor, bool]:
-    """``(values, is_logits)``: validated float64 weights (probs divided by their row
-    maximum, or logits minus their row maximum). One min/max pass when every value is
-    valid; the elementwise checks only to name the first bad value."""
+def _check_weights(probs, logits) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    """``(x, top, is_logits)``: the validated float64 weights (the caller's tensor when
+    it is float64: never written) and their row maxima ``top`` (shape ``(..., 1)``).
+    Relative weights are ``x / top`` (probs) or ``x - top`` (logits). One min/max pass
+    when every value is valid; the elementwise checks only to name a bad value."""
     if (probs is None) == (logits is None):
         raise ValueError(
             "exactly one of probs and logits must be given, got "
@@ -111,14 +112,19 @@ def _check_weights(probs, logits) -> tuple[torch.Tensor, bool]:
             raise ValueError(
                 f"probs must have a positive sum in every row, got all zeros in row {row}"
             )
-        return x / high, False  # a new tensor: the caller's is never written
+        return x, high, False
     if not bool((~torch.isnan(low) & (high < math.inf)).all()):
         i = _first_bad(~torch.isnan(x) & (x < math.inf))
         raise ValueError(f"logits must be finite or -inf, got {x[i].item()!r} at index {i}")
     if not bool((high > -math.inf).all()):
         row = _first_bad((high > -math.inf).squeeze(-1))
         raise ValueError(f"logits must not all be -inf in a row, got all -inf in row {row}")
-    return x - high, True
+    return x, high, True
+
+
+def relative(x: torch.Tensor, top: torch.Tensor, is_logits: bool) -> torch.Tensor:
+    """The relative weights ``x / top`` (logits: ``x - top``), a new tensor."""
+    return x - top if is_logits else x / top
 
 
 @jit
@@ -304,10 +310,10 @@ def _sift_down(keys, index, start, size):
 
 
 @jit
-def _race(e, values, is_logits, out):
+def _race(e, x, top, is_logits, out):
     """``out[b]`` = the ``m`` indices of row ``b`` with the smallest keys (the keys of
-    :func:`race_keys`), ordered by ``(key, index)``: a bounded max-heap over the row,
-    then a sort of the heap."""
+    :func:`race_keys`, of the relative weights ``x / top[b]`` or ``x - top[b]``), ordered
+    by ``(key, index)``: a bounded max-heap over the row, then a sort of the heap."""
     rows, k = e.shape
     m = out.shape[1]
     keys = np.empty(m, dtype=np.float64)
@@ -315,7 +321,7 @@ def _race(e, values, is_logits, out):
     for b in range(rows):
         size = 0
         for i in range(k):
-            v = values[b, i]
+            v = x[b, i] - top[b] if is_logits else x[b, i] / top[b]
             if is_logits:
                 key = math.log(e[b, i]) - v
             elif v == 0.0:
@@ -419,17 +425,17 @@ def categorical(
     >>> y.shape, [len(set(y[:, b].tolist())) for b in range(2)]
     (torch.Size([3, 2]), [3, 3])
     """
-    values, is_logits = _check_weights(probs, logits)
+    x, top, is_logits = _check_weights(probs, logits)
     replacement = _check_replacement(replacement)
     dtype = check_dtype(dtype, INT_OUT_DTYPES)
-    k = values.shape[-1]
-    top = dtype_range(dtype)[1]
-    if k - 1 > top:
+    k = x.shape[-1]
+    largest = dtype_range(dtype)[1]
+    if k - 1 > largest:
         raise ValueError(
-            f"the number of categories k - 1 must fit dtype {dtype} (<= {top}), got k={k}"
+            f"the number of categories k - 1 must fit dtype {dtype} (<= {largest}), got k={k}"
         )
     lay = layout(size, shard)  # the shard is a box of size's dimensions
-    batch = tuple(values.shape[:-1])
+    batch = tuple(x.shape[:-1])
     full = layout((*lay.logical, *batch), shard)
     gen = _common.resolve_generator(generator)
     if out is not None:
@@ -437,7 +443,7 @@ def categorical(
     dev = _common.resolve_device(device, gen, out)
     m = lay.total
     if not replacement:
-        nonzero = _drawable(values, is_logits)
+        nonzero = _drawable(x, is_logits)
         fewest = int(nonzero.min()) if nonzero.numel() else k
         if m > fewest:
             row = _first_bad(nonzero >= m)
@@ -447,22 +453,23 @@ def categorical(
                 f"categories in row {row}"
             )
     if replacement:
-        cdf = cdf_rows(values, is_logits).reshape(-1, k)
-        cdf = cdf.contiguous() if _common.use_cpu_kernels(dev) else cdf.to(dev)
+        cdf = cdf_rows(relative(x, top, is_logits), is_logits).reshape(-1, k)
+        cdf = cdf.to(dev).contiguous()
         draw = _common.reserve(gen, full, WORDS)
         params = {"cdf": cdf}
         flat = _common.sample("categorical", draw, dtype, dev, params, _cpu, _portable, out, full)
         return out if out is not None else flat.view(full.shape)
-    values = values.to(dev)
+    x, top = x.to(dev), top.to(dev)
     with sub_draws():
-        whole = (slice(None),) * values.ndim  # replicated: the whole rows on every rank
-        e = _exponential(values.shape, dtype=torch.float64, generator=gen, device=dev, shard=whole)
+        whole = (slice(None),) * x.ndim  # replicated: the whole rows on every rank
+        e = _exponential(x.shape, dtype=torch.float64, generator=gen, device=dev, shard=whole)
         if _common.use_cpu_kernels(dev) and m > 0:
             order = torch.empty((*batch, m), dtype=torch.int64)
-            flat_e, flat_v = e.reshape(-1, k).contiguous(), values.reshape(-1, k).contiguous()
-            _race(flat_e.numpy(), flat_v.numpy(), is_logits, order.view(-1, m).numpy())
+            rows = (e.reshape(-1, k).contiguous(), x.reshape(-1, k).contiguous())
+            tops = top.reshape(-1).contiguous().numpy()
+            _race(rows[0].numpy(), rows[1].numpy(), tops, is_logits, order.view(-1, m).numpy())
         else:
-            keys = race_keys(values, is_logits, e)
+            keys = race_keys(relative(x, top, is_logits), is_logits, e)
             order = torch.sort(keys, dim=-1, stable=True).indices[..., :m]
         index = order.movedim(-1, 0).reshape(full.logical)
         if full.box is not None:
