@@ -183,8 +183,9 @@ def _in_pieces(fn, args, kwargs):
         _common.reservations.reset(token)
     (draw,) = recorded
     try:
-        if out is None:
-            out = torch.empty(shape, dtype=first.dtype, device=first.device)
+        if out is None:  # with the event dimensions the sampler adds, if any
+            event = first.shape[len(shape) :]
+            out = torch.empty((*shape, *event), dtype=first.dtype, device=first.device)
             out[first_box].copy_(first)
         del first
         source = _common.resolve_generator(kwargs.get("generator"))
