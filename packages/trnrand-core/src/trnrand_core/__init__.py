@@ -15,6 +15,9 @@ from ._module import ReadOnlyHasNki as _ReadOnlyHasNki
 from ._philox_torch import philox4x32
 from ._samplers.bernoulli import bernoulli
 from ._samplers.beta import beta
+from ._samplers.binomial import binomial, negative_binomial
+from ._samplers.categorical import categorical
+from ._samplers.choice import choice
 from ._samplers.continuous import (
     cauchy,
     gumbel,
@@ -25,15 +28,20 @@ from ._samplers.continuous import (
     student_t,
     weibull,
 )
+from ._samplers.dirichlet import dirichlet
 from ._samplers.exponential import exponential, exponential_into
 from ._samplers.gamma import chi_squared, gamma
 from ._samplers.geometric import geometric
+from ._samplers.multinomial import multinomial
+from ._samplers.multivariate_normal import multivariate_normal
 from ._samplers.normal import normal, normal_into, standard_normal
 from ._samplers.poisson import poisson
 from ._samplers.randint import randint
 from ._samplers.randperm import randperm
+from ._samplers.shuffle import shuffle
 from ._samplers.truncated_normal import truncated_normal
 from ._samplers.uniform import uniform, uniform_into
+from ._samplers.von_mises import von_mises
 from ._shards import shard_of
 from ._threads import get_num_threads, set_num_threads
 from ._warmup import warmup
@@ -56,8 +64,12 @@ __all__ = [
     "__version__",
     "bernoulli",
     "beta",
+    "binomial",
+    "categorical",
     "cauchy",
     "chi_squared",
+    "choice",
+    "dirichlet",
     "dtensor",
     "exponential",
     "exponential_into",
@@ -73,6 +85,9 @@ __all__ = [
     "logistic",
     "lognormal",
     "manual_seed",
+    "multinomial",
+    "multivariate_normal",
+    "negative_binomial",
     "normal",
     "normal_into",
     "pareto",
@@ -83,12 +98,14 @@ __all__ = [
     "set_backend",
     "set_num_threads",
     "shard_of",
+    "shuffle",
     "split",
     "standard_normal",
     "student_t",
     "truncated_normal",
     "uniform",
     "uniform_into",
+    "von_mises",
     "warmup",
     "weibull",
     "worker_generator",
