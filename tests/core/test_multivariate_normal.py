@@ -237,6 +237,7 @@ BAD = [
     ({"mean": [0.0, 0.0], "cov": torch.ones(2, 3)}, ValueError, "cov must be square"),
     ({"mean": 0.0, "cov": torch.eye(1)}, TypeError, r"mean must be a tensor of shape \(..., d\)"),
     ({"mean": torch.tensor(0.0), "cov": torch.eye(1)}, ValueError, "mean must have shape"),
+    ({"mean": torch.zeros(0), "cov": torch.eye(0)}, ValueError, "with d >= 1, got shape \\(0,\\)"),
     ({"mean": [0.0, 0.0], "cov": torch.ones(2)}, ValueError, r"cov must have shape \(..., d, d\)"),
     (
         {"mean": torch.zeros(3, 2), "cov": torch.eye(2).expand(4, 2, 2)},

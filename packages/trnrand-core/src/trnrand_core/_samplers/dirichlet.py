@@ -64,24 +64,27 @@ def _gammas(k0, k1, block, first, alpha, phase, boost, out):
     ``ln v32(x3)``), else ``X = d t**3`` itself (as ``gamma`` computes it)."""
     n = out.shape[0]
     m = alpha.shape[0]
+    consts = np.empty((3, m))  # Marsaglia-Tsang d, c, ln d of each concentration
+    for a in range(m):
+        consts[0, a], consts[1, a], consts[2, a] = mt_constants(alpha[a])
     n_chunks = (n + CHUNK_BLOCKS - 1) // CHUNK_BLOCKS
     for chunk in range(n_chunks):
         words = batch_scratch()
         z, scratch, lt, lu, l3, ds, cs, log_ds = batch_arrays()
         shapes = np.empty(BATCH_BLOCKS)
-        last, d, c, log_d = math.nan, 0.0, 0.0, 0.0
         stop = min((chunk + 1) * CHUNK_BLOCKS, n)
         at = (phase + first + chunk * CHUNK_BLOCKS) % m
         for start in range(chunk * CHUNK_BLOCKS, stop, BATCH_BLOCKS):
             philox_batch(k0, k1, block + np.uint64(first + start), words)
             count = min(BATCH_BLOCKS, stop - start)
             for j in range(count):
-                k = alpha[at]
+                shapes[j], ds[j], cs[j], log_ds[j] = (
+                    alpha[at],
+                    consts[0, at],
+                    consts[1, at],
+                    consts[2, at],
+                )
                 at = at + 1 if at + 1 < m else 0
-                if k != last:
-                    last = k
-                    d, c, log_d = mt_constants(k)
-                shapes[j], ds[j], cs[j], log_ds[j] = k, d, c, log_d
             if not boost:
                 box_muller_batch(words, scratch, z)
                 for j in range(count):

@@ -236,6 +236,8 @@ def multivariate_normal(
     loc = _tensor(mean, "mean", 1, "(..., d)")
     factor, name = _scale_tril(cov, precision, scale_tril)
     d = loc.shape[-1]
+    if d == 0:
+        raise ValueError(f"mean must have shape (..., d) with d >= 1, got shape {tuple(loc.shape)}")
     if factor.shape[-1] != d:
         raise ValueError(
             f"mean and {name} must have the same d, got mean of shape {tuple(loc.shape)} and "
