@@ -407,11 +407,6 @@ def test_large_calls_with_probs_are_drawn_in_pieces(monkeypatch):
         assert g.position == position
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_api._in_pieces allocates out with size's shape, without the batch dimensions "
-    "(fix: torch.empty((*shape, *first.shape[len(shape):]), ...)); see the report",
-)
 def test_large_calls_with_batched_probs_are_drawn_in_pieces(monkeypatch):
     probs = torch.rand(2, 3, generator=torch.Generator().manual_seed(4))
     expected = categorical(1500, probs=probs, generator=tr.Generator(2))
