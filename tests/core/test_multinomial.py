@@ -130,18 +130,34 @@ def test_batched_pvals_broadcast_against_size():
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason="_api's keyed operator gives a result of shape (*key batch, *size) and has no "
-    "room for the category dimension (the change is described in the integration notes)",
-)
 def test_key_draws_what_a_fresh_generator_draws_first():
     pvals = torch.tensor([0.2, 0.3, 0.5])
     assert torch.equal(
         multinomial(3, 5, n=9, pvals=pvals, key=tr.key(77)),
         multinomial(3, 5, n=9, pvals=pvals, generator=tr.Generator(77)),
     )
+    assert torch.equal(
+        multinomial(3, 5, n=9, pvals=[0.2, 0.3, 0.5], key=tr.key(77), shard=(slice(1, 3),)),
+        multinomial(3, 5, n=9, pvals=pvals, generator=tr.Generator(77))[1:3],
+    )
+    keys = tr.split(tr.key(77), 3)
+    rows = torch.vmap(lambda k: multinomial(4, n=9, pvals=pvals, key=k))(keys)
+    assert rows.shape == (3, 4, 3)
+    for i in range(3):
+        assert torch.equal(rows[i], multinomial(4, n=9, pvals=pvals, key=keys[i]))
+
+
+def test_keyed_call_compiles_in_one_graph():
+    torch._dynamo.reset()
+    pvals = torch.tensor([0.2, 0.3, 0.5])
+
+    def draw(k):
+        return multinomial(5, n=12, pvals=pvals, key=k)
+
+    compiled = torch.compile(draw, backend="eager", fullgraph=True)
+    for seed in (11, 12):
+        got = compiled(tr.key(seed))
+        assert got.shape == (5, 3) and torch.equal(got, draw(tr.key(seed)))
 
 
 def test_pieces_of_a_call_are_its_shards():
@@ -153,12 +169,6 @@ def test_pieces_of_a_call_are_its_shards():
         assert torch.equal(part, whole[box])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason="_api._in_pieces allocates the result in the shape of size, without the "
-    "category dimension (the change is described in the integration notes)",
-)
 def test_large_calls_with_tensor_pvals_are_drawn_in_pieces(monkeypatch):
     pvals = torch.tensor([0.2, 0.3, 0.5])
     whole = multinomial(50, 50, n=9, pvals=pvals, generator=tr.Generator(5))

@@ -390,7 +390,7 @@ def _check_exact_n(n) -> None:
     """Refuse integers beyond ``N_MAX`` before they are rounded to float64."""
     if isinstance(n, torch.Tensor) and not n.dtype.is_floating_point and n.numel():
         if n.dtype not in (torch.bool,) and not n.dtype.is_complex and n.device.type != "meta":
-            big = n.detach().reshape(-1).abs().max()
+            big = n.detach().max()  # negative values: refused by parameter()
             if int(big) > N_MAX:
                 raise ValueError(f"n must be in [0, {float(N_MAX):g}], got {int(big)}")
     elif isinstance(n, (numbers.Integral, np.integer)) and not isinstance(n, (bool, np.bool_)):
@@ -401,11 +401,19 @@ def _check_exact_n(n) -> None:
 def trials(n, lay, dev, dtype: torch.dtype, region: str = "drawn"):
     """Validated ``n``: whole, in ``[0, 2**53]`` and at most ``dtype``'s largest value."""
     _check_exact_n(n)
+    integral = isinstance(n, (int, np.integer)) or (
+        isinstance(n, torch.Tensor) and not n.dtype.is_floating_point
+    )
     n = parameter(n, "n", lay, dev, rule="closed", minimum=0.0, maximum=float(N_MAX), region=region)
-    whole = n == torch.floor(n) if isinstance(n, torch.Tensor) else n == math.floor(n)
-    refuse(whole, "n must be a whole number", n=n)
+    tensor = isinstance(n, torch.Tensor)
+    if not integral:
+        refuse(
+            n == torch.floor(n) if tensor else n == math.floor(n), "n must be a whole number", n=n
+        )
     name, top = _dtype_top(dtype)
-    refuse(n <= top, f"n must be at most {top:g}, the largest value of {name}", n=n)
+    peak = (float(n.max()) if n.numel() else 0.0) if tensor else n
+    if peak > top:
+        refuse(n <= top, f"n must be at most {top:g}, the largest value of {name}", n=n)
     return n
 
 

@@ -54,7 +54,15 @@ def _as_pvals(pvals) -> torch.Tensor:
     return value.to(torch.float64)
 
 
-@public_sampler
+def _result_shape(box, params, options) -> tuple[int, ...]:
+    """The keyed operator's result: the box of ``size`` and the categories."""
+    pvals = params["pvals"]
+    if pvals is None or pvals.ndim == 0:  # refused by the sampler itself
+        return tuple(box)
+    return (*box, pvals.shape[-1])
+
+
+@public_sampler(result_shape=_result_shape)
 def multinomial(
     *size: SizeArg,
     n: Param,
@@ -99,8 +107,9 @@ def multinomial(
         advances by the whole logical call (docs/distributed.md).
     key : key tensor, optional
         Draw with this key instead of a Generator: exactly what a fresh
-        ``Generator(seed)`` of the key's seed draws first (docs/compile.md); ``pvals``
-        must then be a tensor.
+        ``Generator(seed)`` of the key's seed draws first (docs/compile.md); a batch of
+        keys ``(..., 2)`` gives a batch of draws. Traceable by ``torch.compile``
+        (``fullgraph=True``) and batched by ``torch.vmap``.
 
     Notes
     -----
