@@ -231,3 +231,37 @@ def test_docstring_examples_run(monkeypatch):
     for test in doctest.DocTestFinder().find(dirichlet, "dirichlet", globs={}):
         runner.run(test)
     assert runner.tries >= 2 and runner.failures == 0
+
+
+# -- shards and pieces --------------------------------------------------------------------
+def test_a_shard_is_the_box_of_the_whole_draw():
+    alpha = torch.tensor([[0.4, 1.0, 2.0], [3.0, 0.2, 1.0]])
+    box = (slice(2, 5), slice(10, 250))
+    whole_gen, shard_gen = tr.Generator(9), tr.Generator(9)
+    for _ in range(2):
+        whole = dirichlet(7, 300, alpha=alpha, generator=whole_gen)
+        part = dirichlet(7, 300, alpha=alpha, shard=box, generator=shard_gen)
+        assert part.shape == (3, 240, 2, 3) and torch.equal(part, whole[box])
+    assert shard_gen.position == whole_gen.position
+    with portable_on_cpu():
+        part = dirichlet(7, 300, alpha=alpha, shard=box, generator=tr.Generator(9))
+    expected = dirichlet(7, 300, alpha=alpha, generator=tr.Generator(9))[box]
+    torch.testing.assert_close(part, expected, rtol=1e-6, atol=1e-7)
+    with pytest.raises(ValueError, match="at most one slice per dimension of size"):
+        dirichlet(7, alpha=alpha, shard=(slice(1), slice(1)))
+
+
+def test_large_calls_are_drawn_in_pieces(monkeypatch):
+    """alpha is always a tensor: above ``_api.PIECE`` rows the call runs piece by piece,
+    with the values and final position of the whole call."""
+    from trnrand_core._samplers import _api
+
+    alpha = torch.tensor([0.3, 1.0, 2.0])
+    expected = dirichlet(4321, alpha=alpha, generator=tr.Generator(21))
+    monkeypatch.setattr(_api, "PIECE", 1000)
+    g = tr.Generator(21)
+    assert torch.equal(dirichlet(4321, alpha=alpha, generator=g), expected)
+    assert g.position == 4321 * 3
+    out = torch.empty(4321, 3, 2)[..., 0]
+    assert dirichlet(4321, alpha=alpha, generator=tr.Generator(21), out=out) is out
+    assert torch.equal(out, expected)

@@ -283,3 +283,44 @@ def test_docstring_examples_run(monkeypatch):
     for test in doctest.DocTestFinder().find(multivariate_normal, "mvn", globs={}):
         runner.run(test)
     assert runner.tries >= 2 and runner.failures == 0
+
+
+# -- shards and pieces --------------------------------------------------------------------
+def test_a_shard_is_the_box_of_the_whole_draw():
+    mean, cov = torch.zeros(3, 2), _spd(2, 12)
+    box = (slice(2, 5), slice(10, 250))
+    whole_gen, shard_gen = tr.Generator(9), tr.Generator(9)
+    for _ in range(2):
+        whole = multivariate_normal(7, 300, mean=mean, cov=cov, generator=whole_gen)
+        part = multivariate_normal(7, 300, mean=mean, cov=cov, shard=box, generator=shard_gen)
+        assert part.shape == (3, 240, 3, 2) and torch.equal(part, whole[box])
+    assert shard_gen.position == whole_gen.position
+    with pytest.raises(ValueError, match="at most one slice per dimension of size"):
+        multivariate_normal(7, mean=mean, cov=cov, shard=(slice(1), slice(1)))
+
+
+def test_large_calls_are_drawn_in_pieces(monkeypatch):
+    """Above ``_api.PIECE`` samples the call runs piece by piece (mean is a tensor): the
+    values and the position are those of the whole call (rows never depend on how many
+    are computed together)."""
+    from trnrand_core._samplers import _api
+
+    mean, cov = torch.tensor([1.0, 2.0, 3.0]), _spd(3, 13)
+    expected = multivariate_normal(4321, mean=mean, cov=cov, generator=tr.Generator(21))
+    monkeypatch.setattr(_api, "PIECE", 1000)
+    g = tr.Generator(21)
+    assert torch.equal(multivariate_normal(4321, mean=mean, cov=cov, generator=g), expected)
+    assert g.position == -(-4321 * 3 // 4)  # one word per float32 element
+    out = torch.empty(4321, 3, 2)[..., 0]
+    got = multivariate_normal(4321, mean=mean, cov=cov, generator=tr.Generator(21), out=out)
+    assert got is out and torch.equal(out, expected)
+
+
+def test_compiled_rows_equal_the_torch_transform():
+    from trnrand_core._samplers.multivariate_normal import _cpu_rows, _transform
+
+    for dtype in (F32, F64):
+        z = torch.randn(5000, 5, dtype=dtype, generator=torch.Generator().manual_seed(1))
+        factor = torch.linalg.cholesky(_spd(5, 14, 1e4)).to(dtype)
+        loc = torch.linspace(-2, 2, 5, dtype=dtype)
+        assert torch.equal(_cpu_rows(z, factor, loc, 5), _transform(z, factor, loc))

@@ -16,7 +16,8 @@ rounded once to the output dtype.
 A row is indivisible (its values share one normalisation): a partitioned Generator
 splits a call over rows (rank ``r`` of ``S`` returns rows ``[r n, (r + 1) n)`` of the
 logical call of ``S n`` rows: each row's elements are consecutive, so this is the
-element partition of the stream). ``shard=`` is not offered.
+element partition of the stream). ``shard=`` takes a box of the sample dimensions: whole
+rows, drawn as the runs of the box like any sampler's shard.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from .._jit import jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
 from .._shards import layout
 from .._threads import parallel_for
-from .._types import DeviceLike, SizeArg
+from .._types import DeviceLike, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, check_dtype, check_size
 from . import _common
 from ._api import public_sampler
@@ -194,6 +195,7 @@ def dirichlet(
     generator: Generator | None = None,
     device: DeviceLike | None = None,
     out: torch.Tensor | None = None,
+    shard: ShardLike | None = None,
     key: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Dirichlet samples: ``size`` draws of probability vectors with concentration ``alpha``.
@@ -221,7 +223,12 @@ def dirichlet(
     device : torch device, optional
         Defaults to the generator's device (or ``out``'s).
     out : tensor, optional
-        Written in place and returned, of the result's shape.
+        Written in place and returned, of the result's shape (the shard's with ``shard``).
+    shard : tuple of slices, optional
+        Return only this box of the sample dimensions ``size`` (whole rows: at most one
+        slice per dimension of ``size``), bit for bit the same values as that box of
+        the logical draw, at a cost proportional to the box; the generator advances by
+        the whole logical call and its partition does not apply (docs/distributed.md).
     key : key tensor, optional
         Draw with this key instead of a Generator: exactly what a fresh
         ``Generator(seed)`` of the key's seed draws first (docs/compile.md); a batch of
@@ -230,8 +237,8 @@ def dirichlet(
 
     Notes
     -----
-    Rows sum to 1 up to the rounding of the dtype. ``shard=`` is not offered: a row is
-    indivisible, and a call is drawn whole. The result never requires grad.
+    Rows sum to 1 up to the rounding of the dtype. A row is indivisible: ``shard=``
+    slices the sample dimensions only. The result never requires grad.
 
     Examples
     --------
@@ -249,13 +256,14 @@ def dirichlet(
         raise TypeError(f"out must be a torch.Tensor, got {type(out).__name__}")
     dev = _common.resolve_device(device, gen, out)
     concentration = _alpha(alpha, dev)
-    lay = layout((*shape, *concentration.shape), None)
+    layout(shape, shard)  # the shard's slices refer to size's dimensions only
+    lay = layout((*shape, *concentration.shape), shard)
     if out is not None:
         _common.check_out(out, lay.shape, dtype)
     params = {"alpha": concentration.reshape(-1).contiguous(), "k": concentration.shape[-1]}
     wide = torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
     draw = _common.reserve(gen, lay, WORDS)
-    flat = _common.sample("dirichlet", draw, wide, dev, params, _cpu, _portable)
+    flat = _common.sample("dirichlet", draw, wide, dev, params, _cpu, _portable, None, lay)
     result = flat.view(lay.shape).to(dtype)
     return result if out is None else out.copy_(result)
 

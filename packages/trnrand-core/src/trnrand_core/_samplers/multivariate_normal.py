@@ -20,7 +20,8 @@ product in the output dtype (``L`` and ``mean`` rounded to it; float32 as
 
 A row is indivisible (``d`` values of one ``L z``): a partitioned Generator splits the
 call over rows, which is the element partition of the ``normal`` sub-call (rank ``r``
-of ``S`` returns rows ``[r n, (r + 1) n)``). ``shard=`` is not offered.
+of ``S`` returns rows ``[r n, (r + 1) n)``). ``shard=`` takes a box of the sample
+dimensions (whole rows): the ``normal`` sub-call is drawn with that shard.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ import numpy as np
 import torch
 
 from .._generator import Generator
+from .._jit import jit
 from .._shards import layout
-from .._types import DeviceLike, SizeArg
+from .._threads import parallel_for
+from .._types import DeviceLike, ShardLike, SizeArg
 from .._validation import check_dtype, check_size
 from . import _common
 from ._api import public_sampler
@@ -146,6 +149,43 @@ def _scale_tril(cov, precision, scale_tril) -> tuple[torch.Tensor, str]:
     return torch.linalg.solve_triangular(inverse, eye, upper=False), name
 
 
+def _transform(z: torch.Tensor, factor: torch.Tensor, loc: torch.Tensor) -> torch.Tensor:
+    """``loc + L z`` row by row as ``((z_0 L_i0 + z_1 L_i1) + ...) + loc_i``: elementwise
+    multiplications and additions in a fixed order, so a row's value never depends on
+    how many rows are computed together (a BLAS product may change its summation order
+    or use FMA with the matrix size, which would break shards and partitions)."""
+    result = None
+    for j in range(z.shape[-1]):
+        term = z[..., j : j + 1] * factor[..., :, j]
+        result = term if result is None else result.add_(term)
+    return result.add_(loc)
+
+
+@jit
+def _rows_kernel(z, factor, loc, out):
+    """The compiled :func:`_transform` of rows ``z`` (``(n, d)``) with one ``factor`` and
+    one ``loc``: the same operations in the same order, so the same values."""
+    n, d = z.shape
+    for r in range(n):
+        for i in range(d):
+            acc = z[r, 0] * factor[i, 0]
+            for j in range(1, d):
+                acc = acc + z[r, j] * factor[i, j]
+            out[r, i] = acc + loc[i]
+
+
+def _cpu_rows(z: torch.Tensor, factor: torch.Tensor, loc: torch.Tensor, d: int) -> torch.Tensor:
+    rows = z.reshape(-1, d).numpy()
+    result = np.empty_like(rows)
+    f, m = factor.contiguous().numpy(), loc.contiguous().numpy()
+
+    def body(lo: int, hi: int) -> None:
+        _rows_kernel(rows[lo:hi], f, m, result[lo:hi])
+
+    parallel_for(rows.shape[0], body, 2 * d)
+    return torch.from_numpy(result).view(z.shape)
+
+
 def _result_shape(box, params, options):
     mean = params["mean"]
     matrices = [params[n] for n in _MATRICES if params[n] is not None]
@@ -169,6 +209,7 @@ def multivariate_normal(
     generator: Generator | None = None,
     device: DeviceLike | None = None,
     out: torch.Tensor | None = None,
+    shard: ShardLike | None = None,
     key: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Multivariate normal samples ``mean + L z``, ``L L^T`` the covariance, ``z`` standard normal.
@@ -202,7 +243,12 @@ def multivariate_normal(
     device : torch device, optional
         Defaults to the generator's device (or ``out``'s).
     out : tensor, optional
-        Written in place and returned, of the result's shape.
+        Written in place and returned, of the result's shape (the shard's with ``shard``).
+    shard : tuple of slices, optional
+        Return only this box of the sample dimensions ``size`` (whole rows: at most one
+        slice per dimension of ``size``), bit for bit the same values as that box of
+        the logical draw, at a cost proportional to the box; the generator advances by
+        the whole logical call and its partition does not apply (docs/distributed.md).
     key : key tensor, optional
         Draw with this key instead of a Generator: exactly what a fresh
         ``Generator(seed)`` of the key's seed draws first (docs/compile.md); a batch of
@@ -211,10 +257,10 @@ def multivariate_normal(
 
     Notes
     -----
-    One ``normal`` call of ``prod(size) * prod(batch) * d`` elements. ``shard=`` is not
-    offered (a row is indivisible). Parameters with which a value could overflow the
-    dtype (``|mean_i| + 5.77 sum_j |L_ij|``, float64 ``8.66``) are refused. The result
-    never requires grad: for a reparameterized sample write
+    One ``normal`` call of ``prod(size) * prod(batch) * d`` elements. A row is
+    indivisible: ``shard=`` slices the sample dimensions only. Parameters with which a
+    value could overflow the dtype (``|mean_i| + 5.77 sum_j |L_ij|``, float64 ``8.66``)
+    are refused. The result never requires grad: for a reparameterized sample write
     ``mean + (L @ standard_normal(..., d, 1)).squeeze(-1)``.
 
     Examples
@@ -250,7 +296,8 @@ def multivariate_normal(
             f"mean of shape {tuple(loc.shape)} and {name} of shape {tuple(factor.shape)} "
             "must have broadcastable batch dimensions"
         ) from None
-    lay = layout((*shape, *batch, d), None)
+    layout(shape, shard)  # the shard's slices refer to size's dimensions only
+    lay = layout((*shape, *batch, d), shard)
     if out is not None:
         _common.check_out(out, lay.shape, dtype)
     type_name, top, _ = dtype_limits(dtype)
@@ -263,18 +310,12 @@ def multivariate_normal(
         bound=largest.reshape(-1),
     )
     loc, factor = loc.to(device=dev, dtype=dtype), factor.to(device=dev, dtype=dtype)
-    direct = out is not None and out.is_contiguous()
     with sub_draws():
-        z = _normal(lay.logical, dtype=dtype, generator=gen, device=dev).view(-1, d)
-        if factor.ndim == 2 and loc.ndim == 1:  # one factor and one mean: one addmm
-            rows = out.view(-1, d) if direct else None
-            result = torch.addmm(loc, z, factor.mT, out=rows).view(lay.shape)
-        elif factor.ndim == 2:
-            result = (z @ factor.mT).view(lay.shape).add_(loc)
+        z = _normal(lay.logical, dtype=dtype, generator=gen, device=dev, shard=shard)
+        if _common.use_cpu_kernels(dev) and factor.ndim == 2 and loc.ndim == 1:
+            result = _cpu_rows(z, factor, loc, d)
         else:
-            result = (factor @ z.view(*lay.shape, 1)).squeeze(-1).add_(loc)
-    if direct:
-        return out
+            result = _transform(z, factor, loc)
     return result if out is None else out.copy_(result)
 
 
