@@ -1,17 +1,20 @@
-"""Dirichlet samples: gamma variates normalised in log space (docs/stream.md (retries,
-conversions)).
+"""Dirichlet samples: gamma variates normalised row by row, in log space where they
+could underflow (docs/stream.md (retries, conversions)).
 
 A call for ``size`` with ``alpha`` of shape ``(*batch, k)`` is the logical call of the
 ``N = prod(size) * prod(batch) * k`` elements of the result ``(*size, *batch, k)`` in C
 order; element ``e`` is one gamma sub-draw with shape ``alpha[..., e mod k]`` (of its
 batch row) and owns one first-pass block (w = 4 words), drawn exactly like the element
 ``e`` of ``gamma(N, shape=...)``: Marsaglia-Tsang with its retry blocks, shapes below 1
-boosted by ``v32(x3)**(1/alpha)``. The kernel keeps the gammas as logarithms
-``l_j = ln X_j`` (finite for every allowed ``alpha``), and a row is
-``exp(l_j - m) / sum_i exp(l_i - m)`` with ``m = max_i l_i``: the largest term is
-exactly 1, so no row underflows to 0/0 however small ``alpha`` is (numpy switches to
-beta stick-breaking below 0.1 for the same reason). Rows are computed in float64 and
-rounded once to the output dtype.
+boosted by ``v32(x3)**(1/alpha)``. Shapes from 1 up give ``X_j = d t**3`` (at least
+``1e-48``: an accepted ``t`` is at least ``2**-53``); shapes below 1 are kept as
+logarithms ``l_j = ln X_j`` (finite for every allowed ``alpha``). A row whose
+logarithms are all above ``-700`` is ``X_j / sum X`` (with ``X_j = exp(l_j)``, normal
+numbers); otherwise every component is taken as a logarithm (``ln X_j`` for the others)
+and the row is ``exp(l_j - m) / sum_i exp(l_i - m)`` with ``m = max_i l_i``: the
+largest term is exactly 1, so no row underflows to 0/0 however small ``alpha`` is
+(numpy switches to beta stick-breaking below 0.1 for the same reason). Rows are
+computed in float64 and rounded once to the output dtype.
 
 A row is indivisible (its values share one normalisation): a partitioned Generator
 splits a call over rows (rank ``r`` of ``S`` returns rows ``[r n, (r + 1) n)`` of the
@@ -36,15 +39,13 @@ from .._types import DeviceLike, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, check_dtype, check_size
 from . import _common
 from ._api import public_sampler
-from ._float64 import element_index
-from ._math64 import box_muller_batch
+from ._float64 import element_index, v32
+from ._math64 import box_muller_batch, log64, torch_log64
 from ._params import refuse
 from .gamma import (
     batch_arrays,
     gamma_log,
-    mt_batch,
     mt_constants,
-    mt_result,
     mt_result_lazy,
     torch_gamma_log,
     torch_mt,
@@ -54,15 +55,19 @@ WORDS = 4
 #: Smallest accepted concentration: ``ln(v32(x3)) / alpha`` (at least ``-22.9 / alpha``)
 #: stays finite, so every row has a finite largest logarithm.
 ALPHA_MIN = 1e-300
+#: A row whose boosted gammas all have logarithms above this (``X >= 1e-304``, normal
+#: float64) is normalised directly; otherwise in log space.
+LOG_DIRECT = -700.0
 
 
 # -- compiled CPU path ------------------------------------------------------------------
 @jit
-def _gammas(k0, k1, block, first, alpha, phase, boost, out):
+def _gammas(k0, k1, block, first, alpha, phase, out):
     """``out[i]`` = gamma element ``first + i`` of the call, of shape
-    ``alpha[(phase + first + i) % m]``: its logarithm ``ln X`` when ``boost`` (some
-    shape below 1: the batched Marsaglia-Tsang pass of ``gamma``, ``ln t`` and the boost
-    ``ln v32(x3)``), else ``X = d t**3`` itself (as ``gamma`` computes it)."""
+    ``alpha[(phase + first + i) % m]``: ``X = d t**3`` itself for shapes from 1 up (as
+    ``gamma`` computes it), its logarithm ``ln d + 3 ln t + ln(v32(x3)) / shape`` for
+    shapes below 1 (``gamma``'s boost, the scalar ``log64``, bit-identical to its batched
+    form). The attempts run as ``gamma``'s lazy path: logarithms only where needed."""
     n = out.shape[0]
     m = alpha.shape[0]
     consts = np.empty((3, m))  # Marsaglia-Tsang d, c, ln d of each concentration
@@ -71,48 +76,51 @@ def _gammas(k0, k1, block, first, alpha, phase, boost, out):
     n_chunks = (n + CHUNK_BLOCKS - 1) // CHUNK_BLOCKS
     for chunk in range(n_chunks):
         words = batch_scratch()
-        z, scratch, lt, lu, l3, ds, cs, log_ds = batch_arrays()
-        shapes = np.empty(BATCH_BLOCKS)
+        z, scratch, _, _, _, _, _, _ = batch_arrays()
         stop = min((chunk + 1) * CHUNK_BLOCKS, n)
         at = (phase + first + chunk * CHUNK_BLOCKS) % m
         for start in range(chunk * CHUNK_BLOCKS, stop, BATCH_BLOCKS):
             philox_batch(k0, k1, block + np.uint64(first + start), words)
-            count = min(BATCH_BLOCKS, stop - start)
-            for j in range(count):
-                shapes[j], ds[j], cs[j], log_ds[j] = (
-                    alpha[at],
-                    consts[0, at],
-                    consts[1, at],
-                    consts[2, at],
-                )
+            box_muller_batch(words, scratch, z)
+            for j in range(min(BATCH_BLOCKS, stop - start)):
+                shape, d, c, log_d = alpha[at], consts[0, at], consts[1, at], consts[2, at]
                 at = at + 1 if at + 1 < m else 0
-            if not boost:
-                box_muller_batch(words, scratch, z)
-                for j in range(count):
-                    word = WORDS * (first + start + j)
-                    t = mt_result_lazy(ds[j], cs[j], z[j], words[2, j], block, word, k0, k1)
-                    out[start + j] = ds[j] * (t * t * t)
-                continue
-            mt_batch(words, cs, z, scratch, lt, lu, l3)
-            for j in range(count):
                 word = WORDS * (first + start + j)
-                _, ltj = mt_result(
-                    ds[j], cs[j], z[j], lt[j], words[2, j], lu[j], block, word, k0, k1
-                )
-                out[start + j] = gamma_log(shapes[j], log_ds[j], ltj, l3[j])
+                t = mt_result_lazy(d, c, z[j], words[2, j], block, word, k0, k1)
+                if shape < 1.0:
+                    out[start + j] = gamma_log(shape, log_d, log64(t), log64(v32(words[3, j])))
+                else:
+                    out[start + j] = d * (t * t * t)
 
 
 @jit
-def _dirichlet_rows(k0, k1, block, first, alpha, phase, boost, out):
+def _dirichlet_rows(k0, k1, block, first, alpha, phase, out):
     """Rows of ``k = out.shape[1]`` elements starting at call element ``first`` (a row
-    boundary): their gammas, then ``X_j / sum X`` (or, from logarithms,
-    ``exp(l_j - max) / sum``) row by row."""
+    boundary): their gammas (logarithms for shapes below 1), then ``X_j / sum X``, or,
+    when a logarithm is below ``LOG_DIRECT`` (a gamma near or below float64's range),
+    ``exp(l_j - max) / sum`` from the logarithms of all ``X_j``."""
     rows, k = out.shape
+    m = alpha.shape[0]
     values = np.empty(rows * k)
-    _gammas(k0, k1, block, first, alpha, phase, boost, values)
+    _gammas(k0, k1, block, first, alpha, phase, values)
+    at = (phase + first) % m
+    boosted = np.empty(k, dtype=np.bool_)
     for r in range(rows):
         row = values[r * k : (r + 1) * k]
-        if boost:
+        direct = True
+        for j in range(k):
+            boosted[j] = alpha[(at + j) % m] < 1.0
+            if boosted[j] and row[j] < LOG_DIRECT:
+                direct = False
+        at = (at + k) % m
+        if direct:
+            for j in range(k):
+                if boosted[j]:
+                    row[j] = math.exp(row[j])
+        else:
+            for j in range(k):
+                if not boosted[j]:
+                    row[j] = log64(row[j])
             top = row.max()
             for j in range(k):
                 row[j] = math.exp(row[j] - top)
@@ -129,11 +137,10 @@ def _cpu(draw, flat: torch.Tensor, alpha, k) -> None:
     values = alpha.cpu().numpy()
     stream = (np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block))
     phase = (-draw.first) % m
-    boost = bool(values.min() < 1.0)
     rows = flat.numpy().reshape(-1, k)
 
     def body(lo: int, hi: int) -> None:
-        _dirichlet_rows(*stream, draw.first + lo * k, values, phase, boost, rows[lo:hi])
+        _dirichlet_rows(*stream, draw.first + lo * k, values, phase, rows[lo:hi])
 
     parallel_for(rows.shape[0], body, k * WORDS)
 
@@ -144,11 +151,15 @@ def _portable(draw, dtype, device, alpha, k) -> torch.Tensor:
     index = element_index(draw, device)
     shape = alpha[(index - draw.first) % alpha.shape[0]]
     d, log_d, t, lt = torch_mt(shape, words, index * WORDS, draw)
-    if bool((alpha < 1.0).any()):
-        rows = torch_gamma_log(shape, log_d, lt, words[:, 3]).view(-1, k)
-        rows = rows.sub_(rows.amax(-1, keepdim=True)).exp_()
-    else:
-        rows = (d * (t * t * t)).view(-1, k)
+    boosted = shape < 1.0
+    logs = torch_gamma_log(shape, log_d, lt, words[:, 3])
+    values = torch.where(boosted, logs, d * (t * t * t)).view(-1, k)
+    boosted = boosted.view(-1, k)
+    direct = ~(boosted & (values < LOG_DIRECT)).any(-1, keepdim=True)
+    plain = torch.where(boosted, values.exp(), values)
+    logs = torch.where(boosted, values, torch_log64(torch.where(boosted, 1.0, values)))
+    scaled = logs.sub(logs.amax(-1, keepdim=True)).exp_()
+    rows = torch.where(direct, plain, scaled)
     return rows.div_(rows.sum(-1, keepdim=True)).view(-1).to(dtype)
 
 
@@ -201,8 +212,9 @@ def dirichlet(
     """Dirichlet samples: ``size`` draws of probability vectors with concentration ``alpha``.
 
     Gamma variates ``X_j ~ Gamma(alpha_j)`` (four words each plus retry blocks, the
-    values of ``gamma``), normalised in log space: ``exp(ln X_j - m) / sum_i exp(ln X_i - m)``
-    with ``m`` the row's largest logarithm, in float64, rounded once to ``dtype``.
+    values of ``gamma``), normalised as ``X_j / sum X``, or, when a gamma of the row
+    could underflow, in log space as ``exp(ln X_j - m) / sum_i exp(ln X_i - m)`` with
+    ``m`` the row's largest logarithm; in float64, rounded once to ``dtype``.
     Tiny concentrations (1e-3 and far below) never give NaN: most of a row's mass goes to
     one component and the others may round to exactly 0.
 
