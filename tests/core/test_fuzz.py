@@ -357,6 +357,9 @@ SAMPLERS = {
     "pareto": ({"a": fl(0.5, 10)}, FLOAT_DTYPES),
     "student_t": ({"df": fl(0.5, 30)}, FLOAT_DTYPES),
     "geometric": ({"p": fl(0.01, 1)}, [*FLOAT_DTYPES, *INT_DTYPES]),
+    "binomial": ({"n": it(0, 10**6), "p": fl(0, 1)}, [*FLOAT_DTYPES, *INT_DTYPES]),
+    "negative_binomial": ({"n": fl(0.1, 50), "p": fl(0.05, 1)}, [*FLOAT_DTYPES, *INT_DTYPES]),
+    "von_mises": ({"mu": fl(-3, 3), "kappa": fl(0, 100)}, FLOAT_DTYPES),
 }
 REQUIRED = {
     "randint": {"high"},
@@ -367,6 +370,9 @@ REQUIRED = {
     "pareto": {"a"},
     "student_t": {"df"},
     "geometric": {"p"},
+    "binomial": {"n", "p"},
+    "negative_binomial": {"n", "p"},
+    "von_mises": {"kappa"},
 }
 DEFAULTS = {
     "uniform": {"low": 0.0, "high": 1.0},
@@ -380,7 +386,12 @@ DEFAULTS = {
 }
 COMMON_NAMES = {"size", "dtype", "generator", "device", "out", "shard", "key"}
 #: Samplers whose default dtype is not float32.
-DEFAULT_DTYPES = {"randint": torch.int64, "geometric": torch.int64}
+DEFAULT_DTYPES = {
+    "randint": torch.int64,
+    "geometric": torch.int64,
+    "binomial": torch.int64,
+    "negative_binomial": torch.int64,
+}
 
 
 @st.composite
@@ -549,6 +560,13 @@ def check_sampler_result(name, result, shape, dtype, params, out, shard, key):
 
     if name in ("exponential", "gamma", "chi_squared", "lognormal", "weibull", "pareto"):
         assert bool((x >= 0).all()), f"{name} returned a negative value"
+    elif name in ("binomial", "negative_binomial"):
+        assert bool((x >= 0).all()) and bool((x == x.round()).all()), f"{name} not a count"
+        if name == "binomial" and have("n"):
+            assert bool((x <= p["n"]).all()), "binomial above n"
+    elif name == "von_mises":
+        pi = torch.tensor(torch.pi, dtype=dtype).double()
+        assert bool(((x >= -pi) & (x <= pi)).all()), "von_mises outside [-pi, pi]"
     elif name == "geometric":
         assert bool((x >= 1).all()) and bool((x == x.round()).all()), "geometric not in 1, 2, ..."
     elif name == "beta":
