@@ -45,6 +45,19 @@ def test_the_public_surface_as_users_call_it() -> None:
     x = trnrand.philox4x32(torch.zeros(4, dtype=torch.int64), torch.zeros(2, dtype=torch.int64))
     assert x.numel() > 0 and words.numel() == 4 and len(key) == 2 and position >= 0
 
+    x = trnrand.lognormal(5, mean=0.5, sigma=torch.ones(5)) + trnrand.laplace(5, scale=2.0)
+    x = trnrand.cauchy(5) + trnrand.logistic(5) + trnrand.gumbel(5, loc=1.0)
+    x = trnrand.weibull(5, a=1.5) + trnrand.pareto(5, a=3) + trnrand.student_t(5, df=4.0)
+    draws: torch.Tensor = trnrand.geometric(5, p=0.2) + trnrand.binomial(5, n=10, p=0.3)
+    draws = trnrand.negative_binomial(5, n=2.5, p=torch.full((5,), 0.4))
+    draws = trnrand.multinomial(5, n=10, pvals=[0.2, 0.3, 0.5])
+    draws = trnrand.categorical(4, probs=torch.tensor([0.1, 0.9]), replacement=True)
+    draws = trnrand.choice(3, a=10, replace=False) + trnrand.shuffle(torch.arange(3), dim=0)
+    x = trnrand.dirichlet(4, alpha=torch.ones(3)).sum(-1)
+    x = trnrand.multivariate_normal(4, mean=torch.zeros(2), cov=torch.eye(2)).sum(-1)
+    x = trnrand.von_mises(4, mu=0.0, kappa=2.0, dtype=torch.float64).float()
+    assert x.numel() > 0 and draws.numel() > 0
+
     k: torch.Tensor = trnrand.fold_in(trnrand.split(trnrand.key(np.uint64(9)), 2)[0], 3)
     x = trnrand.normal(4, 6, mean=1.0, key=k, shard=(slice(None), slice(2, 4)))
     x = trnrand.randperm(5, key=trnrand.key(1)) + trnrand.randint(3, high=4, shard=slice(1, 2))

@@ -24,7 +24,7 @@ import itertools
 import math
 import numbers
 from collections.abc import Callable, Sequence
-from typing import ParamSpec
+from typing import ParamSpec, overload
 
 import numpy as np
 import torch
@@ -54,6 +54,19 @@ _F = torch._C._functorch
 #: parameter and scratch temporaries, and still long enough to use every thread).
 PIECE = 1 << 20
 _P = ParamSpec("_P")
+
+
+@overload
+def public_sampler(fn: Callable[_P, torch.Tensor]) -> Callable[_P, torch.Tensor]: ...
+
+
+@overload
+def public_sampler(
+    fn: None = None,
+    *,
+    options: tuple[str, ...] = (),
+    result_shape: Callable[..., tuple[int, ...]] | None = None,
+) -> Callable[[Callable[_P, torch.Tensor]], Callable[_P, torch.Tensor]]: ...
 
 
 def public_sampler(

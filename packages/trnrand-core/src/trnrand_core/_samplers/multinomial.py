@@ -66,7 +66,7 @@ def _result_shape(box, params, options) -> tuple[int, ...]:
 def multinomial(
     *size: SizeArg,
     n: Param,
-    pvals: Param,
+    pvals: Sequence[float] | torch.Tensor,
     dtype: torch.dtype = torch.int64,
     generator: Generator | None = None,
     device: DeviceLike | None = None,
