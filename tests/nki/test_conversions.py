@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import trnrand_core as tr
-from trnrand_core._samplers.words import random_words
+from trnrand_core._words import random_words
 from trnrand_nki.dispatch import box_muller_cpu
 
 SEED = 0x0123456789ABCDEF

@@ -9,13 +9,15 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ._generator import Generator
 from ._types import DeviceLike, SeedLike, SizeArg
 from ._validation import check_seed, check_size
+
+if TYPE_CHECKING:  # Generator.for_distributed passes its class in
+    from ._generator import Generator
 
 
 def _initialized_group(group):
@@ -30,6 +32,7 @@ def _initialized_group(group):
 
 
 def for_distributed(
+    cls: type[Generator],
     seed: SeedLike | None,
     group=None,
     *,
@@ -49,7 +52,7 @@ def for_distributed(
             f"seed must be the same on every rank of the group, got {[s for s, _ in seeds]}"
         )
     chosen = seeds[0][0] if seed is not None else seeds[0][1]
-    generator = Generator(chosen, device=device, partition_rank=rank, partition_size=size)
+    generator = cls(chosen, device=device, partition_rank=rank, partition_size=size)
     if check_calls:
         generator._check_call = lambda count, words, position: _check_call(
             count, words, position, group

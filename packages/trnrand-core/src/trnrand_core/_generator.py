@@ -23,7 +23,8 @@ from ._draw import Draw
 from ._philox_torch import philox_rounds
 from ._types import DeviceLike, SeedLike, SizeArg
 from ._validation import check_device, check_int, check_seed, check_size
-from ._workers import worker_seed
+from ._words import random_words
+from ._worker_seed import worker_seed
 
 _STATE_MAGIC = b"TRNR"
 _STATE_FORMAT = 1
@@ -136,7 +137,7 @@ class Generator:
         """
         from ._distributed import for_distributed
 
-        return for_distributed(seed, group, device=device, check_calls=check_calls)
+        return for_distributed(cls, seed, group, device=device, check_calls=check_calls)
 
     # -- seeding -------------------------------------------------------------------
     def manual_seed(self, seed: SeedLike | None) -> Generator:
@@ -351,8 +352,6 @@ class Generator:
 
     def random_raw(self, *size: SizeArg) -> torch.Tensor:
         """Raw stream words (uint32 values in int64) of the given shape: one word per element."""
-        from ._samplers.words import random_words
-
         shape = check_size(size)
         try:
             return random_words(self, shape)
@@ -394,6 +393,18 @@ def get_default_generator() -> Generator:
             _default_generator = _default_generator.fold_in(seed)
             _default_worker = (os.getpid(), seed)
         return _default_generator
+
+
+def resolve_generator(generator: Generator | None) -> Generator:
+    """A sampler's ``generator=`` argument: the default Generator for ``None``, else a
+    trnrand Generator (anything else is refused)."""
+    if generator is None:
+        return get_default_generator()
+    if not isinstance(generator, Generator):
+        raise TypeError(
+            f"generator must be a trnrand Generator or None, got {type(generator).__name__}"
+        )
+    return generator
 
 
 def manual_seed(seed: SeedLike | None) -> Generator:

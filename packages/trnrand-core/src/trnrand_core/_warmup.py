@@ -17,14 +17,19 @@ from ._generator import Generator
 from ._samplers.bernoulli import OUT_DTYPES as BERNOULLI_DTYPES
 from ._samplers.bernoulli import bernoulli
 from ._samplers.beta import beta
+from ._samplers.binomial import binomial
+from ._samplers.categorical import categorical
+from ._samplers.dirichlet import dirichlet
 from ._samplers.exponential import exponential
 from ._samplers.gamma import gamma
+from ._samplers.multivariate_normal import multivariate_normal
 from ._samplers.normal import normal
 from ._samplers.poisson import poisson
 from ._samplers.randint import INT_OUT_DTYPES, randint
 from ._samplers.randperm import randperm
 from ._samplers.truncated_normal import truncated_normal
 from ._samplers.uniform import uniform
+from ._samplers.von_mises import von_mises
 from ._validation import FLOAT_DTYPES, INT_DTYPES
 
 _N = 8
@@ -87,6 +92,54 @@ def warmup_steps() -> list[tuple[str, Callable[[], object]]]:
                 lambda dtype=dtype: poisson(_N, lam=_COLUMN * 40, dtype=dtype, generator=g),
             )
         )
+    for dtype in FLOAT_DTYPES + INT_DTYPES:
+        steps.append(
+            (
+                f"binomial {_name(dtype)}",
+                lambda dtype=dtype: (
+                    binomial(_N, n=100, p=0.3, dtype=dtype, generator=g),
+                    binomial(_N, n=100, p=_COLUMN, dtype=dtype, generator=g),
+                ),
+            )
+        )
+    for dtype in FLOAT_DTYPES:
+        d = _name(dtype)
+        steps.append(
+            (
+                f"von_mises {d}",
+                lambda dtype=dtype: von_mises(_N, kappa=_COLUMN * 4, dtype=dtype, generator=g),
+            )
+        )
+    for dtype in (torch.float32, torch.float64):
+        d = _name(dtype)
+        steps += [
+            (
+                f"dirichlet {d}",
+                lambda dtype=dtype: (
+                    dirichlet(_N, alpha=_COLUMN[:3] * 4, dtype=dtype, generator=g),
+                    dirichlet(_N, alpha=_COLUMN[:3], dtype=dtype, generator=g),
+                ),
+            ),
+            (
+                f"multivariate_normal {d}",
+                lambda dtype=dtype: multivariate_normal(
+                    _N,
+                    mean=_COLUMN[:2],
+                    cov=torch.eye(2, dtype=torch.float64),
+                    dtype=dtype,
+                    generator=g,
+                ),
+            ),
+        ]
+    steps.append(
+        (
+            "categorical",
+            lambda: (
+                categorical(_N, probs=_COLUMN, generator=g),
+                categorical(2, probs=_COLUMN, replacement=False, generator=g),
+            ),
+        )
+    )
     return steps
 
 

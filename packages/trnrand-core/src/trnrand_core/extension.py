@@ -36,10 +36,10 @@ from ._memory import empty, is_allocation_failure, out_of_memory
 from ._module import ReadOnlyHasNki
 from ._philox_cpu import first_pass_block
 from ._samplers.uniform import clip_bounds
-from ._samplers.words import random_words
 from ._threads import get_num_threads, parallel_for
 from ._validation import check_dtype, check_int, check_seed
 from ._warmup import run_steps, warmup_steps
+from ._words import random_words
 
 __all__ = [
     "MASK32",

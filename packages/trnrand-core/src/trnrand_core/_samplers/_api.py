@@ -31,7 +31,7 @@ import torch
 
 from .. import _memory
 from .._constants import TWO32
-from .._generator import Generator
+from .._generator import Generator, resolve_generator
 from .._keys import check_key
 from .._shards import layout
 from .._validation import (
@@ -201,7 +201,7 @@ def _in_pieces(fn, args, kwargs):
             out = torch.empty((*shape, *event), dtype=first.dtype, device=first.device)
             out[first_box].copy_(first)
         del first
-        source = _common.resolve_generator(kwargs.get("generator"))
+        source = resolve_generator(kwargs.get("generator"))
         copy = Generator(source.seed, device=source.device)
         kwargs["generator"] = copy
         for box in boxes:

@@ -8,15 +8,18 @@ import math
 import os
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import TYPE_CHECKING
 
 import torch
 
 from .. import _backends, _memory
 from .._draw import Draw
-from .._generator import Generator, get_default_generator
 from .._philox_torch import block_words
 from .._shards import Layout
 from .._validation import check_device
+
+if TYPE_CHECKING:  # the Generator module imports this one (raw words)
+    from .._generator import Generator
 
 _PORTABLE_ON_CPU = os.environ.get("TRNRAND_CPU_KERNELS", "numba") == "portable"
 
@@ -35,16 +38,6 @@ def portable_on_cpu(enabled: bool = True):
 
 def use_cpu_kernels(device: torch.device) -> bool:
     return device.type == "cpu" and not _PORTABLE_ON_CPU
-
-
-def resolve_generator(generator) -> Generator:
-    if generator is None:
-        return get_default_generator()
-    if not isinstance(generator, Generator):
-        raise TypeError(
-            f"generator must be a trnrand Generator or None, got {type(generator).__name__}"
-        )
-    return generator
 
 
 def resolve_device(device, generator: Generator, out: torch.Tensor | None) -> torch.device:

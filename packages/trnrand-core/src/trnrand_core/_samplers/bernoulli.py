@@ -9,7 +9,7 @@ import torch
 
 from .. import _triton
 from .._constants import TWO32
-from .._generator import Generator
+from .._generator import Generator, resolve_generator
 from .._jit import jit
 from .._shards import layout
 from .._threads import launch
@@ -128,7 +128,7 @@ def bernoulli(
     """
     lay = layout(size, shard)
     dtype = check_dtype(dtype, OUT_DTYPES)
-    gen = _common.resolve_generator(generator)
+    gen = resolve_generator(generator)
     if out is not None:
         _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)

@@ -19,7 +19,7 @@ import math
 import numpy as np
 import torch
 
-from .._generator import Generator
+from .._generator import Generator, resolve_generator
 from .._jit import inline, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
 from .._shards import layout
@@ -200,7 +200,7 @@ def beta(
     """
     lay = layout(size, shard)
     dtype = check_dtype(dtype, FLOAT_DTYPES)
-    gen = _common.resolve_generator(generator)
+    gen = resolve_generator(generator)
     if out is not None:
         _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)

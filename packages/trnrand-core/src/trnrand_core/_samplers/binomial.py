@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from .._conversions import torch_u53, u53
-from .._generator import Generator
+from .._generator import Generator, resolve_generator
 from .._jit import helper, inline, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
 from .._shards import Layout, layout
@@ -481,7 +481,7 @@ def binomial(
     """
     lay = layout(size, shard)
     dtype = check_dtype(dtype, FLOAT_DTYPES + INT_DTYPES)
-    gen = _common.resolve_generator(generator)
+    gen = resolve_generator(generator)
     if out is not None:
         _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)

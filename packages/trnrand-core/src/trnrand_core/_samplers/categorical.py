@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from .._conversions import torch_u53, u53
-from .._generator import Generator
+from .._generator import Generator, resolve_generator
 from .._jit import inline, jit
 from .._philox_cpu import (
     BATCH_BLOCKS,
@@ -437,7 +437,7 @@ def categorical(
     lay = layout(size, shard)  # the shard is a box of size's dimensions
     batch = tuple(x.shape[:-1])
     full = layout((*lay.logical, *batch), shard)
-    gen = _common.resolve_generator(generator)
+    gen = resolve_generator(generator)
     if out is not None:
         _common.check_out(out, full.shape, dtype)
     dev = _common.resolve_device(device, gen, out)

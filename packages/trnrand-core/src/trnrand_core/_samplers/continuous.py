@@ -40,7 +40,7 @@ from typing import NamedTuple
 
 import torch
 
-from .._generator import Generator
+from .._generator import Generator, resolve_generator
 from .._shards import Layout, layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, check_dtype
@@ -95,7 +95,7 @@ def begin(size, shard, dtype, generator, device, out, allowed=FLOAT_DTYPES) -> _
     """Validate the arguments every composite shares (before anything is reserved)."""
     lay = layout(size, shard)
     dtype = check_dtype(dtype, allowed)
-    gen = _common.resolve_generator(generator)
+    gen = resolve_generator(generator)
     if out is not None:
         _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)

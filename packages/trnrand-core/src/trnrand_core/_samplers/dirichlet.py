@@ -30,8 +30,8 @@ import math
 import numpy as np
 import torch
 
-from .._generator import Generator
-from .._jit import jit
+from .._generator import Generator, resolve_generator
+from .._jit import helper, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
 from .._shards import layout
 from .._threads import parallel_for
@@ -61,7 +61,7 @@ LOG_DIRECT = -700.0
 
 
 # -- compiled CPU path ------------------------------------------------------------------
-@jit
+@helper
 def _gammas(k0, k1, block, first, alpha, phase, out):
     """``out[i]`` = gamma element ``first + i`` of the call, of shape
     ``alpha[(phase + first + i) % m]``: ``X = d t**3`` itself for shapes from 1 up (as
@@ -263,7 +263,7 @@ def dirichlet(
     """
     shape = check_size(size)
     dtype = check_dtype(dtype, FLOAT_DTYPES)
-    gen = _common.resolve_generator(generator)
+    gen = resolve_generator(generator)
     if out is not None and not isinstance(out, torch.Tensor):
         raise TypeError(f"out must be a torch.Tensor, got {type(out).__name__}")
     dev = _common.resolve_device(device, gen, out)

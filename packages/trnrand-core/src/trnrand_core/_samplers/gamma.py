@@ -27,7 +27,7 @@ import math
 import numpy as np
 import torch
 
-from .._generator import Generator
+from .._generator import Generator, resolve_generator
 from .._jit import helper, inline, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
 from .._shards import layout
@@ -285,7 +285,7 @@ def _sample_gamma(
     ``chi_squared`` words the overflow error in ``df``)."""
     lay = layout(size, shard)
     dtype = check_dtype(dtype, FLOAT_DTYPES)
-    gen = _common.resolve_generator(generator)
+    gen = resolve_generator(generator)
     if out is not None:
         _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)

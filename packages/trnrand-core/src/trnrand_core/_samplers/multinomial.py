@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .._generator import Generator
+from .._generator import Generator, resolve_generator
 from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, INT_DTYPES, check_dtype
@@ -127,7 +127,7 @@ def multinomial(
     """
     lay = layout(size, shard)
     dtype = check_dtype(dtype, FLOAT_DTYPES + INT_DTYPES)
-    gen = _common.resolve_generator(generator)
+    gen = resolve_generator(generator)
     probs = _as_pvals(pvals)
     k = probs.shape[-1]
     if out is not None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._generator import Generator
+from .._generator import Generator, resolve_generator
 from .._jit import jit
 from .._shards import layout
 from .._threads import parallel_for
@@ -275,7 +275,7 @@ def multivariate_normal(
     """
     shape = check_size(size)
     dtype = check_dtype(dtype, (torch.float32, torch.float64))
-    gen = _common.resolve_generator(generator)
+    gen = resolve_generator(generator)
     if out is not None and not isinstance(out, torch.Tensor):
         raise TypeError(f"out must be a torch.Tensor, got {type(out).__name__}")
     dev = _common.resolve_device(device, gen, out)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .._constants import MASK32, TWO32, TWO64
-from .._generator import Generator
+from .._generator import Generator, resolve_generator
 from .._jit import inline
 from .._philox_cpu import (
     BATCH_BLOCKS,
@@ -34,8 +34,8 @@ from .._shards import Layout, layout
 from .._threads import launch
 from .._types import DeviceLike, IntParam, ShardLike, SizeArg
 from .._validation import check_dtype, check_int
+from .._words import cpu_words, portable_words
 from . import _common
-from . import words as _words
 from ._api import public_sampler
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
 from ._params import broadcast, require_elementwise
@@ -340,7 +340,7 @@ def randint(
             f"[low, high) must fit dtype {dtype} ([{lo_limit}, {hi_limit}]), "
             f"got low={low}, high={high}"
         )
-    gen = _common.resolve_generator(generator)
+    gen = resolve_generator(generator)
     if out is not None:
         _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)
@@ -366,7 +366,7 @@ def _integer_bounds(value, name: str, lay: Layout, device) -> torch.Tensor:
 def _randint_per_element(lay: Layout, low, high, dtype, generator, device, out) -> torch.Tensor:
     """randint with tensor bounds: one word per element, Lemire per element (portable
     torch operations on the stream's words, retries from the same retry blocks)."""
-    gen = _common.resolve_generator(generator)
+    gen = resolve_generator(generator)
     if out is not None:
         _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)
@@ -385,7 +385,7 @@ def _randint_per_element(lay: Layout, low, high, dtype, generator, device, out) 
     if dev.type == "meta":  # shapes only, as torch's samplers on meta
         return out if out is not None else torch.empty(lay.shape, dtype=dtype, device=dev)
     words = _common.sample(
-        "words", draw, torch.int64, dev, {}, _words._cpu, _words._portable, layout=lay
+        "words", draw, torch.int64, dev, {}, cpu_words, portable_words, layout=lay
     )
     element = lay.elements(draw, dev)
     offset = torch_lemire32(

@@ -16,7 +16,7 @@ import torch
 
 from .._constants import TWO32
 from .._draw import Draw
-from .._generator import Generator
+from .._generator import Generator, resolve_generator
 from .._jit import jit
 from .._philox_cpu import U32
 from .._threads import launch
@@ -114,7 +114,7 @@ def randperm(
     top = dtype_range(dtype)[1]
     if n - 1 > top:
         raise ValueError(f"n - 1 must fit dtype {dtype} (<= {top}), got n={n}")
-    gen = _common.resolve_generator(generator)
+    gen = resolve_generator(generator)
     dev = _common.resolve_device(device, gen, None)
     index = np.int32 if n <= 2**31 else np.int64
     perm = np.empty(n, dtype=index)  # allocated before the blocks are reserved

@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 from .._conversions import open_u53, torch_open_u53
-from .._generator import Generator
+from .._generator import Generator, resolve_generator
 from .._jit import inline, jit
 from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
@@ -290,7 +290,7 @@ def truncated_normal(
     """
     lay = layout(size, shard)
     dtype = check_dtype(dtype, FLOAT_DTYPES)
-    gen = _common.resolve_generator(generator)
+    gen = resolve_generator(generator)
     if out is not None:
         _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)

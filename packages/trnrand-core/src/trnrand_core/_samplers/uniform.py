@@ -17,7 +17,7 @@ import torch
 
 from .. import _triton
 from .._conversions import torch_narrow, torch_u24, torch_u53, u53
-from .._generator import Generator
+from .._generator import Generator, resolve_generator
 from .._jit import inline
 from .._philox_cpu import (
     BATCH_BLOCKS,
@@ -351,7 +351,7 @@ def uniform(
     """
     lay = layout(size, shard)
     dtype = check_dtype(dtype, FLOAT_DTYPES)
-    gen = _common.resolve_generator(generator)
+    gen = resolve_generator(generator)
     if out is not None:
         _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)

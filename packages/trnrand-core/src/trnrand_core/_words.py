@@ -1,29 +1,32 @@
-"""Raw stream words (one word per element), as int64 tensors of uint32 values."""
+"""Raw stream words (one word per element), as int64 tensors of uint32 values: what
+``Generator.random_raw`` returns, through the same dispatch as the samplers."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from .._philox_cpu import fill_words
-from .._threads import launch
-from . import _common
+from ._philox_cpu import fill_words
+from ._samplers import _common
+from ._threads import launch
 
 WORDS = 1
 
 
-def _cpu(draw, flat: torch.Tensor) -> None:
+def cpu_words(draw, flat: torch.Tensor) -> None:
     """The kernel writes the int64 output directly."""
     k0, k1, block = np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block)
     launch(fill_words, (k0, k1, block), draw.word_offset, (), flat.numpy(), WORDS)
 
 
-def _portable(draw, dtype, device) -> torch.Tensor:
+def portable_words(draw, dtype, device) -> torch.Tensor:
     return _common.element_words(draw, device).reshape(-1)
 
 
 def random_words(generator, shape: tuple[int, ...]) -> torch.Tensor:
     """Words of the next call of ``numel(shape)`` elements, shaped, on the generator's device."""
     draw = generator._reserve(_common.numel(shape), WORDS)
-    flat = _common.sample("words", draw, torch.int64, generator.device, {}, _cpu, _portable)
+    flat = _common.sample(
+        "words", draw, torch.int64, generator.device, {}, cpu_words, portable_words
+    )
     return flat.view(shape)
