@@ -19,7 +19,6 @@ from _distributions_b import (
 )
 from philox_reference import MASK, key_of, philox, words
 
-import trnrand_core
 import trnrand_core as tr
 from trnrand_core._samplers import von_mises as von_mises_module
 from trnrand_core._samplers._common import portable_on_cpu
@@ -270,8 +269,7 @@ def test_reference_check_takes_retries():
     torch.testing.assert_close(x, expected, rtol=0, atol=1e-12)
 
 
-def test_docstring_examples_run(monkeypatch):
-    monkeypatch.setattr(trnrand_core, "von_mises", von_mises, raising=False)
+def test_docstring_examples_run():
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     for test in doctest.DocTestFinder().find(von_mises, "von_mises", globs={}):
         runner.run(test)
