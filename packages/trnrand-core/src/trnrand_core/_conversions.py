@@ -8,6 +8,11 @@ import torch
 
 from ._jit import inline
 
+#: Words per element of the float conversions: one (24-bit or 23-bit open uniform) for
+#: the 16/32-bit dtypes, two (53-bit) for float64; the budget of every sampler built on
+#: one uniform per element (uniform, normal, exponential).
+FLOAT_WORDS = {torch.float16: 1, torch.bfloat16: 1, torch.float32: 1, torch.float64: 2}
+
 _S5, _S6, _S8, _S9 = np.uint64(5), np.uint64(6), np.uint64(8), np.uint64(9)
 _TWO_M24 = np.float32(2.0**-24)
 _TWO_M23 = np.float32(2.0**-23)

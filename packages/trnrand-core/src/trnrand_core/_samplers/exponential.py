@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from .. import _triton
-from .._conversions import open_u23, open_u53, torch_open_u23, torch_open_u53
+from .._conversions import FLOAT_WORDS, open_u23, open_u53, torch_open_u23, torch_open_u53
 from .._generator import Generator, resolve_generator
 from .._jit import jit
 from .._shards import layout
@@ -37,7 +37,6 @@ from ._fastmath import log32
 from ._params import dtype_limits, first_false, parameter
 from .normal import affine
 
-WORDS = {torch.float16: 1, torch.bfloat16: 1, torch.float32: 1, torch.float64: 2}
 #: Above every standard exponential draw ``-ln(u)`` of a dtype's kernels.
 E_BOUND = {torch.float16: 16.64, torch.bfloat16: 16.64, torch.float32: 16.64, torch.float64: 37.43}
 
@@ -192,7 +191,7 @@ def exponential(
         _check_rate_elementwise(rate, dtype)
     else:
         _check_rate(rate, dtype)
-    draw = _common.reserve(gen, lay, WORDS[dtype])
+    draw = _common.reserve(gen, lay, FLOAT_WORDS[dtype])
     params = {"scale": 1.0 / rate}
     flat = _common.sample("exponential", draw, dtype, dev, params, _cpu, _portable, out, lay)
     return out if out is not None else flat.view(lay.shape)

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from .. import _triton
-from .._conversions import open_u23, open_u53, torch_open_u23, torch_open_u53
+from .._conversions import FLOAT_WORDS, open_u23, open_u53, torch_open_u23, torch_open_u53
 from .._generator import Generator, resolve_generator
 from .._jit import jit
 from .._shards import layout
@@ -39,7 +39,6 @@ from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, st
 from ._fastmath import log32, sincos_turns, sincos_turns53, torch_sincos_turns
 from ._params import at, dtype_limits, first_false, parameter
 
-WORDS = {torch.float16: 1, torch.bfloat16: 1, torch.float32: 1, torch.float64: 2}
 #: Above every ``|z|`` a dtype's kernels produce (see the module docstring).
 Z_BOUND = {torch.float16: 5.77, torch.bfloat16: 5.77, torch.float32: 5.77, torch.float64: 8.66}
 
@@ -121,7 +120,7 @@ def _portable(draw, dtype, device, loc, scale) -> torch.Tensor:
     start = draw.first - draw.first % 2
     stop = draw.first + draw.count + (draw.first + draw.count) % 2
     words = _common.element_words(draw._replace(first=start, count=stop - start), device)
-    z = standard_pairs(words.reshape(-1, 2 * WORDS[dtype]), dtype)
+    z = standard_pairs(words.reshape(-1, 2 * FLOAT_WORDS[dtype]), dtype)
     z = z[draw.first - start : draw.first - start + draw.count]
     return affine(z, loc, scale).to(dtype)
 
@@ -150,7 +149,7 @@ def _normal(lay, mean, std, dtype, generator, device, out, name) -> torch.Tensor
         _check_range_elementwise(loc, scale, dtype)
     else:
         _check_range(loc, scale, dtype)
-    draw = _common.reserve(gen, lay, WORDS[dtype])
+    draw = _common.reserve(gen, lay, FLOAT_WORDS[dtype])
     params = {"loc": loc, "scale": scale}
     flat = _common.sample(name, draw, dtype, dev, params, _cpu, _portable, out, lay)
     return out if out is not None else flat.view(lay.shape)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .. import _triton
-from .._conversions import torch_narrow, torch_u24, torch_u53, u53
+from .._conversions import FLOAT_WORDS, torch_narrow, torch_u24, torch_u53, u53
 from .._generator import Generator, resolve_generator
 from .._jit import inline
 from .._philox_cpu import (
@@ -37,7 +37,6 @@ from . import _common
 from ._api import fill, public_sampler
 from ._params import as_column, parameter, require_elementwise
 
-WORDS = {torch.float16: 1, torch.bfloat16: 1, torch.float32: 1, torch.float64: 2}
 #: Which of the top 24 bits of a word each one-word dtype keeps: float32 all 24,
 #: float16 11, bfloat16 8 (docs/stream.md (conversions)). ``((x >> 8) & mask) * 2**-24`` equals
 #: ``(x >> s) * 2**(s - 32)`` exactly; the constant shift keeps the SIMD lanes 32-bit.
@@ -362,7 +361,7 @@ def uniform(
     else:
         low, high = check_bounds(low, high)
         _check_representable(low, high, dtype)
-    draw = _common.reserve(gen, lay, WORDS[dtype])
+    draw = _common.reserve(gen, lay, FLOAT_WORDS[dtype])
     if not per_element:
         params = {"low": low, "high": high}
         flat = _common.sample("uniform", draw, dtype, dev, params, _cpu, _portable, out, lay)
