@@ -55,6 +55,31 @@ print(json.dumps({"status": status, "child": child,
     assert result["child"] == result["parent"]
 
 
+def test_kernel_threads_are_joined_before_the_interpreter_finalizes(run_script):
+    # An exit handler registered before trnrand's runs after it (handlers run last in,
+    # first out): by then no kernel thread may be alive, so none can be killed mid-call
+    # by finalization. The parent draws with fresh work queued to a late thread.
+    result = run_script(
+        """
+import atexit, json, os, threading
+
+def kernel_threads():
+    return sum(t.name == "trnrand-kernel" and t.is_alive() for t in threading.enumerate())
+
+def report():
+    os.write(1, (json.dumps({"started": started, "alive": kernel_threads()}) + "\\n").encode())
+
+atexit.register(report)
+import trnrand_core as tr
+tr.set_num_threads(3)
+for _ in range(5):
+    tr.uniform(1 << 20)
+started = kernel_threads()
+"""
+    )
+    assert result == {"started": 2, "alive": 0}
+
+
 def test_multiprocessing_fork_and_spawn_pools_draw_the_expected_values(run_script):
     result = run_script(
         """

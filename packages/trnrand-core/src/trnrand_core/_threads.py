@@ -15,6 +15,7 @@ on; :func:`set_num_threads` changes it.
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import queue
@@ -77,8 +78,12 @@ class _Pool:
     def __init__(self, size: int):
         self.size = size
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
-        for _ in range(size - 1):
-            threading.Thread(target=self._serve, name="trnrand-kernel", daemon=True).start()
+        self._threads = [
+            threading.Thread(target=self._serve, name="trnrand-kernel", daemon=True)
+            for _ in range(size - 1)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def _serve(self) -> None:
         while (job := self._jobs.get()) is not None:
@@ -92,9 +97,13 @@ class _Pool:
         if job.error is not None:
             raise job.error
 
-    def close(self) -> None:
-        for _ in range(self.size - 1):
+    def close(self, wait: bool = False) -> None:
+        """Stop the threads once they finish their work (``wait``: and join them)."""
+        for _ in self._threads:
             self._jobs.put(None)
+        if wait:
+            for thread in self._threads:
+                thread.join(timeout=5.0)
 
 
 _num_threads = _initial_threads()
@@ -111,6 +120,18 @@ def _forget_pool_after_fork() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
+@atexit.register
+def _stop_pool_at_exit() -> None:
+    """Join the pool's threads before the interpreter finalizes: a daemon thread still
+    waking then (say, from a chunk queue it was late to) is killed mid-call by Python's
+    finalization, which can abort the process at exit."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.close(wait=True)
 
 
 def get_num_threads() -> int:
