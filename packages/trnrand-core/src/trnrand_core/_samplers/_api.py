@@ -24,7 +24,7 @@ import itertools
 import math
 import numbers
 from collections.abc import Callable, Sequence
-from typing import ParamSpec, overload
+from typing import ParamSpec
 
 import numpy as np
 import torch
@@ -43,6 +43,7 @@ from .._validation import (
     check_size,
 )
 from . import _common
+from ._declaration import Declaration, register
 
 #: Keyword parameters every sampler handles the same way; the others are its
 #: distribution parameters, in signature order.
@@ -56,49 +57,58 @@ PIECE = 1 << 20
 _P = ParamSpec("_P")
 
 
-@overload
-def public_sampler(fn: Callable[_P, torch.Tensor]) -> Callable[_P, torch.Tensor]: ...
-
-
-@overload
 def public_sampler(
-    fn: None = None,
+    declaration: Declaration = None,
     *,
     options: tuple[str, ...] = (),
     result_shape: Callable[..., tuple[int, ...]] | None = None,
-) -> Callable[[Callable[_P, torch.Tensor]], Callable[_P, torch.Tensor]]: ...
-
-
-def public_sampler(
-    fn: Callable[_P, torch.Tensor] | None = None,
-    *,
-    options: tuple[str, ...] = (),
-    result_shape: Callable[..., tuple[int, ...]] | None = None,
-):
+) -> Callable[[Callable[_P, torch.Tensor]], Callable[_P, torch.Tensor]]:
     """Wrap the eager sampler ``fn`` (whose signature ends with ``key=None``) into the
-    public function, registering its keyed operator ``trnrand::<fn.__name__>``.
+    public function described by ``declaration`` (registered in ``REGISTRY``; its
+    parameters must be ``fn``'s), registering its keyed operator ``trnrand::<name>``.
 
-    Its keyword parameters other than the common ones are distribution parameters
+    ``fn``'s keyword parameters other than the common ones are distribution parameters
     (numbers, tensors or ``None``), except the names in ``options``: bool or int
     settings (``replacement=``) passed to the operator as integers. ``result_shape(box,
     params, options)`` gives the result's shape for the drawn box of ``size`` when the
     sampler adds event dimensions (``params``: name to tensor or ``None``, ``options``:
     name to value); by default the result has the box's shape.
     """
-    if fn is None:
+
+    if callable(declaration):  # TRANSITION: undeclared sampler (removed when all are declared)
+        fn = declaration
+        signature = inspect.signature(fn)
+        names = [
+            n
+            for n, p in signature.parameters.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and n not in _COMMON and n not in options
+        ]
+        return _public(fn, signature, names, options, result_shape)
+    if declaration is None:  # TRANSITION
         return functools.partial(public_sampler, options=options, result_shape=result_shape)
-    signature = inspect.signature(fn)
-    names = [
-        n
-        for n, p in signature.parameters.items()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY and n not in _COMMON and n not in options
-    ]
+
+    def wrap(fn: Callable[_P, torch.Tensor]) -> Callable[_P, torch.Tensor]:
+        if fn.__name__ != declaration.name:
+            raise ValueError(f"{fn.__name__} is declared as {declaration.name!r}")
+        signature = inspect.signature(fn)
+        names = [
+            n
+            for n, p in signature.parameters.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and n not in _COMMON and n not in options
+        ]
+        register(declaration, names)
+        return _public(fn, signature, names, options, result_shape)
+
+    return wrap
+
+
+def _public(fn, signature, names, options, result_shape):
     shape_of = _Shape(names, options, signature, result_shape)
     sharded = "shard" in signature.parameters
     op = _register(fn, names, shape_of, sharded)
 
     @functools.wraps(fn)
-    def sampler(*args: _P.args, **kwargs: _P.kwargs) -> torch.Tensor:
+    def sampler(*args, **kwargs) -> torch.Tensor:
         try:
             return dispatch(*args, **kwargs)
         except RuntimeError as exc:

@@ -29,13 +29,22 @@ from .._generator import Generator, resolve_generator
 from .._jit import jit
 from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
-from .._validation import FLOAT_DTYPES, check_dtype
+from .._validation import FLOAT_DTYPES
 from . import _common
 from ._api import fill, public_sampler
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
 from ._fastmath import log32
-from ._params import dtype_limits, first_false, parameter
+from ._declaration import Declaration, Rule
+from ._params import dtype_limits, first_false
 from .normal import affine
+
+EXPONENTIAL = Declaration(
+    "exponential",
+    FLOAT_DTYPES,
+    params={"rate": Rule("greater", minimum=0.0)},
+    example={"rate": 0.5},
+    words=FLOAT_WORDS,
+)
 
 #: Above every standard exponential draw ``-ln(u)`` of a dtype's kernels.
 E_BOUND = {torch.float16: 16.64, torch.bfloat16: 16.64, torch.float32: 16.64, torch.float64: 37.43}
@@ -127,7 +136,7 @@ def _check_rate_elementwise(rate: torch.Tensor, dtype: torch.dtype) -> None:
             raise ValueError(f"{rule}, got {float(rate[i])!r} at element {i}")
 
 
-@public_sampler
+@public_sampler(EXPONENTIAL)
 def exponential(
     *size: SizeArg,
     rate: Param = 1.0,
@@ -181,17 +190,17 @@ def exponential(
     (True, torch.float32)
     """
     lay = layout(size, shard)
-    dtype = check_dtype(dtype, FLOAT_DTYPES)
+    dtype = EXPONENTIAL.check_dtype(dtype)
     gen = resolve_generator(generator)
     if out is not None:
         _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)
-    rate = parameter(rate, "rate", lay, dev, rule="greater", minimum=0.0)
+    rate = EXPONENTIAL.parameter("rate", rate, lay, dev)
     if isinstance(rate, torch.Tensor):
         _check_rate_elementwise(rate, dtype)
     else:
         _check_rate(rate, dtype)
-    draw = _common.reserve(gen, lay, FLOAT_WORDS[dtype])
+    draw = _common.reserve(gen, lay, EXPONENTIAL.words[dtype])
     params = {"scale": 1.0 / rate}
     flat = _common.sample("exponential", draw, dtype, dev, params, _cpu, _portable, out, lay)
     return out if out is not None else flat.view(lay.shape)
