@@ -14,15 +14,22 @@ from .._jit import jit
 from .._shards import layout
 from .._threads import launch
 from .._types import DeviceLike, Param, ShardLike, SizeArg
-from .._validation import FLOAT_DTYPES, check_dtype
+from .._validation import FLOAT_DTYPES
 from . import _common
 from ._api import public_sampler
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
-from ._params import parameter
+from ._declaration import Declaration, Rule
 from .randint import INT_OUT_DTYPES
 
 WORDS = 1
 OUT_DTYPES = (*FLOAT_DTYPES, torch.bool, *INT_OUT_DTYPES)
+BERNOULLI = Declaration(
+    "bernoulli",
+    OUT_DTYPES,
+    params={"p": Rule("closed", minimum=0.0, maximum=1.0)},
+    example={"p": 0.3},
+    words=dict.fromkeys(OUT_DTYPES, WORDS),
+)
 #: Output dtypes the kernel writes directly; float16/bfloat16 go through uint8.
 _DIRECT = (torch.float32, torch.float64, torch.bool, *INT_OUT_DTYPES)
 
@@ -77,7 +84,7 @@ def _portable(draw, dtype, device, p) -> torch.Tensor:
     return (words < _thresholds(p)).to(dtype)
 
 
-@public_sampler
+@public_sampler(BERNOULLI)
 def bernoulli(
     *size: SizeArg,
     p: Param = 0.5,
@@ -127,12 +134,12 @@ def bernoulli(
     ([False, False], [True, True])
     """
     lay = layout(size, shard)
-    dtype = check_dtype(dtype, OUT_DTYPES)
+    dtype = BERNOULLI.check_dtype(dtype)
     gen = resolve_generator(generator)
     if out is not None:
         _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)
-    p = parameter(p, "p", lay, dev, rule="closed", minimum=0.0, maximum=1.0)
-    draw = _common.reserve(gen, lay, WORDS)
+    p = BERNOULLI.parameter("p", p, lay, dev)
+    draw = _common.reserve(gen, lay, BERNOULLI.words[dtype])
     flat = _common.sample("bernoulli", draw, dtype, dev, {"p": p}, _cpu, _portable, out, lay)
     return out if out is not None else flat.view(lay.shape)

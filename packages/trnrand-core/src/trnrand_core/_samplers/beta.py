@@ -24,9 +24,10 @@ from .._jit import inline, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
 from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
-from .._validation import FLOAT_DTYPES, check_dtype
+from .._validation import FLOAT_DTYPES
 from . import _common
 from ._api import public_sampler
+from ._declaration import Declaration, Rule
 from ._float64 import (
     cpu_fill,
     element_index,
@@ -35,7 +36,6 @@ from ._float64 import (
     torch_v32,
 )
 from ._math64 import torch_log64
-from ._params import parameter
 from .gamma import (
     batch_arrays,
     gamma_log,
@@ -47,6 +47,13 @@ from .gamma import (
 )
 
 WORDS = 8
+BETA = Declaration(
+    "beta",
+    FLOAT_DTYPES,
+    params={"alpha": Rule("greater", minimum=0.0), "beta": Rule("greater", minimum=0.0)},
+    example={"alpha": 0.5, "beta": 2.0},
+    words=dict.fromkeys(FLOAT_DTYPES, WORDS),
+)
 _PER_BATCH = BATCH_BLOCKS // 2
 
 
@@ -147,7 +154,7 @@ def _portable(draw, dtype, device, alpha, beta) -> torch.Tensor:
 
 
 # -- public function --------------------------------------------------------------------
-@public_sampler
+@public_sampler(BETA)
 def beta(
     *size: SizeArg,
     alpha: Param,
@@ -199,15 +206,15 @@ def beta(
     True
     """
     lay = layout(size, shard)
-    dtype = check_dtype(dtype, FLOAT_DTYPES)
+    dtype = BETA.check_dtype(dtype)
     gen = resolve_generator(generator)
     if out is not None:
         _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)
     params = {
-        "alpha": parameter(alpha, "alpha", lay, dev, rule="greater", minimum=0.0),
-        "beta": parameter(beta, "beta", lay, dev, rule="greater", minimum=0.0),
+        "alpha": BETA.parameter("alpha", alpha, lay, dev),
+        "beta": BETA.parameter("beta", beta, lay, dev),
     }
-    draw = _common.reserve(gen, lay, WORDS)
+    draw = _common.reserve(gen, lay, BETA.words[dtype])
     flat = _common.sample("beta", draw, dtype, dev, params, _cpu, _portable, out, lay)
     return out if out is not None else flat.view(lay.shape)

@@ -32,9 +32,10 @@ from .._jit import helper, inline, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
 from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
-from .._validation import FLOAT_DTYPES, check_dtype
+from .._validation import FLOAT_DTYPES
 from . import _common
 from ._api import public_sampler
+from ._declaration import Declaration, Rule
 from ._float64 import (
     cpu_fill,
     element_index,
@@ -52,10 +53,24 @@ from ._math64 import (
     torch_log64,
     v32_batch,
 )
-from ._params import dtype_limits, parameter, refuse
+from ._params import dtype_limits, refuse
 from ._retry import retry_block, torch_retry_block
 
 WORDS = 4
+GAMMA = Declaration(
+    "gamma",
+    FLOAT_DTYPES,
+    params={"shape": Rule("greater", minimum=0.0), "scale": Rule("greater", minimum=0.0)},
+    example={"shape": 0.3, "scale": 2.0},
+    words=dict.fromkeys(FLOAT_DTYPES, WORDS),
+)
+CHI_SQUARED = Declaration(
+    "chi_squared",
+    FLOAT_DTYPES,
+    params={"df": Rule("greater", minimum=0.0)},
+    example={"df": 1.5},
+    words=dict.fromkeys(FLOAT_DTYPES, WORDS),
+)
 _THIRD = 1.0 / 3.0
 
 
@@ -278,25 +293,26 @@ def _check_fits(shape, scale, dtype: torch.dtype, chi_squared: bool) -> None:
 
 # -- public functions -------------------------------------------------------------------
 def _sample_gamma(
-    size, shard, shape_of, scale_of, dtype, generator, device, out, chi_squared=False
+    declaration, size, shard, shape_of, scale_of, dtype, generator, device, out
 ) -> torch.Tensor:
-    """Validate, reserve and sample; ``shape_of(layout, device)`` and ``scale_of``
-    return the validated parameters (so each public function names its own;
-    ``chi_squared`` words the overflow error in ``df``)."""
+    """Validate, reserve and sample for ``declaration`` (``GAMMA`` or ``CHI_SQUARED``);
+    ``shape_of(layout, device)`` and ``scale_of`` return the validated parameters (so
+    each public function names its own; ``CHI_SQUARED`` words the overflow error in
+    ``df``)."""
     lay = layout(size, shard)
-    dtype = check_dtype(dtype, FLOAT_DTYPES)
+    dtype = declaration.check_dtype(dtype)
     gen = resolve_generator(generator)
     if out is not None:
         _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)
     params = {"shape": shape_of(lay, dev), "scale": scale_of(lay, dev)}
-    _check_fits(params["shape"], params["scale"], dtype, chi_squared)
-    draw = _common.reserve(gen, lay, WORDS)
+    _check_fits(params["shape"], params["scale"], dtype, declaration is CHI_SQUARED)
+    draw = _common.reserve(gen, lay, declaration.words[dtype])
     flat = _common.sample("gamma", draw, dtype, dev, params, _cpu, _portable, out, lay)
     return out if out is not None else flat.view(lay.shape)
 
 
-@public_sampler
+@public_sampler(GAMMA)
 def gamma(
     *size: SizeArg,
     shape: Param,
@@ -354,10 +370,11 @@ def gamma(
     (torch.Size([4]), True)
     """
     return _sample_gamma(
+        GAMMA,
         size,
         shard,
-        lambda s, dev: parameter(shape, "shape", s, dev, rule="greater", minimum=0.0),
-        lambda s, dev: parameter(scale, "scale", s, dev, rule="greater", minimum=0.0),
+        lambda s, dev: GAMMA.parameter("shape", shape, s, dev),
+        lambda s, dev: GAMMA.parameter("scale", scale, s, dev),
         dtype,
         generator,
         device,
@@ -365,7 +382,7 @@ def gamma(
     )
 
 
-@public_sampler
+@public_sampler(CHI_SQUARED)
 def chi_squared(
     *size: SizeArg,
     df: Param,
@@ -399,13 +416,13 @@ def chi_squared(
     True
     """
     return _sample_gamma(
+        CHI_SQUARED,
         size,
         shard,
-        lambda s, dev: parameter(df, "df", s, dev, rule="greater", minimum=0.0) / 2,
+        lambda s, dev: CHI_SQUARED.parameter("df", df, s, dev) / 2,
         lambda s, dev: 2.0,
         dtype,
         generator,
         device,
         out,
-        chi_squared=True,
     )

@@ -32,12 +32,22 @@ from .._generator import Generator, resolve_generator
 from .._jit import jit
 from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
-from .._validation import FLOAT_DTYPES, check_dtype
+from .._validation import FLOAT_DTYPES
 from . import _common
 from ._api import fill, public_sampler
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
+from ._declaration import Declaration, Rule
 from ._fastmath import log32, sincos_turns, sincos_turns53, torch_sincos_turns
-from ._params import at, dtype_limits, first_false, parameter
+from ._params import at, dtype_limits, first_false
+
+NORMAL = Declaration(
+    "normal",
+    FLOAT_DTYPES,
+    params={"mean": Rule(), "std": Rule("at_least", minimum=0.0)},
+    example={"mean": 1.5, "std": 2.0},
+    words=FLOAT_WORDS,
+)
+STANDARD_NORMAL = Declaration("standard_normal", FLOAT_DTYPES, words=FLOAT_WORDS)
 
 #: Above every ``|z|`` a dtype's kernels produce (see the module docstring).
 Z_BOUND = {torch.float16: 5.77, torch.bfloat16: 5.77, torch.float32: 5.77, torch.float64: 8.66}
@@ -137,21 +147,23 @@ def _rounded(value, dtype: torch.dtype):
     return float(torch.tensor(value, dtype=torch.float64).to(dtype))
 
 
-def _normal(lay, mean, std, dtype, generator, device, out, name) -> torch.Tensor:
-    dtype = check_dtype(dtype, FLOAT_DTYPES)
+def _normal(declaration, lay, mean, std, dtype, generator, device, out) -> torch.Tensor:
+    """``normal`` or ``standard_normal`` (``declaration``), validated by ``normal``'s
+    parameter rules."""
+    dtype = declaration.check_dtype(dtype)
     gen = resolve_generator(generator)
     if out is not None:
         _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)
-    loc = parameter(mean, "mean", lay, dev)
-    scale = parameter(std, "std", lay, dev, rule="at_least", minimum=0.0)
+    loc = NORMAL.parameter("mean", mean, lay, dev)
+    scale = NORMAL.parameter("std", std, lay, dev)
     if isinstance(loc, torch.Tensor) or isinstance(scale, torch.Tensor):
         _check_range_elementwise(loc, scale, dtype)
     else:
         _check_range(loc, scale, dtype)
-    draw = _common.reserve(gen, lay, FLOAT_WORDS[dtype])
+    draw = _common.reserve(gen, lay, declaration.words[dtype])
     params = {"loc": loc, "scale": scale}
-    flat = _common.sample(name, draw, dtype, dev, params, _cpu, _portable, out, lay)
+    flat = _common.sample("normal", draw, dtype, dev, params, _cpu, _portable, out, lay)
     return out if out is not None else flat.view(lay.shape)
 
 
@@ -178,7 +190,7 @@ def _check_range_elementwise(loc, scale, dtype: torch.dtype) -> None:
         )
 
 
-@public_sampler
+@public_sampler(NORMAL)
 def normal(
     *size: SizeArg,
     mean: Param = 0.0,
@@ -235,10 +247,10 @@ def normal(
     >>> bool((tr.normal(2, 4, mean=mu, generator=tr.Generator(seed=7))[1] > 90).all())
     True
     """
-    return _normal(layout(size, shard), mean, std, dtype, generator, device, out, "normal")
+    return _normal(NORMAL, layout(size, shard), mean, std, dtype, generator, device, out)
 
 
-@public_sampler
+@public_sampler(STANDARD_NORMAL)
 def standard_normal(
     *size: SizeArg,
     dtype: torch.dtype = torch.float32,
@@ -258,7 +270,8 @@ def standard_normal(
     >>> bool((a == b).all())
     True
     """
-    return _normal(layout(size, shard), 0.0, 1.0, dtype, generator, device, out, "normal")
+    lay = layout(size, shard)
+    return _normal(STANDARD_NORMAL, lay, 0.0, 1.0, dtype, generator, device, out)
 
 
 def normal_into(

@@ -34,16 +34,16 @@ from .._jit import helper, inline, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
 from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
-from .._validation import FLOAT_DTYPES, INT_DTYPES, check_dtype
+from .._validation import FLOAT_DTYPES, INT_DTYPES
 from . import _common
 from ._api import public_sampler
+from ._declaration import Declaration, Rule
 from ._float64 import (
     cpu_fill,
     element_index,
     param_tensor,
     to_output,
 )
-from ._params import parameter
 from ._retry import retry_block, torch_retry_block
 
 WORDS = 4
@@ -52,6 +52,13 @@ INVERSION_BELOW = 10.0
 #: Largest accepted mean (the method is tested up to 1e9; beyond 1e10 the float64
 #: acceptance test, a difference of terms near lam * ln(lam), loses too many digits).
 LAM_MAX = 1e10
+POISSON = Declaration(
+    "poisson",
+    FLOAT_DTYPES + INT_DTYPES,
+    params={"lam": Rule("closed", minimum=0.0, maximum=LAM_MAX)},
+    example={"lam": 25.0},
+    words=dict.fromkeys(FLOAT_DTYPES + INT_DTYPES, WORDS),
+)
 #: Capacity of the memoised CDF: for lam < 10, p_j underflows to 0 before j = 330.
 _TABLE = 512
 #: An integer dtype is refused for a lam whose samples exceed its maximum with a
@@ -235,7 +242,7 @@ def _check_fits(lam, dtype: torch.dtype) -> None:
         )
 
 
-@public_sampler
+@public_sampler(POISSON)
 def poisson(
     *size: SizeArg,
     lam: Param = 1.0,
@@ -286,13 +293,13 @@ def poisson(
     (torch.int64, True)
     """
     lay = layout(size, shard)
-    dtype = check_dtype(dtype, FLOAT_DTYPES + INT_DTYPES)
+    dtype = POISSON.check_dtype(dtype)
     gen = resolve_generator(generator)
     if out is not None:
         _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)
-    mean = parameter(lam, "lam", lay, dev, rule="closed", minimum=0.0, maximum=LAM_MAX)
+    mean = POISSON.parameter("lam", lam, lay, dev)
     _check_fits(mean, dtype)
-    draw = _common.reserve(gen, lay, WORDS)
+    draw = _common.reserve(gen, lay, POISSON.words[dtype])
     flat = _common.sample("poisson", draw, dtype, dev, {"lam": mean}, _cpu, _portable, out, lay)
     return out if out is not None else flat.view(lay.shape)

@@ -33,15 +33,23 @@ from .._philox_torch import _mulhilo
 from .._shards import Layout, layout
 from .._threads import launch
 from .._types import DeviceLike, IntParam, ShardLike, SizeArg
-from .._validation import check_dtype, check_int
+from .._validation import check_int
 from .._words import cpu_words, portable_words
 from . import _common
 from ._api import public_sampler
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
+from ._declaration import OWN_CHECKS, Declaration
 from ._params import broadcast, require_elementwise
 from ._retry import retry_block, torch_retry_block
 
 INT_OUT_DTYPES = (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
+#: The word budget depends on the span (``words_for_span``).
+RANDINT = Declaration(
+    "randint",
+    INT_OUT_DTYPES,
+    params={"low": OWN_CHECKS, "high": OWN_CHECKS},
+    example={"low": 3, "high": 100},
+)
 _S32 = np.uint64(32)
 
 
@@ -274,7 +282,7 @@ def dtype_range(dtype: torch.dtype) -> tuple[int, int]:
     return info.min, info.max
 
 
-@public_sampler
+@public_sampler(RANDINT)
 def randint(
     *size: SizeArg,
     low: IntParam = 0,
@@ -327,7 +335,7 @@ def randint(
     (True, torch.int64)
     """
     lay = layout(size, shard)
-    dtype = check_dtype(dtype, INT_OUT_DTYPES)
+    dtype = RANDINT.check_dtype(dtype)
     if any(isinstance(b, torch.Tensor) and b.ndim > 0 for b in (low, high)):
         return _randint_per_element(lay, low, high, dtype, generator, device, out)
     low = check_int(low, "low")

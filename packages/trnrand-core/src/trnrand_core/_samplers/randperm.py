@@ -21,14 +21,18 @@ from .._jit import jit
 from .._philox_cpu import U32
 from .._threads import launch
 from .._types import DeviceLike
-from .._validation import check_dtype, check_int
+from .._validation import check_int
 from . import _common
 from ._api import public_sampler
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
+from ._declaration import Declaration
 from ._retry import retry_block
 from .randint import INT_OUT_DTYPES, dtype_range, torch_lemire32
 
 _TWO32 = np.uint64(TWO32)
+#: ``n`` is positional (its own checks); the word budget is the call's length, not per
+#: element; the call is indivisible and replicated on every rank.
+RANDPERM = Declaration("randperm", INT_OUT_DTYPES, elementwise=False)
 
 
 @jit
@@ -77,7 +81,7 @@ def _targets_portable(draw: Draw, device) -> torch.Tensor:
     return torch_lemire32(words, span, threshold, draw.block, draw.k0, draw.k1, element)
 
 
-@public_sampler
+@public_sampler(RANDPERM)
 def randperm(
     n: int,
     dtype: torch.dtype = torch.int64,
@@ -110,7 +114,7 @@ def randperm(
     [0, 1, 2, 3, 4, 5]
     """
     n = check_int(n, "n", minimum=0, maximum=TWO32)
-    dtype = check_dtype(dtype, INT_OUT_DTYPES)
+    dtype = RANDPERM.check_dtype(dtype)
     top = dtype_range(dtype)[1]
     if n - 1 > top:
         raise ValueError(f"n - 1 must fit dtype {dtype} (<= {top}), got n={n}")

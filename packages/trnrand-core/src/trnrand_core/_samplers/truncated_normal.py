@@ -44,13 +44,26 @@ from .._generator import Generator, resolve_generator
 from .._jit import inline, jit
 from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
-from .._validation import FLOAT_DTYPES, check_dtype
+from .._validation import FLOAT_DTYPES
 from . import _common
 from ._api import public_sampler
 from ._chunks import CHUNK, NARROW_CHUNK, chunk_layout, chunk_span, chunk_words, run_float
-from ._params import dtype_limits, parameter, refuse
+from ._declaration import Declaration, Rule
+from ._params import dtype_limits, refuse
 
 WORDS = 2
+TRUNCATED_NORMAL = Declaration(
+    "truncated_normal",
+    FLOAT_DTYPES,
+    params={
+        "mean": Rule(),
+        "std": Rule("greater", minimum=0.0),
+        "low": Rule(allow_inf=True),
+        "high": Rule(allow_inf=True),
+    },
+    example={"mean": 0.5, "std": 2.0, "low": 1.5, "high": math.inf},
+    words=dict.fromkeys(FLOAT_DTYPES, WORDS),
+)
 _CF_FROM = 5.0
 _CF_TERMS = 30
 _MAX_NEWTON = 100
@@ -225,7 +238,7 @@ def _portable(draw, dtype, device, loc, scale, low, high) -> torch.Tensor:
     return values if dtype == torch.float64 else values.to(torch.float32).to(dtype)
 
 
-@public_sampler
+@public_sampler(TRUNCATED_NORMAL)
 def truncated_normal(
     *size: SizeArg,
     mean: Param = 0.0,
@@ -289,21 +302,21 @@ def truncated_normal(
     (True, True)
     """
     lay = layout(size, shard)
-    dtype = check_dtype(dtype, FLOAT_DTYPES)
+    dtype = TRUNCATED_NORMAL.check_dtype(dtype)
     gen = resolve_generator(generator)
     if out is not None:
         _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)
-    loc = parameter(mean, "mean", lay, dev)
-    scale = parameter(std, "std", lay, dev, rule="greater", minimum=0.0)
-    a = parameter(low, "low", lay, dev, allow_inf=True)
-    b = parameter(high, "high", lay, dev, allow_inf=True)
+    loc = TRUNCATED_NORMAL.parameter("mean", mean, lay, dev)
+    scale = TRUNCATED_NORMAL.parameter("std", std, lay, dev)
+    a = TRUNCATED_NORMAL.parameter("low", low, lay, dev)
+    b = TRUNCATED_NORMAL.parameter("high", high, lay, dev)
     _check_order(a, b)
     if any(isinstance(v, torch.Tensor) for v in (loc, scale, a, b)):
         _check_range_elementwise(loc, scale, a, b, dtype)
     else:
         _check_range(loc, scale, a, b, dtype)
-    draw = _common.reserve(gen, lay, WORDS)
+    draw = _common.reserve(gen, lay, TRUNCATED_NORMAL.words[dtype])
     params = {"loc": loc, "scale": scale, "low": a, "high": b}
     flat = _common.sample("truncated_normal", draw, dtype, dev, params, _cpu, _portable, out, lay)
     return out if out is not None else flat.view(lay.shape)

@@ -32,10 +32,19 @@ from .._philox_cpu import (
 from .._shards import Layout, layout
 from .._threads import launch
 from .._types import DeviceLike, Param, ShardLike, SizeArg
-from .._validation import FLOAT_DTYPES, check_bounds, check_dtype
+from .._validation import FLOAT_DTYPES, check_bounds
 from . import _common
 from ._api import fill, public_sampler
-from ._params import as_column, parameter, require_elementwise
+from ._declaration import Declaration, Rule
+from ._params import as_column, require_elementwise
+
+UNIFORM = Declaration(
+    "uniform",
+    FLOAT_DTYPES,
+    params={"low": Rule(), "high": Rule()},
+    example={"low": -2.0, "high": 3.0},
+    words=FLOAT_WORDS,
+)
 
 #: Which of the top 24 bits of a word each one-word dtype keeps: float32 all 24,
 #: float16 11, bfloat16 8 (docs/stream.md (conversions)). ``((x >> 8) & mask) * 2**-24`` equals
@@ -298,7 +307,7 @@ def _check_representable(low: float, high: float, dtype: torch.dtype) -> None:
         )
 
 
-@public_sampler
+@public_sampler(UNIFORM)
 def uniform(
     *size: SizeArg,
     low: Param = 0.0,
@@ -349,7 +358,7 @@ def uniform(
     True
     """
     lay = layout(size, shard)
-    dtype = check_dtype(dtype, FLOAT_DTYPES)
+    dtype = UNIFORM.check_dtype(dtype)
     gen = resolve_generator(generator)
     if out is not None:
         _common.check_out(out, lay.shape, dtype)
@@ -361,7 +370,7 @@ def uniform(
     else:
         low, high = check_bounds(low, high)
         _check_representable(low, high, dtype)
-    draw = _common.reserve(gen, lay, FLOAT_WORDS[dtype])
+    draw = _common.reserve(gen, lay, UNIFORM.words[dtype])
     if not per_element:
         params = {"low": low, "high": high}
         flat = _common.sample("uniform", draw, dtype, dev, params, _cpu, _portable, out, lay)
@@ -381,8 +390,10 @@ def uniform(
 
 def _tensor_bounds(low, high, lay: Layout, dtype, device) -> tuple[torch.Tensor, torch.Tensor]:
     """Validate per-element bounds; flat float64 tensors of the output's size."""
-    low_t = as_column(parameter(low, "low", lay, device, region="box"), lay.count).to(device)
-    high_t = as_column(parameter(high, "high", lay, device, region="box"), lay.count).to(device)
+    low_t = as_column(UNIFORM.parameter("low", low, lay, device, region="box"), lay.count)
+    low_t = low_t.to(device)
+    high_t = as_column(UNIFORM.parameter("high", high, lay, device, region="box"), lay.count)
+    high_t = high_t.to(device)
     compute = torch.float64 if dtype == torch.float64 else torch.float32
     _, below = _clip_tensors(high_t, dtype)
     checks = (

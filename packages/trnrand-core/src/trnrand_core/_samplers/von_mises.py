@@ -42,12 +42,12 @@ from .._jit import helper, inline, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
 from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
-from .._validation import FLOAT_DTYPES, check_dtype
+from .._validation import FLOAT_DTYPES
 from . import _common
 from ._api import public_sampler
+from ._declaration import Declaration, Rule
 from ._float64 import cpu_fill, element_index, param_tensor, to_output, torch_v32, v32
 from ._math64 import _COS, _SIN, _horner, _torch_horner, log64, log_batch, torch_log64
-from ._params import parameter
 from ._retry import retry_block, torch_retry_block
 
 WORDS = 4
@@ -57,6 +57,13 @@ KAPPA_UNIFORM = 1e-100
 #: Largest accepted concentration (beyond it ``(1 - rho**2)**2`` leaves the normal
 #: float64 range).
 KAPPA_MAX = 1e300
+VON_MISES = Declaration(
+    "von_mises",
+    FLOAT_DTYPES,
+    params={"mu": Rule(), "kappa": Rule("closed", minimum=0.0, maximum=KAPPA_MAX)},
+    example={"mu": 4.0, "kappa": 4.0},
+    words=dict.fromkeys(FLOAT_DTYPES, WORDS),
+)
 
 #: Above this ``Y`` the logarithmic acceptance test fails for every ``V``.
 _Y_MAX = 64.0
@@ -314,7 +321,7 @@ def _portable(draw, dtype, device, mu, q, b, a) -> torch.Tensor:
 
 
 # -- public function --------------------------------------------------------------------
-@public_sampler
+@public_sampler(VON_MISES)
 def von_mises(
     *size: SizeArg,
     mu: Param = 0.0,
@@ -378,16 +385,16 @@ def von_mises(
     True
     """
     lay = layout(size, shard)
-    dtype = check_dtype(dtype, FLOAT_DTYPES)
+    dtype = VON_MISES.check_dtype(dtype)
     gen = resolve_generator(generator)
     if out is not None:
         _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)
-    mu = reduced_mu(parameter(mu, "mu", lay, dev))
-    kappas = parameter(kappa, "kappa", lay, dev, rule="closed", minimum=0.0, maximum=KAPPA_MAX)
+    mu = reduced_mu(VON_MISES.parameter("mu", mu, lay, dev))
+    kappas = VON_MISES.parameter("kappa", kappa, lay, dev)
     q, b, a = constants(kappas)
     params = {"mu": mu, "q": q, "b": b, "a": a}
-    draw = _common.reserve(gen, lay, WORDS)
+    draw = _common.reserve(gen, lay, VON_MISES.words[dtype])
     flat = _common.sample("von_mises", draw, dtype, dev, params, _cpu, _portable, out, lay)
     return out if out is not None else flat.view(lay.shape)
 
