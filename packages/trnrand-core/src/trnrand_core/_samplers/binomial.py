@@ -47,10 +47,11 @@ from .._jit import helper, inline, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
 from .._shards import Layout, layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
-from .._validation import FLOAT_DTYPES, INT_DTYPES, check_dtype
+from .._validation import FLOAT_DTYPES, INT_DTYPES
 from . import _common
 from . import poisson as poisson_module
 from ._api import public_sampler
+from ._declaration import OWN_CHECKS, Declaration, Rule
 from ._float64 import cpu_fill, element_index, param_tensor, to_output
 from ._math64 import _ATANH, _LN2_HI, _LN2_LO, _horner, _torch_horner, log64, torch_log64
 from ._params import dtype_limits, parameter, refuse
@@ -60,6 +61,23 @@ from .gamma import gamma, largest_value
 from .poisson import LAM_MAX, _check_fits
 
 WORDS = 4
+#: ``n`` is checked by ``trials`` (whole numbers, exact integers, the dtype's range).
+BINOMIAL = Declaration(
+    "binomial",
+    FLOAT_DTYPES + INT_DTYPES,
+    params={"n": OWN_CHECKS, "p": Rule("closed", minimum=0.0, maximum=1.0)},
+    example={"n": 100, "p": 0.3},
+    words=dict.fromkeys(FLOAT_DTYPES + INT_DTYPES, WORDS),
+)
+#: ``p`` is validated finite by its rule, then refused outside ``(0, 1]``; a gamma and
+#: a poisson sub-call, so no fixed word budget. p = 0.6 keeps the largest mixing mean
+#: small enough for int8.
+NEGATIVE_BINOMIAL = Declaration(
+    "negative_binomial",
+    FLOAT_DTYPES + INT_DTYPES,
+    params={"n": Rule("greater", minimum=0.0), "p": Rule()},
+    example={"n": 3.5, "p": 0.6},
+)
 #: Below this mean ``n min(p, 1 - p)`` the sampler inverts the CDF; at and above it, BTRS.
 INVERSION_BELOW = 10.0
 #: Largest accepted ``n``: every integer up to it is exact in float64.
@@ -417,7 +435,7 @@ def trials(n, lay, dev, dtype: torch.dtype, region: str = "drawn"):
     return n
 
 
-@public_sampler
+@public_sampler(BINOMIAL)
 def binomial(
     *size: SizeArg,
     n: Param,
@@ -480,14 +498,14 @@ def binomial(
     (torch.int64, True)
     """
     lay = layout(size, shard)
-    dtype = check_dtype(dtype, FLOAT_DTYPES + INT_DTYPES)
+    dtype = BINOMIAL.check_dtype(dtype)
     gen = resolve_generator(generator)
     if out is not None:
         _common.check_out(out, lay.shape, dtype)
     dev = _common.resolve_device(device, gen, out)
     count = trials(n, lay, dev, dtype)
-    prob = parameter(p, "p", lay, dev, rule="closed", minimum=0.0, maximum=1.0)
-    draw = _common.reserve(gen, lay, WORDS)
+    prob = BINOMIAL.parameter("p", p, lay, dev)
+    draw = _common.reserve(gen, lay, BINOMIAL.words[dtype])
     params = {"n": count, "p": prob}
     flat = _common.sample("binomial", draw, dtype, dev, params, _cpu, _portable, out, lay)
     return out if out is not None else flat.view(lay.shape)
@@ -518,7 +536,7 @@ def binomial_drawn(gen: Generator, lay: Layout, dev, n, p) -> torch.Tensor:
 _gamma = gamma.__wrapped__
 
 
-@public_sampler
+@public_sampler(NEGATIVE_BINOMIAL)
 def negative_binomial(
     *size: SizeArg,
     n: Param,
@@ -585,10 +603,10 @@ def negative_binomial(
     >>> k.dtype, bool((k >= 0).all())
     (torch.int64, True)
     """
-    call = begin(size, shard, dtype, generator, device, out, FLOAT_DTYPES + INT_DTYPES)
+    call = begin(size, shard, dtype, generator, device, out, NEGATIVE_BINOMIAL)
     lay = call.lay
-    shape = parameter(n, "n", lay, call.dev, rule="greater", minimum=0.0)
-    prob = parameter(p, "p", lay, call.dev)
+    shape = NEGATIVE_BINOMIAL.parameter("n", n, lay, call.dev)
+    prob = NEGATIVE_BINOMIAL.parameter("p", p, lay, call.dev)
     refuse(
         (prob > 0.0) & (prob <= 1.0) if isinstance(prob, torch.Tensor) else 0.0 < prob <= 1.0,
         "p must be in (0, 1]",

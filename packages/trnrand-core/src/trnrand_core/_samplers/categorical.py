@@ -48,9 +48,9 @@ from .._philox_cpu import (
 from .._shards import layout
 from .._threads import launch
 from .._types import DeviceLike, ShardLike, SizeArg
-from .._validation import check_dtype
 from . import _common
 from ._api import public_sampler
+from ._declaration import OWN_CHECKS, Declaration
 from .continuous import sub_draws
 from .exponential import exponential
 from .randint import INT_OUT_DTYPES, dtype_range
@@ -58,6 +58,16 @@ from .randint import INT_OUT_DTYPES, dtype_range
 _exponential = exponential.__wrapped__
 #: Words per draw with replacement (one float64 uniform).
 WORDS = 2
+#: ``probs``/``logits`` are checked by the sampler (exactly one, rows of weights). No
+#: fixed word budget: two words per element of ``size + batch_shape`` with replacement,
+#: two per category without. Element-wise: draws with replacement (the default) are
+#: divisible; ``replacement=False`` reserves its rows replicated.
+CATEGORICAL = Declaration(
+    "categorical",
+    INT_OUT_DTYPES,
+    params={"probs": OWN_CHECKS, "logits": OWN_CHECKS},
+    example={"probs": torch.tensor([0.2, 0.3, 0.5], dtype=torch.float64)},
+)
 
 
 def _weights_tensor(value, name: str) -> torch.Tensor:
@@ -347,7 +357,7 @@ def _race(e, x, top, is_logits, out):
             out[b, j] = index[j]
 
 
-@public_sampler(options=("replacement",), result_shape=_result_shape)
+@public_sampler(CATEGORICAL, options=("replacement",), result_shape=_result_shape)
 def categorical(
     *size: SizeArg,
     probs: torch.Tensor | None = None,
@@ -427,7 +437,7 @@ def categorical(
     """
     x, top, is_logits = _check_weights(probs, logits)
     replacement = _check_replacement(replacement)
-    dtype = check_dtype(dtype, INT_OUT_DTYPES)
+    dtype = CATEGORICAL.check_dtype(dtype)
     k = x.shape[-1]
     largest = dtype_range(dtype)[1]
     if k - 1 > largest:

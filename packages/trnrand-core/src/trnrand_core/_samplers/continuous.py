@@ -43,15 +43,54 @@ import torch
 from .._generator import Generator, resolve_generator
 from .._shards import Layout, layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
-from .._validation import FLOAT_DTYPES, check_dtype
+from .._validation import FLOAT_DTYPES
 from . import _common
 from ._api import public_sampler
-from ._params import dtype_limits, parameter, refuse
+from ._declaration import Declaration, Rule
+from ._params import dtype_limits, refuse
 from .exponential import E_BOUND, exponential
 from .gamma import chi_squared
 from .normal import Z_BOUND, normal
 
 LN2 = math.log(2.0)
+
+#: The finite location and the ``>= 0`` scale of ``loc + scale * x``.
+_LOCATION_SCALE = {"loc": Rule(), "scale": Rule("at_least", minimum=0.0)}
+# The composites draw with their sub-calls (their word budget is the sum of those), so
+# none declares a fixed budget (docs/distributions.md).
+GUMBEL = Declaration(
+    "gumbel", FLOAT_DTYPES, params=_LOCATION_SCALE, example={"loc": 1.0, "scale": 2.0}
+)
+LOGISTIC = Declaration(
+    "logistic", FLOAT_DTYPES, params=_LOCATION_SCALE, example={"loc": 0.5, "scale": 1.5}
+)
+LAPLACE = Declaration(
+    "laplace", FLOAT_DTYPES, params=_LOCATION_SCALE, example={"loc": 1.0, "scale": 2.0}
+)
+#: float16 needs |loc| + 5.364e6 * scale <= 65504.
+CAUCHY = Declaration(
+    "cauchy", FLOAT_DTYPES, params=_LOCATION_SCALE, example={"loc": -1.0, "scale": 0.01}
+)
+WEIBULL = Declaration(
+    "weibull",
+    FLOAT_DTYPES,
+    params={"a": Rule("greater", minimum=0.0), "scale": Rule("greater", minimum=0.0)},
+    example={"a": 1.5, "scale": 2.0},
+)
+PARETO = Declaration(
+    "pareto", FLOAT_DTYPES, params={"a": Rule("greater", minimum=0.0)}, example={"a": 3.0}
+)
+LOGNORMAL = Declaration(
+    "lognormal",
+    FLOAT_DTYPES,
+    params={"mean": Rule(), "sigma": Rule("at_least", minimum=0.0)},
+    example={"mean": 0.5, "sigma": 0.75},
+)
+#: df 5 is above every dtype's ``DF_MIN`` (float16: 4.18).
+STUDENT_T = Declaration(
+    "student_t", FLOAT_DTYPES, params={"df": Rule("greater", minimum=0.0)}, example={"df": 5.0}
+)
+
 #: The smallest standard exponential value of each precision (docs of ``exponential``).
 E_MIN = {torch.float32: 2.0**-24, torch.float64: 2.0**-54}
 
@@ -91,10 +130,11 @@ class _Call(NamedTuple):
     shard: ShardLike | None
 
 
-def begin(size, shard, dtype, generator, device, out, allowed=FLOAT_DTYPES) -> _Call:
-    """Validate the arguments every composite shares (before anything is reserved)."""
+def begin(size, shard, dtype, generator, device, out, declaration: Declaration) -> _Call:
+    """Validate the arguments every composite shares (before anything is reserved),
+    ``dtype`` against the ``declaration``'s dtypes."""
     lay = layout(size, shard)
-    dtype = check_dtype(dtype, allowed)
+    dtype = declaration.check_dtype(dtype)
     gen = resolve_generator(generator)
     if out is not None:
         _common.check_out(out, lay.shape, dtype)
@@ -103,9 +143,10 @@ def begin(size, shard, dtype, generator, device, out, allowed=FLOAT_DTYPES) -> _
     return _Call(lay, dtype, precision, gen, dev, out, shard)
 
 
-def box_parameter(value, name: str, call: _Call, **rule) -> float | torch.Tensor:
-    """A validated parameter: a float, or the flat float64 values of the returned box."""
-    return parameter(value, name, call.lay, call.dev, region="box", **rule)
+def box_parameter(declaration: Declaration, name: str, value, call: _Call) -> float | torch.Tensor:
+    """The parameter ``name`` validated by its declared rule: a float, or the flat
+    float64 values of the returned box."""
+    return declaration.parameter(name, value, call.lay, call.dev, region="box")
 
 
 def shaped(value: float | torch.Tensor, call: _Call) -> float | torch.Tensor:
@@ -155,11 +196,12 @@ def finish(y: torch.Tensor, call: _Call) -> torch.Tensor:
     return y.to(call.dtype)
 
 
-def _location_scale(loc, scale, call: _Call, bound: dict, what: str):
-    """Validate ``loc`` (finite) and ``scale`` (``>= 0``) for ``loc + scale * x`` with
-    ``|x| <= bound[precision]``: refused where a value could overflow the dtype."""
-    loc = box_parameter(loc, "loc", call)
-    scale = box_parameter(scale, "scale", call, rule="at_least", minimum=0.0)
+def _location_scale(declaration: Declaration, loc, scale, call: _Call, bound: dict, what: str):
+    """Validate ``loc`` (finite) and ``scale`` (``>= 0``, ``declaration``'s rules) for
+    ``loc + scale * x`` with ``|x| <= bound[precision]``: refused where a value could
+    overflow the dtype."""
+    loc = box_parameter(declaration, "loc", loc, call)
+    scale = box_parameter(declaration, "scale", scale, call)
     name, top, _ = dtype_limits(call.dtype)
     b = bound[call.precision]
     magnitude = loc.abs() if isinstance(loc, torch.Tensor) else abs(loc)
@@ -187,7 +229,7 @@ def _negated(scale):
 
 
 # -- exponential-based ------------------------------------------------------------------
-@public_sampler
+@public_sampler(GUMBEL)
 def gumbel(
     *size: SizeArg,
     loc: Param = 0.0,
@@ -242,14 +284,14 @@ def gumbel(
     >>> x.shape, bool(x.isfinite().all())
     (torch.Size([4]), True)
     """
-    call = begin(size, shard, dtype, generator, device, out)
-    loc, scale = _location_scale(loc, scale, call, E_BOUND, "ln E")
+    call = begin(size, shard, dtype, generator, device, out, GUMBEL)
+    loc, scale = _location_scale(GUMBEL, loc, scale, call, E_BOUND, "ln E")
     with sub_draws():
         e = standard(_exponential, call)
         return finish(_affine(e.log_(), loc, _negated(scale)), call)
 
 
-@public_sampler
+@public_sampler(LOGISTIC)
 def logistic(
     *size: SizeArg,
     loc: Param = 0.0,
@@ -306,14 +348,14 @@ def logistic(
     >>> x.shape, x.dtype
     (torch.Size([2, 3]), torch.float32)
     """
-    call = begin(size, shard, dtype, generator, device, out)
-    loc, scale = _location_scale(loc, scale, call, E_BOUND, "ln(U / (1 - U))")
+    call = begin(size, shard, dtype, generator, device, out, LOGISTIC)
+    loc, scale = _location_scale(LOGISTIC, loc, scale, call, E_BOUND, "ln(U / (1 - U))")
     with sub_draws():
         e = standard(_exponential, call)
         return finish(_affine(e.expm1_().log_(), loc, _negated(scale)), call)
 
 
-@public_sampler
+@public_sampler(LAPLACE)
 def laplace(
     *size: SizeArg,
     loc: Param = 0.0,
@@ -370,8 +412,8 @@ def laplace(
     >>> x.shape, bool(x.isfinite().all())
     (torch.Size([5]), True)
     """
-    call = begin(size, shard, dtype, generator, device, out)
-    loc, scale = _location_scale(loc, scale, call, E_BOUND, "ln(2 min(U, 1 - U))")
+    call = begin(size, shard, dtype, generator, device, out, LAPLACE)
+    loc, scale = _location_scale(LAPLACE, loc, scale, call, E_BOUND, "ln(2 min(U, 1 - U))")
     with sub_draws():
         e = standard(_exponential, call)
         # |X| = E - ln 2 - min(ln(expm1(E)), 0) (the log is <= 0 exactly when E <= ln 2),
@@ -380,7 +422,7 @@ def laplace(
         return finish(_affine(x, loc, _negated(scale)), call)
 
 
-@public_sampler
+@public_sampler(CAUCHY)
 def cauchy(
     *size: SizeArg,
     loc: Param = 0.0,
@@ -440,8 +482,8 @@ def cauchy(
     >>> bool(x.isfinite().all()), bool(x.abs().median() < 3.0)
     (True, True)
     """
-    call = begin(size, shard, dtype, generator, device, out)
-    loc, scale = _location_scale(loc, scale, call, C_BOUND, "tan(pi (U - 1/2))")
+    call = begin(size, shard, dtype, generator, device, out, CAUCHY)
+    loc, scale = _location_scale(CAUCHY, loc, scale, call, C_BOUND, "tan(pi (U - 1/2))")
     with sub_draws():
         e = standard(_exponential, call)
         # W = min(U, 1 - U) = min(expm1(E), 1) / exp(E), with exp(E) = expm1(E) + 1;
@@ -452,7 +494,7 @@ def cauchy(
         return finish(_affine(x, loc, _negated(scale)), call)
 
 
-@public_sampler
+@public_sampler(WEIBULL)
 def weibull(
     *size: SizeArg,
     a: Param,
@@ -507,9 +549,9 @@ def weibull(
     >>> bool((x > 0).all())
     True
     """
-    call = begin(size, shard, dtype, generator, device, out)
-    a = box_parameter(a, "a", call, rule="greater", minimum=0.0)
-    scale = box_parameter(scale, "scale", call, rule="greater", minimum=0.0)
+    call = begin(size, shard, dtype, generator, device, out, WEIBULL)
+    a = box_parameter(WEIBULL, "a", a, call)
+    scale = box_parameter(WEIBULL, "scale", scale, call)
     name, top, _ = dtype_limits(call.dtype)
     b = E_BOUND[call.precision]
     log_scale = scale.log() if isinstance(scale, torch.Tensor) else math.log(scale)
@@ -526,7 +568,7 @@ def weibull(
         return finish(e.log_().mul_(inverse).add_(shaped(log_scale, call)).exp_(), call)
 
 
-@public_sampler
+@public_sampler(PARETO)
 def pareto(
     *size: SizeArg,
     a: Param,
@@ -582,8 +624,8 @@ def pareto(
     >>> bool((x > 0).all())
     True
     """
-    call = begin(size, shard, dtype, generator, device, out)
-    a = box_parameter(a, "a", call, rule="greater", minimum=0.0)
+    call = begin(size, shard, dtype, generator, device, out, PARETO)
+    a = box_parameter(PARETO, "a", a, call)
     name, top, _ = dtype_limits(call.dtype)
     b = E_BOUND[call.precision]
     refuse(
@@ -598,7 +640,7 @@ def pareto(
 
 
 # -- normal-based -----------------------------------------------------------------------
-@public_sampler
+@public_sampler(LOGNORMAL)
 def lognormal(
     *size: SizeArg,
     mean: Param = 0.0,
@@ -655,9 +697,9 @@ def lognormal(
     >>> bool((x > 0).all())
     True
     """
-    call = begin(size, shard, dtype, generator, device, out)
-    mean = box_parameter(mean, "mean", call)
-    sigma = box_parameter(sigma, "sigma", call, rule="at_least", minimum=0.0)
+    call = begin(size, shard, dtype, generator, device, out, LOGNORMAL)
+    mean = box_parameter(LOGNORMAL, "mean", mean, call)
+    sigma = box_parameter(LOGNORMAL, "sigma", sigma, call)
     name, top, _ = dtype_limits(call.dtype)
     z = Z_BOUND[call.precision]
     refuse(
@@ -672,7 +714,7 @@ def lognormal(
         return finish(_affine(x, shaped(mean, call), shaped(sigma, call)).exp_(), call)
 
 
-@public_sampler
+@public_sampler(STUDENT_T)
 def student_t(
     *size: SizeArg,
     df: Param,
@@ -731,8 +773,8 @@ def student_t(
     >>> x.shape, bool(x.isfinite().all())
     (torch.Size([4]), True)
     """
-    call = begin(size, shard, dtype, generator, device, out)
-    dfs = box_parameter(df, "df", call, rule="greater", minimum=0.0)
+    call = begin(size, shard, dtype, generator, device, out, STUDENT_T)
+    dfs = box_parameter(STUDENT_T, "df", df, call)
     name, top, _ = dtype_limits(call.dtype)
     smallest = DF_MIN[call.dtype]
     refuse(

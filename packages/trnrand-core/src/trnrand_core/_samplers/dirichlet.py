@@ -36,9 +36,10 @@ from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batc
 from .._shards import layout
 from .._threads import parallel_for
 from .._types import DeviceLike, ShardLike, SizeArg
-from .._validation import FLOAT_DTYPES, check_dtype, check_size
+from .._validation import FLOAT_DTYPES, check_size
 from . import _common
 from ._api import public_sampler
+from ._declaration import OWN_CHECKS, Declaration
 from ._float64 import element_index, v32
 from ._math64 import box_muller_batch, log64, torch_log64
 from ._params import refuse
@@ -58,6 +59,15 @@ ALPHA_MIN = 1e-300
 #: A row whose boosted gammas all have logarithms above this (``X >= 1e-304``, normal
 #: float64) is normalised directly; otherwise in log space.
 LOG_DIRECT = -700.0
+#: ``alpha`` (a vector or batch of vectors) is checked by the sampler. ``WORDS`` per
+#: component, so per element of ``size`` the budget depends on ``k``: none declared.
+#: Element-wise over rows (partitions and shards split ``size``, never a row).
+DIRICHLET = Declaration(
+    "dirichlet",
+    FLOAT_DTYPES,
+    params={"alpha": OWN_CHECKS},
+    example={"alpha": torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64)},
+)
 
 
 # -- compiled CPU path ------------------------------------------------------------------
@@ -198,7 +208,7 @@ def _result_shape(box, params, options):
 
 
 # -- public function --------------------------------------------------------------------
-@public_sampler(result_shape=_result_shape)
+@public_sampler(DIRICHLET, result_shape=_result_shape)
 def dirichlet(
     *size: SizeArg,
     alpha: torch.Tensor,
@@ -262,7 +272,7 @@ def dirichlet(
     torch.Size([2, 4, 3])
     """
     shape = check_size(size)
-    dtype = check_dtype(dtype, FLOAT_DTYPES)
+    dtype = DIRICHLET.check_dtype(dtype)
     gen = resolve_generator(generator)
     if out is not None and not isinstance(out, torch.Tensor):
         raise TypeError(f"out must be a torch.Tensor, got {type(out).__name__}")

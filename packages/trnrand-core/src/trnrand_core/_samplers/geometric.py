@@ -18,9 +18,17 @@ from .._generator import Generator
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, INT_DTYPES
 from ._api import public_sampler
+from ._declaration import Declaration, Rule
 from ._params import dtype_limits
 from .continuous import begin, box_parameter, finish, refuse, shaped, standard, sub_draws
 from .exponential import E_BOUND, exponential
+
+#: ``p`` is validated finite by its rule, then refused outside ``(0, 1]`` by the
+#: sampler; an ``exponential`` sub-call, so no fixed word budget. p = 0.3 fits every
+#: dtype (int8: the largest value must stay below 127).
+GEOMETRIC = Declaration(
+    "geometric", FLOAT_DTYPES + INT_DTYPES, params={"p": Rule()}, example={"p": 0.3}
+)
 
 _exponential = exponential.__wrapped__
 
@@ -34,7 +42,7 @@ def _limits(dtype: torch.dtype) -> tuple[str, float, bool]:
     return name, top, False
 
 
-@public_sampler
+@public_sampler(GEOMETRIC)
 def geometric(
     *size: SizeArg,
     p: Param,
@@ -94,10 +102,10 @@ def geometric(
     >>> k.dtype, bool((k >= 1).all())
     (torch.int64, True)
     """
-    call = begin(size, shard, dtype, generator, device, out, FLOAT_DTYPES + INT_DTYPES)
+    call = begin(size, shard, dtype, generator, device, out, GEOMETRIC)
     if call.dtype in INT_DTYPES:
         call = call._replace(precision=torch.float64)
-    p = box_parameter(p, "p", call)
+    p = box_parameter(GEOMETRIC, "p", p, call)
     refuse(
         (p > 0.0) & (p <= 1.0) if isinstance(p, torch.Tensor) else 0.0 < p <= 1.0,
         "p must be in (0, 1]",

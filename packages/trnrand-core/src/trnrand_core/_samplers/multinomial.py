@@ -19,9 +19,10 @@ import torch
 from .._generator import Generator, resolve_generator
 from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
-from .._validation import FLOAT_DTYPES, INT_DTYPES, check_dtype
+from .._validation import FLOAT_DTYPES, INT_DTYPES
 from . import _common
 from ._api import public_sampler
+from ._declaration import OWN_CHECKS, Declaration
 from ._float64 import to_output
 from ._params import first_false, parameter
 from .binomial import binomial_drawn, drawn_layout, trials
@@ -29,6 +30,14 @@ from .continuous import sub_draws
 
 #: numpy's rule: the probabilities of all categories but the last may exceed 1 by this.
 SUM_TOLERANCE = 1e-12
+#: ``n`` is checked by ``binomial.trials``, ``pvals`` by the sampler; ``k - 1`` binomial
+#: sub-calls, so no fixed word budget.
+MULTINOMIAL = Declaration(
+    "multinomial",
+    FLOAT_DTYPES + INT_DTYPES,
+    params={"n": OWN_CHECKS, "pvals": OWN_CHECKS},
+    example={"n": 100, "pvals": torch.tensor([0.2, 0.3, 0.5], dtype=torch.float64)},
+)
 
 
 def _as_pvals(pvals) -> torch.Tensor:
@@ -62,7 +71,7 @@ def _result_shape(box, params, options) -> tuple[int, ...]:
     return (*box, pvals.shape[-1])
 
 
-@public_sampler(result_shape=_result_shape)
+@public_sampler(MULTINOMIAL, result_shape=_result_shape)
 def multinomial(
     *size: SizeArg,
     n: Param,
@@ -126,7 +135,7 @@ def multinomial(
     (torch.Size([4, 3]), [10, 10, 10, 10])
     """
     lay = layout(size, shard)
-    dtype = check_dtype(dtype, FLOAT_DTYPES + INT_DTYPES)
+    dtype = MULTINOMIAL.check_dtype(dtype)
     gen = resolve_generator(generator)
     probs = _as_pvals(pvals)
     k = probs.shape[-1]

@@ -34,9 +34,10 @@ from .._jit import jit
 from .._shards import layout
 from .._threads import parallel_for
 from .._types import DeviceLike, ShardLike, SizeArg
-from .._validation import check_dtype, check_size
+from .._validation import check_size
 from . import _common
 from ._api import public_sampler
+from ._declaration import OWN_CHECKS, Declaration
 from ._params import dtype_limits, refuse
 from .continuous import sub_draws
 from .normal import Z_BOUND, normal
@@ -46,6 +47,23 @@ _MATRICES = ("cov", "precision", "scale_tril")
 #: Asymmetry accepted in ``cov`` and ``precision``: ``|C_ij - C_ji|`` at most this
 #: times ``sqrt(C_ii C_jj)`` (rounding in a computed matrix, not a different matrix).
 SYMMETRY_RTOL = 1e-6
+#: The vector and matrices are checked by the sampler (exactly one matrix). One
+#: ``normal`` sub-call of ``d`` elements per row, so no fixed word budget. Element-wise
+#: over rows (partitions and shards split ``size``, never a row).
+MULTIVARIATE_NORMAL = Declaration(
+    "multivariate_normal",
+    (torch.float32, torch.float64),
+    params={
+        "mean": OWN_CHECKS,
+        "cov": OWN_CHECKS,
+        "precision": OWN_CHECKS,
+        "scale_tril": OWN_CHECKS,
+    },
+    example={
+        "mean": torch.tensor([1.0, -1.0], dtype=torch.float64),
+        "cov": torch.tensor([[2.0, 0.5], [0.5, 1.0]], dtype=torch.float64),
+    },
+)
 
 
 def _tensor(value, name: str, ndim: int, what: str) -> torch.Tensor:
@@ -198,7 +216,7 @@ def _result_shape(box, params, options):
     return (*box, *batch, mean.shape[-1])
 
 
-@public_sampler(result_shape=_result_shape)
+@public_sampler(MULTIVARIATE_NORMAL, result_shape=_result_shape)
 def multivariate_normal(
     *size: SizeArg,
     mean: torch.Tensor,
@@ -274,7 +292,7 @@ def multivariate_normal(
     torch.Size([3, 5, 2])
     """
     shape = check_size(size)
-    dtype = check_dtype(dtype, (torch.float32, torch.float64))
+    dtype = MULTIVARIATE_NORMAL.check_dtype(dtype)
     gen = resolve_generator(generator)
     if out is not None and not isinstance(out, torch.Tensor):
         raise TypeError(f"out must be a torch.Tensor, got {type(out).__name__}")
