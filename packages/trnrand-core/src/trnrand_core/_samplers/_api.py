@@ -58,7 +58,7 @@ _P = ParamSpec("_P")
 
 
 def public_sampler(
-    declaration: Declaration = None,
+    declaration: Declaration,
     *,
     options: tuple[str, ...] = (),
     result_shape: Callable[..., tuple[int, ...]] | None = None,
@@ -74,18 +74,6 @@ def public_sampler(
     sampler adds event dimensions (``params``: name to tensor or ``None``, ``options``:
     name to value); by default the result has the box's shape.
     """
-
-    if callable(declaration):  # TRANSITION: undeclared sampler (removed when all are declared)
-        fn = declaration
-        signature = inspect.signature(fn)
-        names = [
-            n
-            for n, p in signature.parameters.items()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY and n not in _COMMON and n not in options
-        ]
-        return _public(fn, signature, names, options, result_shape)
-    if declaration is None:  # TRANSITION
-        return functools.partial(public_sampler, options=options, result_shape=result_shape)
 
     def wrap(fn: Callable[_P, torch.Tensor]) -> Callable[_P, torch.Tensor]:
         if fn.__name__ != declaration.name:

@@ -38,7 +38,9 @@ class Rule:
             raise ValueError(f"kind must be finite, greater, at_least or closed, got {self.kind!r}")
         for name in ("minimum", "maximum"):
             if (getattr(self, name) is not None) != (name in wanted):
-                raise ValueError(f"a {self.kind!r} rule {'needs' if name in wanted else 'takes no'} {name}")
+                raise ValueError(
+                    f"a {self.kind!r} rule {'needs' if name in wanted else 'takes no'} {name}"
+                )
 
 
 #: A parameter whose value the sampler checks itself (integers, probability vectors,

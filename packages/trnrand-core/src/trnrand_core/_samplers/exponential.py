@@ -33,8 +33,8 @@ from .._validation import FLOAT_DTYPES
 from . import _common
 from ._api import fill, public_sampler
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
-from ._fastmath import log32
 from ._declaration import Declaration, Rule
+from ._fastmath import log32
 from ._params import dtype_limits, first_false
 from .normal import affine
 

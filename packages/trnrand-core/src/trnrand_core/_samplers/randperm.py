@@ -32,7 +32,9 @@ from .randint import INT_OUT_DTYPES, dtype_range, torch_lemire32
 _TWO32 = np.uint64(TWO32)
 #: ``n`` is positional (its own checks); the word budget is the call's length, not per
 #: element; the call is indivisible and replicated on every rank.
-RANDPERM = Declaration("randperm", INT_OUT_DTYPES, elementwise=False)
+RANDPERM = Declaration(
+    "randperm", INT_OUT_DTYPES, words=dict.fromkeys(INT_OUT_DTYPES, 1), elementwise=False
+)
 
 
 @jit
@@ -122,7 +124,7 @@ def randperm(
     dev = _common.resolve_device(device, gen, None)
     index = np.int32 if n <= 2**31 else np.int64
     perm = np.empty(n, dtype=index)  # allocated before the blocks are reserved
-    draw = gen._reserve(n, 1, replicated=True)
+    draw = gen._reserve(n, RANDPERM.words[dtype], replicated=True)
     if dev.type == "meta":  # shapes only, as torch's samplers on meta
         return torch.empty(n, dtype=dtype, device=dev)
     try:
