@@ -389,7 +389,7 @@ def test_out_is_written_and_returned():
         (binomial, {"n": 70000, "p": 0.5, "dtype": torch.float16}, ValueError, "at most 65504"),
         (binomial, {"n": 10, "p": 0.5, "dtype": torch.bool}, ValueError, "dtype must be one of"),
         (negative_binomial, {"n": 0.0, "p": 0.5}, ValueError, r"n must be finite and > 0, got 0.0"),
-        (negative_binomial, {"n": 1.0, "p": 0.0}, ValueError, r"p must be in \(0, 1\], got p=0.0"),
+        (negative_binomial, {"n": 1.0, "p": 0.0}, ValueError, r"p must be in \(0, 1\], got 0.0"),
         (negative_binomial, {"n": 1.0, "p": 1.5}, ValueError, r"p must be in \(0, 1\]"),
         (negative_binomial, {"n": math.inf, "p": 0.5}, ValueError, "n must be finite"),
         (negative_binomial, {"n": 1.0, "p": 1e-9}, ValueError, "at most 1e\\+10.*p=1e-09"),

@@ -148,13 +148,13 @@ def test_a_call_takes_exactly_the_blocks_of_its_declared_word_budget(name, dtype
 def _outside(rule) -> list[float]:
     """Values just outside ``rule`` (and the non-finite ones it refuses)."""
     bad = [math.nan] if rule.allow_inf else [math.nan, math.inf, -math.inf]
-    if rule.kind in ("greater", "at_least", "closed"):
+    if rule.kind != "finite":
         low = rule.minimum
         bad.append(math.nextafter(low, -math.inf))
         bad.append(low - max(1.0, abs(low)))
-        if rule.kind == "greater":
+        if rule.kind in ("greater", "half_open"):
             bad.append(low)
-    if rule.kind == "closed":
+    if rule.kind in ("closed", "half_open"):
         bad.append(math.nextafter(rule.maximum, math.inf))
         bad.append(rule.maximum + max(1.0, abs(rule.maximum)))
     return bad
@@ -166,6 +166,8 @@ def _edges(rule) -> list[float]:
         return [rule.minimum]
     if rule.kind == "closed":
         return [rule.minimum, rule.maximum]
+    if rule.kind == "half_open":
+        return [rule.maximum]
     return []
 
 
@@ -193,7 +195,7 @@ def test_values_outside_a_rule_are_refused_naming_the_parameter_and_the_value(na
         assert g.position == 0  # refused before anything was reserved
         column = torch.full((6,), good, dtype=torch.float64)
         column[4] = bad
-        with pytest.raises(ValueError, match=param):
+        with pytest.raises(ValueError, match=f"{param} .*at element 4"):
             _draw(name, 6, generator=g, **{param: column})
         assert g.position == 0
 

@@ -23,7 +23,8 @@ from ._params import parameter
 class Rule:
     """The range rule of a real distribution parameter, as ``_params.parameter`` checks
     it: ``kind`` is ``"finite"``, ``"greater"`` (``> minimum``), ``"at_least"``
-    (``>= minimum``) or ``"closed"`` (in ``[minimum, maximum]``); ``allow_inf`` admits
+    (``>= minimum``), ``"closed"`` (in ``[minimum, maximum]``) or ``"half_open"`` (in
+    ``(minimum, maximum]``); ``allow_inf`` admits
     infinities (truncation bounds)."""
 
     kind: str = "finite"
@@ -34,8 +35,10 @@ class Rule:
     def __post_init__(self):
         needs = {"finite": (), "greater": ("minimum",), "at_least": ("minimum",)}
         wanted = needs.get(self.kind, ("minimum", "maximum"))
-        if self.kind not in (*needs, "closed"):
-            raise ValueError(f"kind must be finite, greater, at_least or closed, got {self.kind!r}")
+        if self.kind not in (*needs, "closed", "half_open"):
+            raise ValueError(
+                f"kind must be finite, greater, at_least, closed or half_open, got {self.kind!r}"
+            )
         for name in ("minimum", "maximum"):
             if (getattr(self, name) is not None) != (name in wanted):
                 raise ValueError(

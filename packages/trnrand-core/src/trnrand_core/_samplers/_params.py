@@ -36,7 +36,9 @@ def parameter(
 ) -> float | torch.Tensor:
     """Validate ``value`` and return it as a float or a flat float64 tensor.
 
-    ``minimum``/``maximum`` are strict bounds unless ``rule`` says otherwise: the rule
+    ``rule`` is ``"finite"``, ``"greater"`` (``> minimum``), ``"at_least"``
+    (``>= minimum``), ``"closed"`` (``[minimum, maximum]``) or ``"half_open"``
+    (``(minimum, maximum]``): the rule
     text is what the error message states (e.g. ``"> 0"``, ``"in [0, 1]"``), and
     ``check(v)`` below is its executable form. A tensor gives the values of the drawn
     region (what kernels read), or of the returned box with ``region="box"``.
@@ -49,10 +51,11 @@ def parameter(
             raise ValueError(f"{name} must hold values, got a tensor on the meta device")
         flat = layout.select(broadcast(value.detach(), name, layout), region).to(torch.float64)
         ok = check(flat, minimum, maximum, allow_inf)
-        if not bool(ok.all()):
-            bad = flat[~ok].reshape(-1)[0]
+        i = first_false(ok)
+        if i is not None:
             raise ValueError(
-                f"{name} must be {_text(rule, minimum, maximum)}, got {_describe(bad)}"
+                f"{name} must be {_text(rule, minimum, maximum)}, got {_describe(flat[i])} "
+                f"at element {i}"
             )
         # On the meta device results are shapes only; parameters stay where their values
         # can be checked.
@@ -85,6 +88,8 @@ def _scalar_ok(x: float, rule: str, lo, hi, allow_inf: bool) -> bool:
         return x >= lo
     if rule == "closed":
         return lo <= x <= hi
+    if rule == "half_open":
+        return lo < x <= hi
     return True
 
 
@@ -105,7 +110,17 @@ def _closed(t, lo, hi, allow_inf):
     return _finite(t, lo, hi, allow_inf) & (t >= lo) & (t <= hi)
 
 
-_RULES = {"finite": _finite, "greater": _greater, "at_least": _at_least, "closed": _closed}
+def _half_open(t, lo, hi, allow_inf):
+    return _finite(t, lo, hi, allow_inf) & (t > lo) & (t <= hi)
+
+
+_RULES = {
+    "finite": _finite,
+    "greater": _greater,
+    "at_least": _at_least,
+    "closed": _closed,
+    "half_open": _half_open,
+}
 
 
 def _text(rule: str, lo, hi) -> str:
@@ -115,6 +130,8 @@ def _text(rule: str, lo, hi) -> str:
         return f"finite and > {lo:g}"
     if rule == "at_least":
         return f"finite and >= {lo:g}"
+    if rule == "half_open":
+        return f"in ({lo:g}, {hi:g}]"
     return f"in [{lo:g}, {hi:g}]"
 
 

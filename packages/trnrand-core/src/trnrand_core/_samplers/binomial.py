@@ -69,13 +69,12 @@ BINOMIAL = Declaration(
     example={"n": 100, "p": 0.3},
     words=dict.fromkeys(FLOAT_DTYPES + INT_DTYPES, WORDS),
 )
-#: ``p`` is validated finite by its rule, then refused outside ``(0, 1]``; a gamma and
-#: a poisson sub-call, so no fixed word budget. p = 0.6 keeps the largest mixing mean
+#: A gamma and a poisson sub-call, so no fixed word budget. p = 0.6 keeps the largest mixing mean
 #: small enough for int8.
 NEGATIVE_BINOMIAL = Declaration(
     "negative_binomial",
     FLOAT_DTYPES + INT_DTYPES,
-    params={"n": Rule("greater", minimum=0.0), "p": Rule()},
+    params={"n": Rule("greater", minimum=0.0), "p": Rule("half_open", minimum=0.0, maximum=1.0)},
     example={"n": 3.5, "p": 0.6},
 )
 #: Below this mean ``n min(p, 1 - p)`` the sampler inverts the CDF; at and above it, BTRS.
@@ -607,11 +606,6 @@ def negative_binomial(
     lay = call.lay
     shape = NEGATIVE_BINOMIAL.parameter("n", n, lay, call.dev)
     prob = NEGATIVE_BINOMIAL.parameter("p", p, lay, call.dev)
-    refuse(
-        (prob > 0.0) & (prob <= 1.0) if isinstance(prob, torch.Tensor) else 0.0 < prob <= 1.0,
-        "p must be in (0, 1]",
-        p=prob,
-    )
     odds = (1.0 - prob) / prob
     top = largest_value(shape, odds)
     refuse(

@@ -23,11 +23,13 @@ from ._params import dtype_limits
 from .continuous import begin, box_parameter, finish, refuse, shaped, standard, sub_draws
 from .exponential import E_BOUND, exponential
 
-#: ``p`` is validated finite by its rule, then refused outside ``(0, 1]`` by the
-#: sampler; an ``exponential`` sub-call, so no fixed word budget. p = 0.3 fits every
-#: dtype (int8: the largest value must stay below 127).
+#: An ``exponential`` sub-call, so no fixed word budget. p = 0.3 fits every dtype
+#: (int8: the largest value must stay below 127).
 GEOMETRIC = Declaration(
-    "geometric", FLOAT_DTYPES + INT_DTYPES, params={"p": Rule()}, example={"p": 0.3}
+    "geometric",
+    FLOAT_DTYPES + INT_DTYPES,
+    params={"p": Rule("half_open", minimum=0.0, maximum=1.0)},
+    example={"p": 0.3},
 )
 
 _exponential = exponential.__wrapped__
@@ -106,11 +108,6 @@ def geometric(
     if call.dtype in INT_DTYPES:
         call = call._replace(precision=torch.float64)
     p = box_parameter(GEOMETRIC, "p", p, call)
-    refuse(
-        (p > 0.0) & (p <= 1.0) if isinstance(p, torch.Tensor) else 0.0 < p <= 1.0,
-        "p must be in (0, 1]",
-        p=p,
-    )
     if isinstance(p, torch.Tensor):
         rate = torch.log1p(-p).neg_()  # p = 1: inf, E / inf = 0, raised to 1 below
     else:
