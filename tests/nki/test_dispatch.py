@@ -157,3 +157,12 @@ def test_plan_buckets_launches():
     assert [s.block for s in steps] == [5 + k * per_tile for k in (0, 64, 68, 70)]
     assert [s.n_tiles for s in dispatch._host.plan(0, 129 * per_tile, lnc=2)] == [64, 64, 2]
     assert dispatch._host.plan(2**64 - 1, 1)[0].block == 2**64 - 1
+
+
+def test_the_nki_kernels_take_the_parameters_core_declares():
+    """Each kernel family the backend implements takes exactly the parameters of core's
+    declaration of that family (``trnrand_core.extension.KERNELS``)."""
+    from trnrand_core.extension import KERNELS
+
+    for sampler, kind in dispatch._KINDS.items():
+        assert dispatch._PARAMS[kind] == set(KERNELS[sampler].params), sampler

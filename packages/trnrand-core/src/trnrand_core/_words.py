@@ -8,6 +8,7 @@ import torch
 
 from ._philox_cpu import fill_words
 from ._samplers import _common
+from ._samplers._kernel import Kernel
 from ._threads import launch
 
 WORDS = 1
@@ -23,10 +24,11 @@ def portable_words(draw, dtype, device) -> torch.Tensor:
     return _common.element_words(draw, device).reshape(-1)
 
 
+KERNEL = Kernel("words", (), cpu_words, portable_words)
+
+
 def random_words(generator, shape: tuple[int, ...]) -> torch.Tensor:
     """Words of the next call of ``numel(shape)`` elements, shaped, on the generator's device."""
     draw = generator._reserve(_common.numel(shape), WORDS)
-    flat = _common.sample(
-        "words", draw, torch.int64, generator.device, {}, cpu_words, portable_words
-    )
+    flat = _common.sample(KERNEL, draw, torch.int64, generator.device, {})
     return flat.view(shape)

@@ -18,6 +18,8 @@ Groups:
   ``is_allocation_failure``, ``out_of_memory``, ``check_dtype``, ``check_int``,
   ``check_seed``;
 - samplers' shared rules: ``clip_bounds`` (uniform's bounds in its dtype);
+  ``KERNELS``, the kernel families by name (their parameter names, which a plugin
+  backend's kernels take, and their ``trnrand::<name>_at`` operators);
 - the process: ``warmup_steps``/``run_steps`` (ahead-of-time compilation),
   ``ReadOnlyHasNki`` (the umbrella's read-only ``HAS_NKI``).
 """
@@ -35,6 +37,7 @@ from ._jit import cache_location, helper, inline, jit, with_numba
 from ._memory import empty, is_allocation_failure, out_of_memory
 from ._module import ReadOnlyHasNki
 from ._philox_cpu import first_pass_block
+from ._samplers._kernel import KERNELS
 from ._samplers.uniform import clip_bounds
 from ._threads import get_num_threads, parallel_for
 from ._validation import check_dtype, check_int, check_seed
@@ -42,6 +45,7 @@ from ._warmup import run_steps, warmup_steps
 from ._words import random_words
 
 __all__ = [
+    "KERNELS",
     "MASK32",
     "PHILOX_M0",
     "PHILOX_M1",

@@ -20,6 +20,7 @@ from .._validation import check_device
 
 if TYPE_CHECKING:  # the Generator module imports this one (raw words)
     from .._generator import Generator
+    from ._kernel import Kernel
 
 _PORTABLE_ON_CPU = os.environ.get("TRNRAND_CPU_KERNELS", "numba") == "portable"
 
@@ -117,21 +118,21 @@ def reserve(generator: Generator, layout: Layout, words: int) -> Draw:
 
 
 def sample(
-    name: str,
+    kernel: Kernel,
     draw: Draw,
     dtype: torch.dtype,
     device: torch.device,
     params: dict,
-    cpu_kernel,
-    portable,
     out: torch.Tensor | None = None,
     layout: Layout | None = None,
 ) -> torch.Tensor:
-    """Produce ``draw.count`` values as a flat tensor (written into ``out`` when given).
+    """Produce ``draw.count`` values of the kernel family ``kernel`` as a flat tensor
+    (written into ``out`` when given).
 
     A plugin backend (nki) is tried first when active; otherwise CPU tensors go to
-    ``cpu_kernel(draw, flat_out, **params)`` and other devices to
-    ``portable(draw, dtype, device, **params) -> Tensor``. For a shard (``layout`` with
+    ``kernel.cpu(draw, flat_out, **params)`` and other devices to
+    ``kernel.portable(draw, dtype, device, **params) -> Tensor`` (what the kernel's
+    operator does, without its dispatch cost). For a shard (``layout`` with
     a box) each run of the drawn region is produced from its own re-based draw, with
     per-element parameters (flat over the drawn region) sliced to it, and the box is
     returned. If that fails (out of memory, an unusable device), the call's blocks are
@@ -139,17 +140,15 @@ def sample(
     """
     try:
         if layout is not None and layout.box is not None:
-            return _produce_shard(
-                name, draw, dtype, device, params, cpu_kernel, portable, out, layout
-            )
-        return _produce(name, draw, dtype, device, params, cpu_kernel, portable, out)
+            return _produce_shard(kernel, draw, dtype, device, params, out, layout)
+        return _produce(kernel, draw, dtype, device, params, out)
     except BaseException:
         if draw.undo is not None:  # nothing was produced: the blocks are not consumed
             draw.undo()
         raise
 
 
-def _produce_shard(name, draw, dtype, device, params, cpu_kernel, portable, out, layout):
+def _produce_shard(kernel, draw, dtype, device, params, out, layout):
     count = layout.drawn_count
     direct = out is not None and layout.drawn == layout.box and out.is_contiguous()
     if direct:
@@ -166,28 +165,28 @@ def _produce_shard(name, draw, dtype, device, params, cpu_kernel, portable, out,
         for k in per_element:
             run_params[k] = params[k][offset : offset + n]
         part = flat[offset : offset + n]
-        _produce(name, draw.at(first, n), dtype, device, run_params, cpu_kernel, portable, part)
+        _produce(kernel, draw.at(first, n), dtype, device, run_params, part)
     if direct:
         return out
     return _deliver(layout.extract(flat), out)
 
 
-def _produce(name, draw, dtype, device, params, cpu_kernel, portable, out) -> torch.Tensor:
+def _produce(kernel, draw, dtype, device, params, out) -> torch.Tensor:
     if device.type == "meta":  # shapes only, as torch's samplers on meta
         return _deliver(torch.empty(draw.count, dtype=dtype, device=device), out)
     plugin = _backends.active_plugin()
     if plugin is not None and draw.count:
-        result = plugin.sample(name, draw, dtype, device, params)
+        result = plugin.sample(kernel.name, draw, dtype, device, params)
         if result is not None:
             return _deliver(result, out)
     if use_cpu_kernels(device):
         in_place = out is not None and out.is_contiguous()
         flat = out.view(-1) if in_place else _memory.empty(draw.count, dtype)
         if draw.count:
-            cpu_kernel(draw, flat, **params)
+            kernel.cpu(draw, flat, **params)
         return out if in_place else _deliver(flat, out)
     result = (
-        portable(draw, dtype, device, **params)
+        kernel.portable(draw, dtype, device, **params)
         if draw.count
         else torch.empty(0, dtype=dtype, device=device)
     )

@@ -19,6 +19,7 @@ from . import _common
 from ._api import public_sampler
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
 from ._declaration import Declaration, Rule
+from ._kernel import Kernel
 from .randint import INT_OUT_DTYPES
 
 WORDS = 1
@@ -84,6 +85,9 @@ def _portable(draw, dtype, device, p) -> torch.Tensor:
     return (words < _thresholds(p)).to(dtype)
 
 
+KERNEL = Kernel("bernoulli", ("p",), _cpu, _portable)
+
+
 @public_sampler(BERNOULLI)
 def bernoulli(
     *size: SizeArg,
@@ -141,5 +145,5 @@ def bernoulli(
     dev = _common.resolve_device(device, gen, out)
     p = BERNOULLI.parameter("p", p, lay, dev)
     draw = _common.reserve(gen, lay, BERNOULLI.words[dtype])
-    flat = _common.sample("bernoulli", draw, dtype, dev, {"p": p}, _cpu, _portable, out, lay)
+    flat = _common.sample(KERNEL, draw, dtype, dev, {"p": p}, out, lay)
     return out if out is not None else flat.view(lay.shape)

@@ -35,6 +35,7 @@ from ._float64 import (
     to_output,
     torch_v32,
 )
+from ._kernel import Kernel
 from ._math64 import torch_log64
 from .gamma import (
     batch_arrays,
@@ -154,6 +155,9 @@ def _portable(draw, dtype, device, alpha, beta) -> torch.Tensor:
 
 
 # -- public function --------------------------------------------------------------------
+KERNEL = Kernel("beta", ("alpha", "beta"), _cpu, _portable)
+
+
 @public_sampler(BETA)
 def beta(
     *size: SizeArg,
@@ -216,5 +220,5 @@ def beta(
         "beta": BETA.parameter("beta", beta, lay, dev),
     }
     draw = _common.reserve(gen, lay, BETA.words[dtype])
-    flat = _common.sample("beta", draw, dtype, dev, params, _cpu, _portable, out, lay)
+    flat = _common.sample(KERNEL, draw, dtype, dev, params, out, lay)
     return out if out is not None else flat.view(lay.shape)

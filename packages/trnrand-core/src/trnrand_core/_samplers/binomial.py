@@ -53,6 +53,7 @@ from . import poisson as poisson_module
 from ._api import public_sampler
 from ._declaration import OWN_CHECKS, Declaration, Rule
 from ._float64 import cpu_fill, element_index, param_tensor, to_output
+from ._kernel import Kernel
 from ._math64 import _ATANH, _LN2_HI, _LN2_LO, _horner, _torch_horner, log64, torch_log64
 from ._params import dtype_limits, parameter, refuse
 from ._retry import retry_block, torch_retry_block
@@ -434,6 +435,9 @@ def trials(n, lay, dev, dtype: torch.dtype, region: str = "drawn"):
     return n
 
 
+KERNEL = Kernel("binomial", ("n", "p"), _cpu, _portable)
+
+
 @public_sampler(BINOMIAL)
 def binomial(
     *size: SizeArg,
@@ -506,7 +510,7 @@ def binomial(
     prob = BINOMIAL.parameter("p", p, lay, dev)
     draw = _common.reserve(gen, lay, BINOMIAL.words[dtype])
     params = {"n": count, "p": prob}
-    flat = _common.sample("binomial", draw, dtype, dev, params, _cpu, _portable, out, lay)
+    flat = _common.sample(KERNEL, draw, dtype, dev, params, out, lay)
     return out if out is not None else flat.view(lay.shape)
 
 
@@ -526,9 +530,7 @@ def binomial_drawn(gen: Generator, lay: Layout, dev, n, p) -> torch.Tensor:
     region = drawn_layout(lay)
     draw = _common.reserve(gen, region, WORDS)
     params = {"n": n, "p": p}
-    return _common.sample(
-        "binomial", draw, torch.float64, dev, params, _cpu, _portable, None, region
-    )
+    return _common.sample(KERNEL, draw, torch.float64, dev, params, None, region)
 
 
 # -- negative binomial --------------------------------------------------------------------
@@ -639,13 +641,11 @@ def negative_binomial(
         lam = g.reshape(-1).mul_(odds)
         draw = _common.reserve(call.gen, region, poisson_module.WORDS)
         k = _common.sample(
-            "poisson",
+            poisson_module.KERNEL,
             draw,
             torch.float64,
             call.dev,
             {"lam": lam},
-            poisson_module._cpu,
-            poisson_module._portable,
             None,
             region,
         )

@@ -51,6 +51,7 @@ from .._types import DeviceLike, ShardLike, SizeArg
 from . import _common
 from ._api import public_sampler
 from ._declaration import OWN_CHECKS, Declaration
+from ._kernel import Kernel
 from .continuous import sub_draws
 from .exponential import exponential
 from .randint import INT_OUT_DTYPES, dtype_range
@@ -357,6 +358,9 @@ def _race(e, x, top, is_logits, out):
             out[b, j] = index[j]
 
 
+KERNEL = Kernel("categorical", ("cdf",), _cpu, _portable)
+
+
 @public_sampler(CATEGORICAL, options=("replacement",), result_shape=_result_shape)
 def categorical(
     *size: SizeArg,
@@ -467,7 +471,7 @@ def categorical(
         cdf = cdf.to(dev).contiguous()
         draw = _common.reserve(gen, full, WORDS)
         params = {"cdf": cdf}
-        flat = _common.sample("categorical", draw, dtype, dev, params, _cpu, _portable, out, full)
+        flat = _common.sample(KERNEL, draw, dtype, dev, params, out, full)
         return out if out is not None else flat.view(full.shape)
     x, top = x.to(dev), top.to(dev)
     with sub_draws():

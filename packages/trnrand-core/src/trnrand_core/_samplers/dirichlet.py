@@ -41,6 +41,7 @@ from . import _common
 from ._api import public_sampler
 from ._declaration import OWN_CHECKS, Declaration
 from ._float64 import element_index, v32
+from ._kernel import Kernel
 from ._math64 import box_muller_batch, log64, torch_log64
 from ._params import refuse
 from .gamma import (
@@ -208,6 +209,9 @@ def _result_shape(box, params, options):
 
 
 # -- public function --------------------------------------------------------------------
+KERNEL = Kernel("dirichlet", ("alpha", "k"), _cpu, _portable)
+
+
 @public_sampler(DIRICHLET, result_shape=_result_shape)
 def dirichlet(
     *size: SizeArg,
@@ -285,7 +289,7 @@ def dirichlet(
     params = {"alpha": concentration.reshape(-1).contiguous(), "k": concentration.shape[-1]}
     wide = torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
     draw = _common.reserve(gen, lay, WORDS)
-    flat = _common.sample("dirichlet", draw, wide, dev, params, _cpu, _portable, None, lay)
+    flat = _common.sample(KERNEL, draw, wide, dev, params, None, lay)
     result = flat.view(lay.shape).to(dtype)
     return result if out is None else out.copy_(result)
 

@@ -35,6 +35,7 @@ from ._api import fill, public_sampler
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
 from ._declaration import Declaration, Rule
 from ._fastmath import log32
+from ._kernel import Kernel
 from ._params import dtype_limits, first_false
 from .normal import affine
 
@@ -136,6 +137,9 @@ def _check_rate_elementwise(rate: torch.Tensor, dtype: torch.dtype) -> None:
             raise ValueError(f"{rule}, got {float(rate[i])!r} at element {i}")
 
 
+KERNEL = Kernel("exponential", ("scale",), _cpu, _portable)
+
+
 @public_sampler(EXPONENTIAL)
 def exponential(
     *size: SizeArg,
@@ -202,7 +206,7 @@ def exponential(
         _check_rate(rate, dtype)
     draw = _common.reserve(gen, lay, EXPONENTIAL.words[dtype])
     params = {"scale": 1.0 / rate}
-    flat = _common.sample("exponential", draw, dtype, dev, params, _cpu, _portable, out, lay)
+    flat = _common.sample(KERNEL, draw, dtype, dev, params, out, lay)
     return out if out is not None else flat.view(lay.shape)
 
 

@@ -44,6 +44,7 @@ from ._float64 import (
     torch_v32,
     v32,
 )
+from ._kernel import Kernel
 from ._math64 import (
     box_muller,
     box_muller_batch,
@@ -308,8 +309,11 @@ def _sample_gamma(
     params = {"shape": shape_of(lay, dev), "scale": scale_of(lay, dev)}
     _check_fits(params["shape"], params["scale"], dtype, declaration is CHI_SQUARED)
     draw = _common.reserve(gen, lay, declaration.words[dtype])
-    flat = _common.sample("gamma", draw, dtype, dev, params, _cpu, _portable, out, lay)
+    flat = _common.sample(KERNEL, draw, dtype, dev, params, out, lay)
     return out if out is not None else flat.view(lay.shape)
+
+
+KERNEL = Kernel("gamma", ("shape", "scale"), _cpu, _portable)
 
 
 @public_sampler(GAMMA)

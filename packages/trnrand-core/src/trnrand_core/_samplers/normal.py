@@ -38,6 +38,7 @@ from ._api import fill, public_sampler
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
 from ._declaration import Declaration, Rule
 from ._fastmath import log32, sincos_turns, sincos_turns53, torch_sincos_turns
+from ._kernel import Kernel
 from ._params import at, dtype_limits, first_false
 
 NORMAL = Declaration(
@@ -163,7 +164,7 @@ def _normal(declaration, lay, mean, std, dtype, generator, device, out) -> torch
         _check_range(loc, scale, dtype)
     draw = _common.reserve(gen, lay, declaration.words[dtype])
     params = {"loc": loc, "scale": scale}
-    flat = _common.sample("normal", draw, dtype, dev, params, _cpu, _portable, out, lay)
+    flat = _common.sample(KERNEL, draw, dtype, dev, params, out, lay)
     return out if out is not None else flat.view(lay.shape)
 
 
@@ -188,6 +189,9 @@ def _check_range_elementwise(loc, scale, dtype: torch.dtype) -> None:
         raise ValueError(
             f"{_range_rule(dtype)}, got mean={at(loc, i)!r}, std={at(scale, i)!r} at element {i}"
         )
+
+
+KERNEL = Kernel("normal", ("loc", "scale"), _cpu, _portable)
 
 
 @public_sampler(NORMAL)

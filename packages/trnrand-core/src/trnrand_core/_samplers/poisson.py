@@ -44,6 +44,7 @@ from ._float64 import (
     param_tensor,
     to_output,
 )
+from ._kernel import Kernel
 from ._retry import retry_block, torch_retry_block
 
 WORDS = 4
@@ -242,6 +243,9 @@ def _check_fits(lam, dtype: torch.dtype) -> None:
         )
 
 
+KERNEL = Kernel("poisson", ("lam",), _cpu, _portable)
+
+
 @public_sampler(POISSON)
 def poisson(
     *size: SizeArg,
@@ -301,5 +305,5 @@ def poisson(
     mean = POISSON.parameter("lam", lam, lay, dev)
     _check_fits(mean, dtype)
     draw = _common.reserve(gen, lay, POISSON.words[dtype])
-    flat = _common.sample("poisson", draw, dtype, dev, {"lam": mean}, _cpu, _portable, out, lay)
+    flat = _common.sample(KERNEL, draw, dtype, dev, {"lam": mean}, out, lay)
     return out if out is not None else flat.view(lay.shape)

@@ -34,11 +34,12 @@ from .._shards import Layout, layout
 from .._threads import launch
 from .._types import DeviceLike, IntParam, ShardLike, SizeArg
 from .._validation import check_int
-from .._words import cpu_words, portable_words
+from .._words import KERNEL as WORDS_KERNEL
 from . import _common
 from ._api import public_sampler
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
 from ._declaration import OWN_CHECKS, Declaration
+from ._kernel import Kernel
 from ._params import broadcast, require_elementwise
 from ._retry import retry_block, torch_retry_block
 
@@ -282,6 +283,9 @@ def dtype_range(dtype: torch.dtype) -> tuple[int, int]:
     return info.min, info.max
 
 
+KERNEL = Kernel("randint", ("low", "span"), _cpu, _portable)
+
+
 @public_sampler(RANDINT)
 def randint(
     *size: SizeArg,
@@ -355,7 +359,7 @@ def randint(
     span = high - low
     draw = _common.reserve(gen, lay, words_for_span(span))
     params = {"low": low, "span": span}
-    flat = _common.sample("randint", draw, dtype, dev, params, _cpu, _portable, out, lay)
+    flat = _common.sample(KERNEL, draw, dtype, dev, params, out, lay)
     return out if out is not None else flat.view(lay.shape)
 
 
@@ -392,9 +396,7 @@ def _randint_per_element(lay: Layout, low, high, dtype, generator, device, out) 
     draw = _common.reserve(gen, lay, 1)
     if dev.type == "meta":  # shapes only, as torch's samplers on meta
         return out if out is not None else torch.empty(lay.shape, dtype=dtype, device=dev)
-    words = _common.sample(
-        "words", draw, torch.int64, dev, {}, cpu_words, portable_words, layout=lay
-    )
+    words = _common.sample(WORDS_KERNEL, draw, torch.int64, dev, {}, layout=lay)
     element = lay.elements(draw, dev)
     offset = torch_lemire32(
         words, span, (TWO32 - span) % span, draw.block, draw.k0, draw.k1, element

@@ -26,6 +26,7 @@ from . import _common
 from ._api import public_sampler
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
 from ._declaration import Declaration
+from ._kernel import Kernel
 from ._retry import retry_block
 from .randint import INT_OUT_DTYPES, dtype_range, torch_lemire32
 
@@ -75,12 +76,23 @@ def _shuffle(targets, out):
         out[i], out[j] = out[j], out[i]
 
 
-def _targets_portable(draw: Draw, device) -> torch.Tensor:
+def _targets_cpu(draw: Draw, flat: torch.Tensor) -> None:
+    stream = (np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block))
+    launch(_swap_targets, stream, draw.first, (), flat.numpy(), 1)
+
+
+def _targets_portable(draw: Draw, dtype, device) -> torch.Tensor:
     words = _common.element_words(draw, device)[:, 0]
-    span = torch.arange(1, draw.count + 1, dtype=torch.int64, device=device)
+    span = torch.arange(draw.first + 1, draw.first + draw.count + 1, device=device)
     threshold = (TWO32 - span) % span
     element = span - 1
-    return torch_lemire32(words, span, threshold, draw.block, draw.k0, draw.k1, element)
+    targets = torch_lemire32(words, span, threshold, draw.block, draw.k0, draw.k1, element)
+    return targets.to(dtype)
+
+
+#: The swap targets of a permutation: element ``j`` is ``randint(0, j + 1)`` from word
+#: ``j`` (element-wise, so a kernel family; the swaps themselves run in order).
+SWAP_TARGETS = Kernel("swap_targets", (), _targets_cpu, _targets_portable)
 
 
 @public_sampler(RANDPERM)
@@ -122,22 +134,12 @@ def randperm(
         raise ValueError(f"n - 1 must fit dtype {dtype} (<= {top}), got n={n}")
     gen = resolve_generator(generator)
     dev = _common.resolve_device(device, gen, None)
-    index = np.int32 if n <= 2**31 else np.int64
-    perm = np.empty(n, dtype=index)  # allocated before the blocks are reserved
+    index = torch.int32 if n <= 2**31 else torch.int64
+    perm = np.empty(n, dtype=np.int32 if index == torch.int32 else np.int64)  # before reserving
     draw = gen._reserve(n, RANDPERM.words[dtype], replicated=True)
     if dev.type == "meta":  # shapes only, as torch's samplers on meta
         return torch.empty(n, dtype=dtype, device=dev)
-    try:
-        if _common.use_cpu_kernels(dev):
-            targets = np.empty(n, dtype=index)
-            if n:
-                stream = (np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block))
-                launch(_swap_targets, stream, 0, (), targets, 1)
-        else:
-            targets = _targets_portable(draw, dev).cpu().numpy().astype(index) if n else None
-    except BaseException:
-        draw.undo()  # nothing was produced: the blocks are not consumed
-        raise
+    targets = _common.sample(SWAP_TARGETS, draw, index, dev, {}).cpu().numpy()
     if n:
         _shuffle(targets, perm)
     return torch.from_numpy(perm).to(device=dev, dtype=dtype)

@@ -49,6 +49,7 @@ from . import _common
 from ._api import public_sampler
 from ._chunks import CHUNK, NARROW_CHUNK, chunk_layout, chunk_span, chunk_words, run_float
 from ._declaration import Declaration, Rule
+from ._kernel import Kernel
 from ._params import dtype_limits, refuse
 
 WORDS = 2
@@ -238,6 +239,9 @@ def _portable(draw, dtype, device, loc, scale, low, high) -> torch.Tensor:
     return values if dtype == torch.float64 else values.to(torch.float32).to(dtype)
 
 
+KERNEL = Kernel("truncated_normal", ("loc", "scale", "low", "high"), _cpu, _portable)
+
+
 @public_sampler(TRUNCATED_NORMAL)
 def truncated_normal(
     *size: SizeArg,
@@ -318,7 +322,7 @@ def truncated_normal(
         _check_range(loc, scale, a, b, dtype)
     draw = _common.reserve(gen, lay, TRUNCATED_NORMAL.words[dtype])
     params = {"loc": loc, "scale": scale, "low": a, "high": b}
-    flat = _common.sample("truncated_normal", draw, dtype, dev, params, _cpu, _portable, out, lay)
+    flat = _common.sample(KERNEL, draw, dtype, dev, params, out, lay)
     return out if out is not None else flat.view(lay.shape)
 
 

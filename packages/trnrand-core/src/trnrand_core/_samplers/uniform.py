@@ -36,6 +36,7 @@ from .._validation import FLOAT_DTYPES, check_bounds
 from . import _common
 from ._api import fill, public_sampler
 from ._declaration import Declaration, Rule
+from ._kernel import Kernel
 from ._params import as_column, require_elementwise
 
 UNIFORM = Declaration(
@@ -307,6 +308,9 @@ def _check_representable(low: float, high: float, dtype: torch.dtype) -> None:
         )
 
 
+KERNEL = Kernel("uniform", ("low", "high"), _cpu, _portable)
+
+
 @public_sampler(UNIFORM)
 def uniform(
     *size: SizeArg,
@@ -373,14 +377,14 @@ def uniform(
     draw = _common.reserve(gen, lay, UNIFORM.words[dtype])
     if not per_element:
         params = {"low": low, "high": high}
-        flat = _common.sample("uniform", draw, dtype, dev, params, _cpu, _portable, out, lay)
+        flat = _common.sample(KERNEL, draw, dtype, dev, params, out, lay)
         return flat.view(lay.shape) if out is None else out
     if dev.type == "meta":  # shapes only, as torch's samplers on meta
         return out if out is not None else torch.empty(lay.shape, dtype=dtype, device=dev)
     # u itself (exact in every dtype: 0 + 1 * u, never clipped), then the same affine map
     # and clip per element as the scalar path performs with one pair of bounds.
     unit_params = {"low": 0.0, "high": 1.0}
-    unit = _common.sample("uniform", draw, dtype, dev, unit_params, _cpu, _portable, layout=lay)
+    unit = _common.sample(KERNEL, draw, dtype, dev, unit_params, layout=lay)
     values = _affine_clipped(unit, low_t, high_t)
     if out is None:
         return values.view(lay.shape)

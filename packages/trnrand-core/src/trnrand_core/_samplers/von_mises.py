@@ -47,6 +47,7 @@ from . import _common
 from ._api import public_sampler
 from ._declaration import Declaration, Rule
 from ._float64 import cpu_fill, element_index, param_tensor, to_output, torch_v32, v32
+from ._kernel import Kernel
 from ._math64 import _COS, _SIN, _horner, _torch_horner, log64, log_batch, torch_log64
 from ._retry import retry_block, torch_retry_block
 
@@ -321,6 +322,9 @@ def _portable(draw, dtype, device, mu, q, b, a) -> torch.Tensor:
 
 
 # -- public function --------------------------------------------------------------------
+KERNEL = Kernel("von_mises", ("mu", "q", "b", "a"), _cpu, _portable)
+
+
 @public_sampler(VON_MISES)
 def von_mises(
     *size: SizeArg,
@@ -395,7 +399,7 @@ def von_mises(
     q, b, a = constants(kappas)
     params = {"mu": mu, "q": q, "b": b, "a": a}
     draw = _common.reserve(gen, lay, VON_MISES.words[dtype])
-    flat = _common.sample("von_mises", draw, dtype, dev, params, _cpu, _portable, out, lay)
+    flat = _common.sample(KERNEL, draw, dtype, dev, params, out, lay)
     return out if out is not None else flat.view(lay.shape)
 
 
