@@ -20,6 +20,7 @@ import pytest
 import torch
 
 import trnrand_core as tr
+from trnrand_core._samplers._common import portable_on_cpu
 from trnrand_core._samplers._declaration import REGISTRY
 
 SEED = 20261203
@@ -270,3 +271,70 @@ def test_the_meta_device_gives_the_shape_and_dtype_only(name):
     meta = _draw(name, 4, 6, generator=g, device="meta")
     assert meta.device.type == "meta"
     assert meta.shape == expected.shape and meta.dtype == expected.dtype
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_example_draws_keep_their_golden_values(name, golden):
+    """Every declared sampler's example call in every dtype, pinned (tests/golden/
+    contract.json; regenerated only with a stream-version bump, docs/stream.md)."""
+    pins = golden("contract")
+    for dtype in REGISTRY[name].dtypes:
+        size = (12,) if name == "randperm" else (3, 4)
+        pins.check(
+            f"{name}-{str(dtype)[6:]}",
+            _draw(name, *size, dtype=dtype, generator=tr.Generator(SEED)),
+        )
+
+
+# -- backends ---------------------------------------------------------------------------------
+
+#: Relative tolerance of the portable path (and so of CUDA) against the compiled kernels,
+#: per float dtype (docs/distributions.md: one ulp-level rounding differences in the
+#: transcendental functions; integer and bool results are bit-identical).
+RTOL = {torch.float16: 2.0**-10, torch.bfloat16: 2.0**-7, torch.float32: 1e-6, torch.float64: 1e-12}
+PAIRS = [(n, d) for n in NAMES for d in REGISTRY[n].dtypes]
+
+
+def _agree(compiled: torch.Tensor, other: torch.Tensor, dtype: torch.dtype) -> None:
+    """Integers bit for bit; floats within ``RTOL`` of the value plus the draw's mean
+    magnitude (the absolute part covers values near 0, where a rounding difference in
+    ``loc + scale * x`` is relative to the scale, not to the value)."""
+    assert other.dtype == compiled.dtype == dtype and other.shape == compiled.shape
+    if not dtype.is_floating_point:
+        assert torch.equal(other, compiled)
+        return
+    a, b = compiled.double(), other.double()
+    bound = RTOL[dtype] * (b.abs() + b.abs().mean())
+    worst = ((a - b).abs() / bound).max()
+    assert bool(worst <= 1.0), f"off by {float(worst):.3g} times the tolerance"
+
+
+def _backend_draw(name, dtype, **kwargs):
+    size = (100,) if name == "randperm" else (5, 200)
+    return _draw(name, *size, dtype=dtype, generator=tr.Generator(SEED, **kwargs))
+
+
+@pytest.mark.parametrize(("name", "dtype"), PAIRS, ids=[f"{n}-{str(d)[6:]}" for n, d in PAIRS])
+def test_the_portable_path_agrees_with_the_compiled_kernels(name, dtype):
+    compiled = _backend_draw(name, dtype)
+    with portable_on_cpu():
+        portable = _backend_draw(name, dtype)
+    _agree(compiled, portable, dtype)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize(("name", "dtype"), PAIRS, ids=[f"{n}-{str(d)[6:]}" for n, d in PAIRS])
+def test_cuda_agrees_with_the_compiled_kernels(name, dtype):
+    compiled = _backend_draw(name, dtype)
+    example = {
+        k: v.cuda() if isinstance(v, torch.Tensor) else v for k, v in REGISTRY[name].example.items()
+    }
+    size = (100,) if name == "randperm" else (5, 200)
+    g = tr.Generator(SEED, device="cuda")
+    if name == "randperm":
+        on_cuda = tr.randperm(100, dtype=dtype, generator=g)
+    else:
+        on_cuda = getattr(tr, name)(*size, dtype=dtype, generator=g, **example)
+    assert on_cuda.device.type == "cuda"
+    _agree(compiled, on_cuda.cpu(), dtype)
