@@ -141,3 +141,21 @@ def test_bad_operator_inputs_are_refused():
     draw = g._reserve(4, 1)
     with pytest.raises(TypeError, match=r"takes parameters \['scale'\], got \['rate'\]"):
         KERNELS["exponential"].at(draw, torch.float32, cpu, {"rate": 1.0})
+
+
+def test_a_device_kernel_is_used_where_it_gives_values_and_declines_to_the_portable_path():
+    """The order of the CUDA implementation (tested here with a stand-in for the fused
+    Triton kernel): an active plugin, then the device's kernel, then the portable path."""
+    from trnrand_core._samplers import _kernel
+
+    kernel = KERNELS["exponential"]
+    key, cpu = tr.key(SEED), torch.device("cpu")
+    scale = [torch.tensor(0.5, dtype=torch.float64)]
+    marker = torch.full((9,), 7.0)
+    args = (key, 3, 1, 9, 1, scale, torch.float32, cpu)
+    assert _kernel._run(kernel, *args, lambda draw, dtype, device, **p: marker) is marker
+    declined = _kernel._run(kernel, *args, lambda draw, dtype, device, **p: None)
+    with portable_on_cpu():
+        portable = kernel.operator(*args)
+    assert torch.equal(declined, portable)
+    assert KERNELS["uniform"].cuda is not None and KERNELS["gamma"].cuda is None

@@ -130,7 +130,8 @@ def sample(
     (written into ``out`` when given).
 
     A plugin backend (nki) is tried first when active; otherwise CPU tensors go to
-    ``kernel.cpu(draw, flat_out, **params)`` and other devices to
+    ``kernel.cpu(draw, flat_out, **params)``, CUDA tensors to ``kernel.cuda`` where it
+    gives a result, and other devices to
     ``kernel.portable(draw, dtype, device, **params) -> Tensor`` (what the kernel's
     operator does, without its dispatch cost). For a shard (``layout`` with
     a box) each run of the drawn region is produced from its own re-based draw, with
@@ -179,6 +180,10 @@ def _produce(kernel, draw, dtype, device, params, out) -> torch.Tensor:
         result = plugin.sample(kernel.name, draw, dtype, device, params)
         if result is not None:
             return _deliver(result, out)
+    if kernel.cuda is not None and device.type == "cuda" and draw.count:
+        fused = kernel.cuda(draw, dtype, device, **params)
+        if fused is not None:
+            return _deliver(fused, out)
     if use_cpu_kernels(device):
         in_place = out is not None and out.is_contiguous()
         flat = out.view(-1) if in_place else _memory.empty(draw.count, dtype)

@@ -4,8 +4,8 @@ A kernel family (``exponential``, ``randint``, raw ``words``, ...) computes ``co
 values of key ``(k0, k1)``'s word stream from first-pass block ``block`` and element
 ``first`` on, ``words`` words per element (docs/stream.md (positions)), from its
 parameters. Each family is a :class:`Kernel`: its name, its parameter names, its
-compiled CPU kernel and its portable torch path (which runs a Triton kernel on CUDA
-where one exists). Public samplers run families through ``_common.sample``; each family
+compiled CPU kernel, its portable torch path and, for some, a fused Triton kernel for
+CUDA. Public samplers run families through ``_common.sample``; each family
 is also the custom operator
 
     ``trnrand::<name>_at(key, block, first, count, words, params, dtype, device)``
@@ -14,8 +14,9 @@ with ``key`` an int64 tensor ``(k0, k1)`` (a ``trnrand.key``), ``block`` the blo
 signed 64-bit integer (blocks from ``2**63`` on are negative, their two's complement),
 ``params`` the parameters in declared order (numbers as 0-d tensors, per-element values
 as flat tensors of ``count``). It has a fake (meta) implementation, a CPU
-implementation (the compiled kernel) and one for every other device (the portable
-path); an active plugin backend (nki) is tried first on every device, as in eager calls.
+implementation (the compiled kernel), a CUDA one (the fused Triton kernel where the
+family has one) and one for every other device (the portable path); an active plugin
+backend (nki) is tried first on every device, as in eager calls.
 Eager calls skip the operator (its dispatch costs more than a small draw) and give the
 same values (tests/core/test_kernels.py). Operators are registered on first use of
 :attr:`Kernel.operator` (``import trnrand`` registers none).
@@ -42,15 +43,26 @@ _lock = threading.Lock()
 class Kernel:
     """One kernel family: ``cpu(draw, flat_out, **params)`` writes ``draw.count`` values
     into a contiguous CPU tensor; ``portable(draw, dtype, device, **params)`` returns
-    them on any device. ``params`` names their keyword parameters, in operator order."""
+    them on any device; ``cuda(draw, dtype, device, **params)``, where given, returns
+    them from a fused Triton kernel on a CUDA device, or ``None`` where it cannot (tensor
+    parameters, no Triton), and the portable path runs. ``params`` names their keyword
+    parameters, in operator order."""
 
-    def __init__(self, name: str, params: Sequence[str], cpu: Callable, portable: Callable):
+    def __init__(
+        self,
+        name: str,
+        params: Sequence[str],
+        cpu: Callable,
+        portable: Callable,
+        cuda: Callable | None = None,
+    ):
         if name in KERNELS:
             raise ValueError(f"kernel family {name!r} is declared twice")
         self.name = name
         self.params = tuple(params)
         self.cpu = cpu
         self.portable = portable
+        self.cuda = cuda
         self._operator = None
         KERNELS[name] = self
 
@@ -130,6 +142,32 @@ def _plugin(kernel: Kernel, draw: Draw, dtype, device, params) -> torch.Tensor |
     return plugin.sample(kernel.name, draw, dtype, device, params)
 
 
+def _run(kernel, key, block, first, count, words, params, dtype, device, fused):
+    """The order eager calls follow: an active plugin, then ``fused`` (a device's own
+    kernel, may decline with ``None``), then the portable path."""
+    draw = _address(key, block, first, count, words)
+    values = _decode(kernel, params)
+    result = _plugin(kernel, draw, dtype, device, values)
+    if result is None and fused is not None and count:
+        result = fused(draw, dtype, device, **values)
+    if result is not None:
+        return result
+    if not count:
+        return torch.empty(0, dtype=dtype, device=device)
+    return kernel.portable(draw, dtype, device, **values)
+
+
+def _compiled(kernel: Kernel) -> Callable:
+    """``kernel.cpu`` in the form of a device kernel: it returns the values."""
+
+    def run(draw, dtype, device, **values):
+        flat = _memory.empty(draw.count, dtype)
+        kernel.cpu(draw, flat, **values)
+        return flat
+
+    return run
+
+
 def _register(kernel: Kernel):
     def on_device(
         key: torch.Tensor,
@@ -142,32 +180,21 @@ def _register(kernel: Kernel):
         device: torch.device,
     ) -> torch.Tensor:
         """Every device without its own implementation: the portable torch path."""
-        draw = _address(key, block, first, count, words)
-        values = _decode(kernel, params)
-        result = _plugin(kernel, draw, dtype, device, values)
-        if result is not None:
-            return result
-        if not count:
-            return torch.empty(0, dtype=dtype, device=device)
-        return kernel.portable(draw, dtype, device, **values)
+        return _run(kernel, key, block, first, count, words, params, dtype, device, None)
+
+    def on_cuda(key, block, first, count, words, params, dtype, device):
+        """CUDA: the family's fused Triton kernel where it has one, else portable."""
+        return _run(kernel, key, block, first, count, words, params, dtype, device, kernel.cuda)
 
     def on_cpu(key, block, first, count, words, params, dtype, device):
         """CPU: the compiled kernel (the portable path under ``portable_on_cpu``)."""
-        if not _common.use_cpu_kernels(device):
-            return on_device(key, block, first, count, words, params, dtype, device)
-        draw = _address(key, block, first, count, words)
-        values = _decode(kernel, params)
-        result = _plugin(kernel, draw, dtype, device, values)
-        if result is not None:
-            return result
-        flat = _memory.empty(count, dtype)
-        if count:
-            kernel.cpu(draw, flat, **values)
-        return flat
+        compiled = _compiled(kernel) if _common.use_cpu_kernels(device) else None
+        return _run(kernel, key, block, first, count, words, params, dtype, device, compiled)
 
     on_device.__name__ = f"{kernel.name}_at"
     op = torch.library.custom_op(f"trnrand::{kernel.name}_at", on_device, mutates_args=())
     op.register_kernel("cpu", on_cpu)
+    op.register_kernel("cuda", on_cuda)
 
     @op.register_fake
     def _(key, block, first, count, words, params, dtype, device):

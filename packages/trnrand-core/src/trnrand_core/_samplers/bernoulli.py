@@ -76,16 +76,19 @@ def _cpu(draw, flat: torch.Tensor, p) -> None:
     flat.copy_(torch.from_numpy(bits))
 
 
+def _cuda(draw, dtype, device, p) -> torch.Tensor | None:
+    """One fused Triton kernel for a scalar ``p`` (None: the portable path)."""
+    if isinstance(p, torch.Tensor):
+        return None
+    return _triton.run("bernoulli", device, draw, dtype, _thresholds(p), variant=dtype)
+
+
 def _portable(draw, dtype, device, p) -> torch.Tensor:
-    if not isinstance(p, torch.Tensor):
-        fused = _triton.run("bernoulli", device, draw, dtype, _thresholds(p), variant=dtype)
-        if fused is not None:  # CUDA: one Triton kernel
-            return fused
     words = _common.element_words(draw, device)[:, 0]
     return (words < _thresholds(p)).to(dtype)
 
 
-KERNEL = Kernel("bernoulli", ("p",), _cpu, _portable)
+KERNEL = Kernel("bernoulli", ("p",), _cpu, _portable, cuda=_cuda)
 
 
 @public_sampler(BERNOULLI)

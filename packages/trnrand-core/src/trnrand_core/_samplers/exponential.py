@@ -92,13 +92,15 @@ def _cpu(draw, flat: torch.Tensor, scale) -> None:
     run_float(kernel, draw, flat, 0.0, scale)
 
 
+def _cuda(draw, dtype, device, scale) -> torch.Tensor | None:
+    """One fused Triton kernel for a scalar rate (None: the portable path)."""
+    if isinstance(scale, torch.Tensor):
+        return None
+    variant = (dtype, "exp")
+    return _triton.run("transcendental", device, draw, dtype, False, 0.0, scale, variant=variant)
+
+
 def _portable(draw, dtype, device, scale) -> torch.Tensor:
-    if not isinstance(scale, torch.Tensor):
-        fused = _triton.run(
-            "transcendental", device, draw, dtype, False, 0.0, scale, variant=(dtype, "exp")
-        )
-        if fused is not None:  # CUDA: one Triton kernel
-            return fused
     words = _common.element_words(draw, device)
     if dtype == torch.float64:
         u = torch_open_u53(words[:, 0], words[:, 1])
@@ -137,7 +139,7 @@ def _check_rate_elementwise(rate: torch.Tensor, dtype: torch.dtype) -> None:
             raise ValueError(f"{rule}, got {float(rate[i])!r} at element {i}")
 
 
-KERNEL = Kernel("exponential", ("scale",), _cpu, _portable)
+KERNEL = Kernel("exponential", ("scale",), _cpu, _portable, cuda=_cuda)
 
 
 @public_sampler(EXPONENTIAL)

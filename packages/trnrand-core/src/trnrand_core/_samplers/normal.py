@@ -121,13 +121,15 @@ def standard_pairs(words: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return torch.stack((r * c, r * s), dim=1).reshape(-1)
 
 
+def _cuda(draw, dtype, device, loc, scale) -> torch.Tensor | None:
+    """One fused Triton kernel for scalar parameters (None: the portable path)."""
+    if isinstance(loc, torch.Tensor) or isinstance(scale, torch.Tensor):
+        return None
+    variant = (dtype, "normal")
+    return _triton.run("transcendental", device, draw, dtype, True, loc, scale, variant=variant)
+
+
 def _portable(draw, dtype, device, loc, scale) -> torch.Tensor:
-    if not isinstance(loc, torch.Tensor) and not isinstance(scale, torch.Tensor):
-        fused = _triton.run(
-            "transcendental", device, draw, dtype, True, loc, scale, variant=(dtype, "normal")
-        )
-        if fused is not None:  # CUDA: one Triton kernel
-            return fused
     start = draw.first - draw.first % 2
     stop = draw.first + draw.count + (draw.first + draw.count) % 2
     words = _common.element_words(draw._replace(first=start, count=stop - start), device)
@@ -191,7 +193,7 @@ def _check_range_elementwise(loc, scale, dtype: torch.dtype) -> None:
         )
 
 
-KERNEL = Kernel("normal", ("loc", "scale"), _cpu, _portable)
+KERNEL = Kernel("normal", ("loc", "scale"), _cpu, _portable, cuda=_cuda)
 
 
 @public_sampler(NORMAL)

@@ -258,18 +258,24 @@ def _clip_below_high(values: torch.Tensor, high: float) -> None:
     values.masked_fill_(values >= top, below)
 
 
+def _compute_precision(low: float, high: float, dtype) -> tuple[float, float]:
+    """``(low, high - low)`` rounded to the compute precision of ``dtype``."""
+    if dtype == torch.float64:
+        return low, high - low
+    return float(np.float32(low)), float(np.float32(np.float32(high) - np.float32(low)))
+
+
+def _cuda(draw, dtype, device, low: float, high: float) -> torch.Tensor | None:
+    """One fused Triton kernel (None: the portable path)."""
+    low_c, span_c = _compute_precision(low, high, dtype)
+    bounds = clip_bounds(high, dtype)
+    return _triton.run("uniform", device, draw, dtype, low_c, span_c, *bounds, variant=dtype)
+
+
 def _portable(draw, dtype, device, low: float, high: float) -> torch.Tensor:
     """``low + span * u`` in the compute precision (``low`` and ``span`` rounded to it),
-    then the clip; one fused Triton kernel on CUDA when available."""
-    if dtype == torch.float64:
-        low_c, span_c = low, high - low
-    else:
-        low_c = float(np.float32(low))
-        span_c = float(np.float32(np.float32(high) - np.float32(low)))
-    bounds = clip_bounds(high, dtype)
-    fused = _triton.run("uniform", device, draw, dtype, low_c, span_c, *bounds, variant=dtype)
-    if fused is not None:
-        return fused
+    then the clip."""
+    low_c, span_c = _compute_precision(low, high, dtype)
     words = _common.element_words(draw, device)
     if dtype == torch.float64:
         values = torch_u53(words[:, 0], words[:, 1]).mul_(span_c).add_(low_c)
@@ -308,7 +314,7 @@ def _check_representable(low: float, high: float, dtype: torch.dtype) -> None:
         )
 
 
-KERNEL = Kernel("uniform", ("low", "high"), _cpu, _portable)
+KERNEL = Kernel("uniform", ("low", "high"), _cpu, _portable, cuda=_cuda)
 
 
 @public_sampler(UNIFORM)
