@@ -25,13 +25,13 @@ import torch
 
 from .. import _triton
 from .._conversions import FLOAT_WORDS, open_u23, open_u53, torch_open_u23, torch_open_u53
-from .._generator import Generator, resolve_generator
+from .._generator import Generator
 from .._jit import jit
-from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES
 from . import _common
 from ._api import fill, public_sampler
+from ._call import begin
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
 from ._declaration import Declaration, Rule
 from ._fastmath import log32
@@ -195,21 +195,13 @@ def exponential(
     >>> bool((x > 0).all()), x.dtype
     (True, torch.float32)
     """
-    lay = layout(size, shard)
-    dtype = EXPONENTIAL.check_dtype(dtype)
-    gen = resolve_generator(generator)
-    if out is not None:
-        _common.check_out(out, lay.shape, dtype)
-    dev = _common.resolve_device(device, gen, out)
-    rate = EXPONENTIAL.parameter("rate", rate, lay, dev)
+    call = begin(EXPONENTIAL, size, shard, dtype, generator, device, out)
+    rate = call.parameter("rate", rate)
     if isinstance(rate, torch.Tensor):
-        _check_rate_elementwise(rate, dtype)
+        _check_rate_elementwise(rate, call.dtype)
     else:
-        _check_rate(rate, dtype)
-    draw = _common.reserve(gen, lay, EXPONENTIAL.words[dtype])
-    params = {"scale": 1.0 / rate}
-    flat = _common.sample(KERNEL, draw, dtype, dev, params, out, lay)
-    return out if out is not None else flat.view(lay.shape)
+        _check_rate(rate, call.dtype)
+    return call.draw(KERNEL, {"scale": 1.0 / rate})
 
 
 def exponential_into(
