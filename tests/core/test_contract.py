@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -106,6 +108,16 @@ def test_the_declared_parameters_are_the_signature_and_the_example_is_valid(name
     required = {p for p in declaration.params if parameters[p].default is inspect.Parameter.empty}
     assert required <= set(declaration.example), "the example omits a required parameter"
     assert _draw(name, 7, generator=tr.Generator(SEED)).shape[0] == 7
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_declared_sampler_is_documented(name):
+    """An entry in the API reference and a row in the word-budget table."""
+    docs = Path(__file__).parents[2] / "docs"
+    assert f"::: trnrand_core.{name}\n" in (docs / "api.md").read_text()
+    distributions = (docs / "distributions.md").read_text()
+    rows = [line for line in distributions.splitlines() if line.startswith("| `")]
+    assert any(re.search(rf"`{name}[`(]", row.split("|")[1]) for row in rows)
 
 
 # -- dtypes and word budgets ---------------------------------------------------------------
