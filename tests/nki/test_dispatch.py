@@ -166,3 +166,34 @@ def test_the_nki_kernels_take_the_parameters_core_declares():
 
     for sampler, kind in dispatch._KINDS.items():
         assert dispatch._PARAMS[kind] == set(KERNELS[sampler].params), sampler
+
+
+@pytest.mark.parametrize(
+    ("family", "params"),
+    [
+        ("uniform", {"low": -1.0, "high": 2.0}),
+        ("normal", {"loc": 1.0, "scale": 3.0}),
+        ("exponential", {"scale": 0.5}),
+        ("words", {}),
+    ],
+)
+def test_the_kernel_operators_run_the_nki_kernels(emulated_nki, monkeypatch, family, params):
+    """The operators ``trnrand::<family>_at`` reach the nki backend first, as eager calls
+    do: on a Neuron device their implementation is the NKI kernel (here its exact
+    emulation), giving what the eager call through the backend gives."""
+    from trnrand_core.extension import KERNELS
+
+    launched = []
+
+    def counting_launch(kind, *args, **kwargs):
+        launched.append(kind)
+        return dispatch.mirror_launch(kind, *args, **kwargs)
+
+    monkeypatch.setattr(dispatch, "_launch", counting_launch)
+    dtype = torch.int64 if family == "words" else torch.float32
+    draw = tr.Generator(seed=9)._reserve(40, 1)
+    eager = dispatch.NkiBackend().sample(family, draw, dtype, torch.device("cpu"), params)
+    launched.clear()
+    values = KERNELS[family].at(draw, dtype, torch.device("cpu"), params)
+    assert launched == [family]
+    assert torch.equal(values, eager)
