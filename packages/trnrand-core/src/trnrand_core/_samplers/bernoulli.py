@@ -9,14 +9,14 @@ import torch
 
 from .. import _triton
 from .._constants import TWO32
-from .._generator import Generator, resolve_generator
+from .._generator import Generator
 from .._jit import jit
-from .._shards import layout
 from .._threads import launch
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES
 from . import _common
 from ._api import public_sampler
+from ._call import begin
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
 from ._declaration import Declaration, Rule
 from ._kernel import Kernel
@@ -140,13 +140,5 @@ def bernoulli(
     >>> mask[:, 0].tolist(), mask[:, 2].tolist()
     ([False, False], [True, True])
     """
-    lay = layout(size, shard)
-    dtype = BERNOULLI.check_dtype(dtype)
-    gen = resolve_generator(generator)
-    if out is not None:
-        _common.check_out(out, lay.shape, dtype)
-    dev = _common.resolve_device(device, gen, out)
-    p = BERNOULLI.parameter("p", p, lay, dev)
-    draw = _common.reserve(gen, lay, BERNOULLI.words[dtype])
-    flat = _common.sample(KERNEL, draw, dtype, dev, {"p": p}, out, lay)
-    return out if out is not None else flat.view(lay.shape)
+    call = begin(BERNOULLI, size, shard, dtype, generator, device, out)
+    return call.draw(KERNEL, {"p": call.parameter("p", p)})

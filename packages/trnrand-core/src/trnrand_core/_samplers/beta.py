@@ -19,14 +19,14 @@ import math
 import numpy as np
 import torch
 
-from .._generator import Generator, resolve_generator
+from .._generator import Generator
 from .._jit import inline, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
-from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES
 from . import _common
 from ._api import public_sampler
+from ._call import begin
 from ._declaration import Declaration, Rule
 from ._float64 import (
     cpu_fill,
@@ -209,16 +209,6 @@ def beta(
     >>> bool(((x >= 0) & (x <= 1)).all())
     True
     """
-    lay = layout(size, shard)
-    dtype = BETA.check_dtype(dtype)
-    gen = resolve_generator(generator)
-    if out is not None:
-        _common.check_out(out, lay.shape, dtype)
-    dev = _common.resolve_device(device, gen, out)
-    params = {
-        "alpha": BETA.parameter("alpha", alpha, lay, dev),
-        "beta": BETA.parameter("beta", beta, lay, dev),
-    }
-    draw = _common.reserve(gen, lay, BETA.words[dtype])
-    flat = _common.sample(KERNEL, draw, dtype, dev, params, out, lay)
-    return out if out is not None else flat.view(lay.shape)
+    call = begin(BETA, size, shard, dtype, generator, device, out)
+    params = {"alpha": call.parameter("alpha", alpha), "beta": call.parameter("beta", beta)}
+    return call.draw(KERNEL, params)

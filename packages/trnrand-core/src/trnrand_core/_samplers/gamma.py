@@ -27,14 +27,14 @@ import math
 import numpy as np
 import torch
 
-from .._generator import Generator, resolve_generator
+from .._generator import Generator
 from .._jit import helper, inline, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
-from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES
 from . import _common
 from ._api import public_sampler
+from ._call import begin
 from ._declaration import Declaration, Rule
 from ._float64 import (
     cpu_fill,
@@ -297,20 +297,12 @@ def _sample_gamma(
     declaration, size, shard, shape_of, scale_of, dtype, generator, device, out
 ) -> torch.Tensor:
     """Validate, reserve and sample for ``declaration`` (``GAMMA`` or ``CHI_SQUARED``);
-    ``shape_of(layout, device)`` and ``scale_of`` return the validated parameters (so
-    each public function names its own; ``CHI_SQUARED`` words the overflow error in
-    ``df``)."""
-    lay = layout(size, shard)
-    dtype = declaration.check_dtype(dtype)
-    gen = resolve_generator(generator)
-    if out is not None:
-        _common.check_out(out, lay.shape, dtype)
-    dev = _common.resolve_device(device, gen, out)
-    params = {"shape": shape_of(lay, dev), "scale": scale_of(lay, dev)}
-    _check_fits(params["shape"], params["scale"], dtype, declaration is CHI_SQUARED)
-    draw = _common.reserve(gen, lay, declaration.words[dtype])
-    flat = _common.sample(KERNEL, draw, dtype, dev, params, out, lay)
-    return out if out is not None else flat.view(lay.shape)
+    ``shape_of(call)`` and ``scale_of(call)`` return the validated parameters (so each
+    public function names its own; ``CHI_SQUARED`` words the overflow error in ``df``)."""
+    call = begin(declaration, size, shard, dtype, generator, device, out)
+    params = {"shape": shape_of(call), "scale": scale_of(call)}
+    _check_fits(params["shape"], params["scale"], call.dtype, declaration is CHI_SQUARED)
+    return call.draw(KERNEL, params)
 
 
 KERNEL = Kernel("gamma", ("shape", "scale"), _cpu, _portable)
@@ -377,8 +369,8 @@ def gamma(
         GAMMA,
         size,
         shard,
-        lambda s, dev: GAMMA.parameter("shape", shape, s, dev),
-        lambda s, dev: GAMMA.parameter("scale", scale, s, dev),
+        lambda call: call.parameter("shape", shape),
+        lambda call: call.parameter("scale", scale),
         dtype,
         generator,
         device,
@@ -423,8 +415,8 @@ def chi_squared(
         CHI_SQUARED,
         size,
         shard,
-        lambda s, dev: CHI_SQUARED.parameter("df", df, s, dev) / 2,
-        lambda s, dev: 2.0,
+        lambda call: call.parameter("df", df) / 2,
+        lambda call: 2.0,
         dtype,
         generator,
         device,

@@ -28,13 +28,13 @@ import torch
 
 from .. import _triton
 from .._conversions import FLOAT_WORDS, open_u23, open_u53, torch_open_u23, torch_open_u53
-from .._generator import Generator, resolve_generator
+from .._generator import Generator
 from .._jit import jit
-from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES
 from . import _common
 from ._api import fill, public_sampler
+from ._call import begin
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
 from ._declaration import Declaration, Rule
 from ._fastmath import log32, sincos_turns, sincos_turns53, torch_sincos_turns
@@ -150,24 +150,17 @@ def _rounded(value, dtype: torch.dtype):
     return float(torch.tensor(value, dtype=torch.float64).to(dtype))
 
 
-def _normal(declaration, lay, mean, std, dtype, generator, device, out) -> torch.Tensor:
+def _normal(declaration, size, shard, mean, std, dtype, generator, device, out) -> torch.Tensor:
     """``normal`` or ``standard_normal`` (``declaration``), validated by ``normal``'s
     parameter rules."""
-    dtype = declaration.check_dtype(dtype)
-    gen = resolve_generator(generator)
-    if out is not None:
-        _common.check_out(out, lay.shape, dtype)
-    dev = _common.resolve_device(device, gen, out)
-    loc = NORMAL.parameter("mean", mean, lay, dev)
-    scale = NORMAL.parameter("std", std, lay, dev)
+    call = begin(declaration, size, shard, dtype, generator, device, out)
+    loc = NORMAL.parameter("mean", mean, call.lay, call.dev)
+    scale = NORMAL.parameter("std", std, call.lay, call.dev)
     if isinstance(loc, torch.Tensor) or isinstance(scale, torch.Tensor):
-        _check_range_elementwise(loc, scale, dtype)
+        _check_range_elementwise(loc, scale, call.dtype)
     else:
-        _check_range(loc, scale, dtype)
-    draw = _common.reserve(gen, lay, declaration.words[dtype])
-    params = {"loc": loc, "scale": scale}
-    flat = _common.sample(KERNEL, draw, dtype, dev, params, out, lay)
-    return out if out is not None else flat.view(lay.shape)
+        _check_range(loc, scale, call.dtype)
+    return call.draw(KERNEL, {"loc": loc, "scale": scale})
 
 
 def _range_rule(dtype: torch.dtype) -> str:
@@ -253,7 +246,7 @@ def normal(
     >>> bool((tr.normal(2, 4, mean=mu, generator=tr.Generator(seed=7))[1] > 90).all())
     True
     """
-    return _normal(NORMAL, layout(size, shard), mean, std, dtype, generator, device, out)
+    return _normal(NORMAL, size, shard, mean, std, dtype, generator, device, out)
 
 
 @public_sampler(STANDARD_NORMAL)
@@ -276,8 +269,7 @@ def standard_normal(
     >>> bool((a == b).all())
     True
     """
-    lay = layout(size, shard)
-    return _normal(STANDARD_NORMAL, lay, 0.0, 1.0, dtype, generator, device, out)
+    return _normal(STANDARD_NORMAL, size, shard, 0.0, 1.0, dtype, generator, device, out)
 
 
 def normal_into(

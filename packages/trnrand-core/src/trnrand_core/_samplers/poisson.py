@@ -29,14 +29,14 @@ import numpy as np
 import torch
 
 from .._conversions import torch_u53, u53
-from .._generator import Generator, resolve_generator
+from .._generator import Generator
 from .._jit import helper, inline, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
-from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, INT_DTYPES
 from . import _common
 from ._api import public_sampler
+from ._call import begin
 from ._declaration import Declaration, Rule
 from ._float64 import (
     cpu_fill,
@@ -296,14 +296,7 @@ def poisson(
     >>> k.dtype, bool((k >= 0).all())
     (torch.int64, True)
     """
-    lay = layout(size, shard)
-    dtype = POISSON.check_dtype(dtype)
-    gen = resolve_generator(generator)
-    if out is not None:
-        _common.check_out(out, lay.shape, dtype)
-    dev = _common.resolve_device(device, gen, out)
-    mean = POISSON.parameter("lam", lam, lay, dev)
-    _check_fits(mean, dtype)
-    draw = _common.reserve(gen, lay, POISSON.words[dtype])
-    flat = _common.sample(KERNEL, draw, dtype, dev, {"lam": mean}, out, lay)
-    return out if out is not None else flat.view(lay.shape)
+    call = begin(POISSON, size, shard, dtype, generator, device, out)
+    mean = call.parameter("lam", lam)
+    _check_fits(mean, call.dtype)
+    return call.draw(KERNEL, {"lam": mean})

@@ -40,13 +40,13 @@ import numpy as np
 import torch
 
 from .._conversions import open_u53, torch_open_u53
-from .._generator import Generator, resolve_generator
+from .._generator import Generator
 from .._jit import inline, jit
-from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES
 from . import _common
 from ._api import public_sampler
+from ._call import begin
 from ._chunks import CHUNK, NARROW_CHUNK, chunk_layout, chunk_span, chunk_words, run_float
 from ._declaration import Declaration, Rule
 from ._kernel import Kernel
@@ -305,25 +305,17 @@ def truncated_normal(
     >>> bool((x >= 6).all()), bool((x < 12).all())
     (True, True)
     """
-    lay = layout(size, shard)
-    dtype = TRUNCATED_NORMAL.check_dtype(dtype)
-    gen = resolve_generator(generator)
-    if out is not None:
-        _common.check_out(out, lay.shape, dtype)
-    dev = _common.resolve_device(device, gen, out)
-    loc = TRUNCATED_NORMAL.parameter("mean", mean, lay, dev)
-    scale = TRUNCATED_NORMAL.parameter("std", std, lay, dev)
-    a = TRUNCATED_NORMAL.parameter("low", low, lay, dev)
-    b = TRUNCATED_NORMAL.parameter("high", high, lay, dev)
+    call = begin(TRUNCATED_NORMAL, size, shard, dtype, generator, device, out)
+    loc = call.parameter("mean", mean)
+    scale = call.parameter("std", std)
+    a = call.parameter("low", low)
+    b = call.parameter("high", high)
     _check_order(a, b)
     if any(isinstance(v, torch.Tensor) for v in (loc, scale, a, b)):
-        _check_range_elementwise(loc, scale, a, b, dtype)
+        _check_range_elementwise(loc, scale, a, b, call.dtype)
     else:
-        _check_range(loc, scale, a, b, dtype)
-    draw = _common.reserve(gen, lay, TRUNCATED_NORMAL.words[dtype])
-    params = {"loc": loc, "scale": scale, "low": a, "high": b}
-    flat = _common.sample(KERNEL, draw, dtype, dev, params, out, lay)
-    return out if out is not None else flat.view(lay.shape)
+        _check_range(loc, scale, a, b, call.dtype)
+    return call.draw(KERNEL, {"loc": loc, "scale": scale, "low": a, "high": b})
 
 
 #: How far past its finite bound (or past 0) a one-sided interval's ``z`` can reach: the

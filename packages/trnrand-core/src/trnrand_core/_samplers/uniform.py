@@ -17,7 +17,7 @@ import torch
 
 from .. import _triton
 from .._conversions import FLOAT_WORDS, torch_narrow, torch_u24, torch_u53, u53
-from .._generator import Generator, resolve_generator
+from .._generator import Generator
 from .._jit import inline
 from .._philox_cpu import (
     BATCH_BLOCKS,
@@ -29,12 +29,13 @@ from .._philox_cpu import (
     philox_batch,
     split_range,
 )
-from .._shards import Layout, layout
+from .._shards import Layout
 from .._threads import launch
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, check_bounds
 from . import _common
 from ._api import fill, public_sampler
+from ._call import begin
 from ._declaration import Declaration, Rule
 from ._kernel import Kernel
 from ._params import as_column, require_elementwise
@@ -367,35 +368,29 @@ def uniform(
     >>> bool(((x >= -1) & (x < 1)).all())
     True
     """
-    lay = layout(size, shard)
-    dtype = UNIFORM.check_dtype(dtype)
-    gen = resolve_generator(generator)
-    if out is not None:
-        _common.check_out(out, lay.shape, dtype)
-    dev = _common.resolve_device(device, gen, out)
-    per_element = any(isinstance(b, torch.Tensor) and b.ndim > 0 for b in (low, high))
-    if per_element:
-        checked_on = torch.device("cpu") if dev.type == "meta" else dev  # meta holds no values
-        low_t, high_t = _tensor_bounds(low, high, lay, dtype, checked_on)
-    else:
+    call = begin(UNIFORM, size, shard, dtype, generator, device, out)
+    if not any(isinstance(b, torch.Tensor) and b.ndim > 0 for b in (low, high)):
         low, high = check_bounds(low, high)
-        _check_representable(low, high, dtype)
-    draw = _common.reserve(gen, lay, UNIFORM.words[dtype])
-    if not per_element:
-        params = {"low": low, "high": high}
-        flat = _common.sample(KERNEL, draw, dtype, dev, params, out, lay)
-        return flat.view(lay.shape) if out is None else out
-    if dev.type == "meta":  # shapes only, as torch's samplers on meta
-        return out if out is not None else torch.empty(lay.shape, dtype=dtype, device=dev)
+        _check_representable(low, high, call.dtype)
+        return call.draw(KERNEL, {"low": low, "high": high})
+    # Per-element bounds: checked on the CPU for meta (meta holds no values); the words
+    # are reserved after the checks, as for scalar bounds, and also on meta.
+    checked_on = torch.device("cpu") if call.dev.type == "meta" else call.dev
+    low_t, high_t = _tensor_bounds(low, high, call.lay, call.dtype, checked_on)
+    draw = _common.reserve(call.gen, call.lay, UNIFORM.words[call.dtype])
+    if call.dev.type == "meta":  # shapes only, as torch's samplers on meta
+        if call.out is not None:
+            return call.out
+        return torch.empty(call.lay.shape, dtype=call.dtype, device=call.dev)
     # u itself (exact in every dtype: 0 + 1 * u, never clipped), then the same affine map
     # and clip per element as the scalar path performs with one pair of bounds.
     unit_params = {"low": 0.0, "high": 1.0}
-    unit = _common.sample(KERNEL, draw, dtype, dev, unit_params, layout=lay)
-    values = _affine_clipped(unit, low_t, high_t)
-    if out is None:
-        return values.view(lay.shape)
-    out.copy_(values.view(lay.shape))
-    return out
+    unit = _common.sample(KERNEL, draw, call.dtype, call.dev, unit_params, layout=call.lay)
+    values = _affine_clipped(unit, low_t, high_t).view(call.lay.shape)
+    if call.out is None:
+        return values
+    call.out.copy_(values)
+    return call.out
 
 
 def _tensor_bounds(low, high, lay: Layout, dtype, device) -> tuple[torch.Tensor, torch.Tensor]:

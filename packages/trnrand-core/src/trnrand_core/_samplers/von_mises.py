@@ -37,14 +37,14 @@ import math
 import numpy as np
 import torch
 
-from .._generator import Generator, resolve_generator
+from .._generator import Generator
 from .._jit import helper, inline, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
-from .._shards import layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES
 from . import _common
 from ._api import public_sampler
+from ._call import begin
 from ._declaration import Declaration, Rule
 from ._float64 import cpu_fill, element_index, param_tensor, to_output, torch_v32, v32
 from ._kernel import Kernel
@@ -388,19 +388,10 @@ def von_mises(
     >>> abs(float(x.mean()) - 1.0) < 0.1
     True
     """
-    lay = layout(size, shard)
-    dtype = VON_MISES.check_dtype(dtype)
-    gen = resolve_generator(generator)
-    if out is not None:
-        _common.check_out(out, lay.shape, dtype)
-    dev = _common.resolve_device(device, gen, out)
-    mu = reduced_mu(VON_MISES.parameter("mu", mu, lay, dev))
-    kappas = VON_MISES.parameter("kappa", kappa, lay, dev)
-    q, b, a = constants(kappas)
-    params = {"mu": mu, "q": q, "b": b, "a": a}
-    draw = _common.reserve(gen, lay, VON_MISES.words[dtype])
-    flat = _common.sample(KERNEL, draw, dtype, dev, params, out, lay)
-    return out if out is not None else flat.view(lay.shape)
+    call = begin(VON_MISES, size, shard, dtype, generator, device, out)
+    mu = reduced_mu(call.parameter("mu", mu))
+    q, b, a = constants(call.parameter("kappa", kappa))
+    return call.draw(KERNEL, {"mu": mu, "q": q, "b": b, "a": a})
 
 
 __all__ = ["von_mises"]
