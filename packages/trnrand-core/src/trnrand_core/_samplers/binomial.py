@@ -42,22 +42,23 @@ import numpy as np
 import torch
 
 from .._conversions import torch_u53, u53
-from .._generator import Generator, resolve_generator
+from .._generator import Generator
 from .._jit import helper, inline, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
-from .._shards import Layout, layout
+from .._shards import Layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, INT_DTYPES
 from . import _common
 from . import poisson as poisson_module
 from ._api import public_sampler
+from ._call import begin
 from ._declaration import OWN_CHECKS, Declaration, Rule
 from ._float64 import cpu_fill, element_index, param_tensor, to_output
 from ._kernel import Kernel
 from ._math64 import _ATANH, _LN2_HI, _LN2_LO, _horner, _torch_horner, log64, torch_log64
 from ._params import dtype_limits, parameter, refuse
 from ._retry import retry_block, torch_retry_block
-from .continuous import begin, finish, sub_draws
+from .continuous import finish, sub_draws
 from .gamma import gamma, largest_value
 from .poisson import LAM_MAX, _check_fits
 
@@ -500,18 +501,10 @@ def binomial(
     >>> k.dtype, bool(((k >= 0) & (k <= 20)).all())
     (torch.int64, True)
     """
-    lay = layout(size, shard)
-    dtype = BINOMIAL.check_dtype(dtype)
-    gen = resolve_generator(generator)
-    if out is not None:
-        _common.check_out(out, lay.shape, dtype)
-    dev = _common.resolve_device(device, gen, out)
-    count = trials(n, lay, dev, dtype)
-    prob = BINOMIAL.parameter("p", p, lay, dev)
-    draw = _common.reserve(gen, lay, BINOMIAL.words[dtype])
-    params = {"n": count, "p": prob}
-    flat = _common.sample(KERNEL, draw, dtype, dev, params, out, lay)
-    return out if out is not None else flat.view(lay.shape)
+    call = begin(BINOMIAL, size, shard, dtype, generator, device, out)
+    count = trials(n, call.lay, call.dev, call.dtype)
+    prob = call.parameter("p", p)
+    return call.draw(KERNEL, {"n": count, "p": prob})
 
 
 # -- sub-draws over a call's drawn region ----------------------------------------------
@@ -604,10 +597,10 @@ def negative_binomial(
     >>> k.dtype, bool((k >= 0).all())
     (torch.int64, True)
     """
-    call = begin(size, shard, dtype, generator, device, out, NEGATIVE_BINOMIAL)
+    call = begin(NEGATIVE_BINOMIAL, size, shard, dtype, generator, device, out)
     lay = call.lay
-    shape = NEGATIVE_BINOMIAL.parameter("n", n, lay, call.dev)
-    prob = NEGATIVE_BINOMIAL.parameter("p", p, lay, call.dev)
+    shape = call.parameter("n", n)
+    prob = call.parameter("p", p)
     odds = (1.0 - prob) / prob
     top = largest_value(shape, odds)
     refuse(

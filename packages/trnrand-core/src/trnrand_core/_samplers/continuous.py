@@ -36,16 +36,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from contextlib import contextmanager
-from typing import NamedTuple
 
 import torch
 
-from .._generator import Generator, resolve_generator
-from .._shards import Layout, layout
+from .._generator import Generator
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES
 from . import _common
 from ._api import public_sampler
+from ._call import Call, begin
 from ._declaration import Declaration, Rule
 from ._params import dtype_limits, refuse
 from .exponential import E_BOUND, exponential
@@ -117,39 +116,7 @@ _normal = normal.__wrapped__
 _chi_squared = chi_squared.__wrapped__
 
 
-class _Call(NamedTuple):
-    """A validated composite call: its layout, output dtype, the precision of its
-    sub-draws, generator, device, ``out`` and ``shard``."""
-
-    lay: Layout
-    dtype: torch.dtype
-    precision: torch.dtype
-    gen: Generator
-    dev: torch.device
-    out: torch.Tensor | None
-    shard: ShardLike | None
-
-
-def begin(size, shard, dtype, generator, device, out, declaration: Declaration) -> _Call:
-    """Validate the arguments every composite shares (before anything is reserved),
-    ``dtype`` against the ``declaration``'s dtypes."""
-    lay = layout(size, shard)
-    dtype = declaration.check_dtype(dtype)
-    gen = resolve_generator(generator)
-    if out is not None:
-        _common.check_out(out, lay.shape, dtype)
-    dev = _common.resolve_device(device, gen, out)
-    precision = torch.float64 if dtype == torch.float64 else torch.float32
-    return _Call(lay, dtype, precision, gen, dev, out, shard)
-
-
-def box_parameter(declaration: Declaration, name: str, value, call: _Call) -> float | torch.Tensor:
-    """The parameter ``name`` validated by its declared rule: a float, or the flat
-    float64 values of the returned box."""
-    return declaration.parameter(name, value, call.lay, call.dev, region="box")
-
-
-def shaped(value: float | torch.Tensor, call: _Call) -> float | torch.Tensor:
+def shaped(value: float | torch.Tensor, call: Call) -> float | torch.Tensor:
     """A flat per-element parameter viewed in the shape of the result."""
     return value.view(call.lay.shape) if isinstance(value, torch.Tensor) else value
 
@@ -176,7 +143,7 @@ def sub_draws():
         outer.append(recorded[0])
 
 
-def standard(body: Callable, call: _Call, precision: torch.dtype | None = None, **params):
+def standard(body: Callable, call: Call, precision: torch.dtype | None = None, **params):
     """The sub-sampler ``body``'s draw for the call (its box), as float64."""
     x = body(
         call.lay.logical,
@@ -189,19 +156,19 @@ def standard(body: Callable, call: _Call, precision: torch.dtype | None = None, 
     return x.to(torch.float64)
 
 
-def finish(y: torch.Tensor, call: _Call) -> torch.Tensor:
+def finish(y: torch.Tensor, call: Call) -> torch.Tensor:
     """The float64 result rounded once to the output dtype (written into ``out``)."""
     if call.out is not None:
         return call.out.copy_(y)
     return y.to(call.dtype)
 
 
-def _location_scale(declaration: Declaration, loc, scale, call: _Call, bound: dict, what: str):
-    """Validate ``loc`` (finite) and ``scale`` (``>= 0``, ``declaration``'s rules) for
+def _location_scale(call: Call, loc, scale, bound: dict, what: str):
+    """Validate ``loc`` (finite) and ``scale`` (``>= 0``, the call's declared rules) for
     ``loc + scale * x`` with ``|x| <= bound[precision]``: refused where a value could
     overflow the dtype."""
-    loc = box_parameter(declaration, "loc", loc, call)
-    scale = box_parameter(declaration, "scale", scale, call)
+    loc = call.parameter("loc", loc, region="box")
+    scale = call.parameter("scale", scale, region="box")
     name, top, _ = dtype_limits(call.dtype)
     b = bound[call.precision]
     magnitude = loc.abs() if isinstance(loc, torch.Tensor) else abs(loc)
@@ -284,8 +251,8 @@ def gumbel(
     >>> x.shape, bool(x.isfinite().all())
     (torch.Size([4]), True)
     """
-    call = begin(size, shard, dtype, generator, device, out, GUMBEL)
-    loc, scale = _location_scale(GUMBEL, loc, scale, call, E_BOUND, "ln E")
+    call = begin(GUMBEL, size, shard, dtype, generator, device, out)
+    loc, scale = _location_scale(call, loc, scale, E_BOUND, "ln E")
     with sub_draws():
         e = standard(_exponential, call)
         return finish(_affine(e.log_(), loc, _negated(scale)), call)
@@ -348,8 +315,8 @@ def logistic(
     >>> x.shape, x.dtype
     (torch.Size([2, 3]), torch.float32)
     """
-    call = begin(size, shard, dtype, generator, device, out, LOGISTIC)
-    loc, scale = _location_scale(LOGISTIC, loc, scale, call, E_BOUND, "ln(U / (1 - U))")
+    call = begin(LOGISTIC, size, shard, dtype, generator, device, out)
+    loc, scale = _location_scale(call, loc, scale, E_BOUND, "ln(U / (1 - U))")
     with sub_draws():
         e = standard(_exponential, call)
         return finish(_affine(e.expm1_().log_(), loc, _negated(scale)), call)
@@ -412,8 +379,8 @@ def laplace(
     >>> x.shape, bool(x.isfinite().all())
     (torch.Size([5]), True)
     """
-    call = begin(size, shard, dtype, generator, device, out, LAPLACE)
-    loc, scale = _location_scale(LAPLACE, loc, scale, call, E_BOUND, "ln(2 min(U, 1 - U))")
+    call = begin(LAPLACE, size, shard, dtype, generator, device, out)
+    loc, scale = _location_scale(call, loc, scale, E_BOUND, "ln(2 min(U, 1 - U))")
     with sub_draws():
         e = standard(_exponential, call)
         # |X| = E - ln 2 - min(ln(expm1(E)), 0) (the log is <= 0 exactly when E <= ln 2),
@@ -482,8 +449,8 @@ def cauchy(
     >>> bool(x.isfinite().all()), bool(x.abs().median() < 3.0)
     (True, True)
     """
-    call = begin(size, shard, dtype, generator, device, out, CAUCHY)
-    loc, scale = _location_scale(CAUCHY, loc, scale, call, C_BOUND, "tan(pi (U - 1/2))")
+    call = begin(CAUCHY, size, shard, dtype, generator, device, out)
+    loc, scale = _location_scale(call, loc, scale, C_BOUND, "tan(pi (U - 1/2))")
     with sub_draws():
         e = standard(_exponential, call)
         # W = min(U, 1 - U) = min(expm1(E), 1) / exp(E), with exp(E) = expm1(E) + 1;
@@ -549,9 +516,9 @@ def weibull(
     >>> bool((x > 0).all())
     True
     """
-    call = begin(size, shard, dtype, generator, device, out, WEIBULL)
-    a = box_parameter(WEIBULL, "a", a, call)
-    scale = box_parameter(WEIBULL, "scale", scale, call)
+    call = begin(WEIBULL, size, shard, dtype, generator, device, out)
+    a = call.parameter("a", a, region="box")
+    scale = call.parameter("scale", scale, region="box")
     name, top, _ = dtype_limits(call.dtype)
     b = E_BOUND[call.precision]
     log_scale = scale.log() if isinstance(scale, torch.Tensor) else math.log(scale)
@@ -624,8 +591,8 @@ def pareto(
     >>> bool((x > 0).all())
     True
     """
-    call = begin(size, shard, dtype, generator, device, out, PARETO)
-    a = box_parameter(PARETO, "a", a, call)
+    call = begin(PARETO, size, shard, dtype, generator, device, out)
+    a = call.parameter("a", a, region="box")
     name, top, _ = dtype_limits(call.dtype)
     b = E_BOUND[call.precision]
     refuse(
@@ -697,9 +664,9 @@ def lognormal(
     >>> bool((x > 0).all())
     True
     """
-    call = begin(size, shard, dtype, generator, device, out, LOGNORMAL)
-    mean = box_parameter(LOGNORMAL, "mean", mean, call)
-    sigma = box_parameter(LOGNORMAL, "sigma", sigma, call)
+    call = begin(LOGNORMAL, size, shard, dtype, generator, device, out)
+    mean = call.parameter("mean", mean, region="box")
+    sigma = call.parameter("sigma", sigma, region="box")
     name, top, _ = dtype_limits(call.dtype)
     z = Z_BOUND[call.precision]
     refuse(
@@ -773,8 +740,8 @@ def student_t(
     >>> x.shape, bool(x.isfinite().all())
     (torch.Size([4]), True)
     """
-    call = begin(size, shard, dtype, generator, device, out, STUDENT_T)
-    dfs = box_parameter(STUDENT_T, "df", df, call)
+    call = begin(STUDENT_T, size, shard, dtype, generator, device, out)
+    dfs = call.parameter("df", df, region="box")
     name, top, _ = dtype_limits(call.dtype)
     smallest = DF_MIN[call.dtype]
     refuse(

@@ -18,9 +18,10 @@ from .._generator import Generator
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, INT_DTYPES
 from ._api import public_sampler
+from ._call import begin
 from ._declaration import Declaration, Rule
 from ._params import dtype_limits
-from .continuous import begin, box_parameter, finish, refuse, shaped, standard, sub_draws
+from .continuous import finish, refuse, shaped, standard, sub_draws
 from .exponential import E_BOUND, exponential
 
 #: An ``exponential`` sub-call, so no fixed word budget. p = 0.3 fits every dtype
@@ -104,10 +105,10 @@ def geometric(
     >>> k.dtype, bool((k >= 1).all())
     (torch.int64, True)
     """
-    call = begin(size, shard, dtype, generator, device, out, GEOMETRIC)
+    call = begin(GEOMETRIC, size, shard, dtype, generator, device, out)
     if call.dtype in INT_DTYPES:
         call = call._replace(precision=torch.float64)
-    p = box_parameter(GEOMETRIC, "p", p, call)
+    p = call.parameter("p", p, region="box")
     if isinstance(p, torch.Tensor):
         rate = torch.log1p(-p).neg_()  # p = 1: inf, E / inf = 0, raised to 1 below
     else:

@@ -37,6 +37,7 @@ from .._validation import check_int
 from .._words import KERNEL as WORDS_KERNEL
 from . import _common
 from ._api import public_sampler
+from ._call import Call, begin
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
 from ._declaration import OWN_CHECKS, Declaration
 from ._kernel import Kernel
@@ -338,10 +339,11 @@ def randint(
     >>> bool(((x >= -5) & (x < 5)).all()), x.dtype
     (True, torch.int64)
     """
+    if any(isinstance(b, torch.Tensor) and b.ndim > 0 for b in (low, high)):
+        call = begin(RANDINT, size, shard, dtype, generator, device, out)
+        return _randint_per_element(call, low, high)
     lay = layout(size, shard)
     dtype = RANDINT.check_dtype(dtype)
-    if any(isinstance(b, torch.Tensor) and b.ndim > 0 for b in (low, high)):
-        return _randint_per_element(lay, low, high, dtype, generator, device, out)
     low = check_int(low, "low")
     high = check_int(high, "high")
     if low >= high:
@@ -375,13 +377,10 @@ def _integer_bounds(value, name: str, lay: Layout, device) -> torch.Tensor:
     return torch.full((lay.count,), check_int(value, name), dtype=torch.int64, device=device)
 
 
-def _randint_per_element(lay: Layout, low, high, dtype, generator, device, out) -> torch.Tensor:
+def _randint_per_element(call: Call, low, high) -> torch.Tensor:
     """randint with tensor bounds: one word per element, Lemire per element (portable
     torch operations on the stream's words, retries from the same retry blocks)."""
-    gen = resolve_generator(generator)
-    if out is not None:
-        _common.check_out(out, lay.shape, dtype)
-    dev = _common.resolve_device(device, gen, out)
+    lay, dtype, gen, dev, out = call.lay, call.dtype, call.gen, call.dev, call.out
     checked_on = torch.device("cpu") if dev.type == "meta" else dev  # meta holds no values
     low_t = _integer_bounds(low, "low", lay, checked_on)
     high_t = _integer_bounds(high, "high", lay, checked_on)
