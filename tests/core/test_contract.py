@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_fuzz import ALL_DTYPES as FUZZ_DTYPES
 
 import trnrand_core as tr
 from trnrand_core._samplers._common import portable_on_cpu
@@ -28,25 +29,9 @@ from trnrand_core._samplers._declaration import REGISTRY
 SEED = 20261203
 NAMES = sorted(REGISTRY)
 
-#: Every dtype a user might pass; each sampler must draw the declared ones and refuse
-#: the rest.
-ALL_DTYPES = [
-    torch.float16,
-    torch.bfloat16,
-    torch.float32,
-    torch.float64,
-    torch.int8,
-    torch.int16,
-    torch.int32,
-    torch.int64,
-    torch.uint8,
-    torch.uint16,
-    torch.uint32,
-    torch.uint64,
-    torch.bool,
-    torch.complex64,
-    torch.complex128,
-]
+#: Every dtype a user might pass (the fuzz tests' list and the remaining unsigned and
+#: complex ones); each sampler must draw the declared ones and refuse the rest.
+ALL_DTYPES = [*FUZZ_DTYPES, torch.uint32, torch.uint64, torch.complex128]
 
 #: Public samplers (functions taking ``key=``) that are one call of a declared sampler:
 #: ``choice`` is one ``randint``, ``categorical`` or ``randperm`` call, ``shuffle`` one
