@@ -147,3 +147,17 @@ def test_versions_are_lockstep():
 
     versions = {m.__version__ for m in (trnrand, trnrand_core, trnrand_quasi, trnrand_nki)}
     assert versions == {"0.3.0"}
+
+
+def _declared():
+    from trnrand_core._samplers._declaration import REGISTRY
+
+    return sorted(REGISTRY)
+
+
+@pytest.mark.parametrize("name", _declared())
+def test_every_declared_sampler_is_re_exported_by_the_umbrella(name):
+    """A new sampler (declared in core) is in ``trnrand`` and ``trnrand.distributions``."""
+    assert getattr(trnrand_core, name) is getattr(trnrand, name)
+    assert getattr(trnrand.distributions, name) is getattr(trnrand, name)
+    assert name in trnrand.__all__ and name in trnrand.distributions.__all__
