@@ -144,18 +144,20 @@ def test_bad_operator_inputs_are_refused():
 
 
 def test_a_device_kernel_is_used_where_it_gives_values_and_declines_to_the_portable_path():
-    """The order of the CUDA implementation (tested here with a stand-in for the fused
-    Triton kernel): an active plugin, then the device's kernel, then the portable path."""
-    from trnrand_core._samplers import _kernel
+    """The order every path follows (here with a stand-in for a device's own kernel,
+    such as CUDA's fused Triton kernel): an active plugin, then the device's kernel,
+    then the portable path."""
+    from trnrand_core._draw import Draw
 
     kernel = KERNELS["exponential"]
-    key, cpu = tr.key(SEED), torch.device("cpu")
-    scale = [torch.tensor(0.5, dtype=torch.float64)]
+    k0, k1 = tr.key(SEED).tolist()
+    draw, cpu = Draw(k0, k1, 3, 1, 9, 1), torch.device("cpu")
+    params = {"scale": 0.5}
     marker = torch.full((9,), 7.0)
-    args = (key, 3, 1, 9, 1, scale, torch.float32, cpu)
-    assert _kernel._run(kernel, *args, lambda draw, dtype, device, **p: marker) is marker
-    declined = _kernel._run(kernel, *args, lambda draw, dtype, device, **p: None)
+    chosen = _common.produce(kernel, draw, torch.float32, cpu, params, lambda *a, **p: marker)
+    assert chosen is marker
+    declined = _common.produce(kernel, draw, torch.float32, cpu, params, lambda *a, **p: None)
     with portable_on_cpu():
-        portable = kernel.operator(*args)
+        portable = kernel.at(draw, torch.float32, cpu, params)
     assert torch.equal(declined, portable)
     assert KERNELS["uniform"].cuda is not None and KERNELS["gamma"].cuda is None

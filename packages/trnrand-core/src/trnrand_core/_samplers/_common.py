@@ -175,27 +175,39 @@ def _produce_shard(kernel, draw, dtype, device, params, out, layout):
 def _produce(kernel, draw, dtype, device, params, out) -> torch.Tensor:
     if device.type == "meta":  # shapes only, as torch's samplers on meta
         return _deliver(torch.empty(draw.count, dtype=dtype, device=device), out)
-    plugin = _backends.active_plugin()
-    if plugin is not None and draw.count:
-        result = plugin.sample(kernel.name, draw, dtype, device, params)
-        if result is not None:
-            return _deliver(result, out)
-    if kernel.cuda is not None and device.type == "cuda" and draw.count:
-        fused = kernel.cuda(draw, dtype, device, **params)
-        if fused is not None:
-            return _deliver(fused, out)
+    into = out.view(-1) if out is not None and out.is_contiguous() else None
+    flat = produce(kernel, draw, dtype, device, params, own_kernel(kernel, device, into))
+    return out if flat is into else _deliver(flat, out)
+
+
+def own_kernel(kernel: Kernel, device: torch.device, into: torch.Tensor | None = None):
+    """The device's own kernel of ``kernel``'s family, as ``(draw, dtype, device,
+    **params) -> Tensor | None``: on CPU the compiled kernel (writing into the flat
+    contiguous ``into`` when given; none under ``portable_on_cpu``), on CUDA the family's
+    fused kernel where it has one, elsewhere none."""
     if use_cpu_kernels(device):
-        in_place = out is not None and out.is_contiguous()
-        flat = out.view(-1) if in_place else _memory.empty(draw.count, dtype)
-        if draw.count:
+
+        def compiled(draw, dtype, device, **params):
+            flat = into if into is not None else _memory.empty(draw.count, dtype)
             kernel.cpu(draw, flat, **params)
-        return out if in_place else _deliver(flat, out)
-    result = (
-        kernel.portable(draw, dtype, device, **params)
-        if draw.count
-        else torch.empty(0, dtype=dtype, device=device)
-    )
-    return _deliver(result, out)
+            return flat
+
+        return compiled
+    return kernel.cuda if device.type == "cuda" else None
+
+
+def produce(kernel: Kernel, draw: Draw, dtype, device, params: dict, own) -> torch.Tensor:
+    """``draw.count`` values of ``kernel``'s family in the order every path follows
+    (eager calls and each implementation of the family's operator): an active plugin
+    backend, then ``own`` (the device's own kernel, which may decline with ``None``),
+    then the portable path."""
+    if not draw.count:
+        return torch.empty(0, dtype=dtype, device=device)
+    plugin = _backends.active_plugin()
+    result = None if plugin is None else plugin.sample(kernel.name, draw, dtype, device, params)
+    if result is None and own is not None:
+        result = own(draw, dtype, device, **params)
+    return kernel.portable(draw, dtype, device, **params) if result is None else result
 
 
 def _deliver(flat: torch.Tensor, out: torch.Tensor | None) -> torch.Tensor:

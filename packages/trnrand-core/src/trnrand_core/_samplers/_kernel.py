@@ -30,7 +30,6 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from .. import _backends, _memory
 from .._constants import TWO64
 from .._draw import Draw
 from . import _common
@@ -135,40 +134,10 @@ def _address(key: torch.Tensor, block: int, first: int, count: int, words: int) 
     return Draw(k0, k1, block % TWO64, first, count, words)
 
 
-def _plugin(kernel: Kernel, draw: Draw, dtype, device, params) -> torch.Tensor | None:
-    plugin = _backends.active_plugin()
-    if plugin is None or not draw.count:
-        return None
-    return plugin.sample(kernel.name, draw, dtype, device, params)
-
-
-def _run(kernel, key, block, first, count, words, params, dtype, device, fused):
-    """The order eager calls follow: an active plugin, then ``fused`` (a device's own
-    kernel, may decline with ``None``), then the portable path."""
-    draw = _address(key, block, first, count, words)
-    values = _decode(kernel, params)
-    result = _plugin(kernel, draw, dtype, device, values)
-    if result is None and fused is not None and count:
-        result = fused(draw, dtype, device, **values)
-    if result is not None:
-        return result
-    if not count:
-        return torch.empty(0, dtype=dtype, device=device)
-    return kernel.portable(draw, dtype, device, **values)
-
-
-def _compiled(kernel: Kernel) -> Callable:
-    """``kernel.cpu`` in the form of a device kernel: it returns the values."""
-
-    def run(draw, dtype, device, **values):
-        flat = _memory.empty(draw.count, dtype)
-        kernel.cpu(draw, flat, **values)
-        return flat
-
-    return run
-
-
 def _register(kernel: Kernel):
+    def values(key, block, first, count, words, params) -> tuple[Draw, dict]:
+        return _address(key, block, first, count, words), _decode(kernel, params)
+
     def on_device(
         key: torch.Tensor,
         block: int,
@@ -180,16 +149,19 @@ def _register(kernel: Kernel):
         device: torch.device,
     ) -> torch.Tensor:
         """Every device without its own implementation: the portable torch path."""
-        return _run(kernel, key, block, first, count, words, params, dtype, device, None)
+        draw, given = values(key, block, first, count, words, params)
+        return _common.produce(kernel, draw, dtype, device, given, None)
 
     def on_cuda(key, block, first, count, words, params, dtype, device):
         """CUDA: the family's fused Triton kernel where it has one, else portable."""
-        return _run(kernel, key, block, first, count, words, params, dtype, device, kernel.cuda)
+        draw, given = values(key, block, first, count, words, params)
+        return _common.produce(kernel, draw, dtype, device, given, kernel.cuda)
 
     def on_cpu(key, block, first, count, words, params, dtype, device):
         """CPU: the compiled kernel (the portable path under ``portable_on_cpu``)."""
-        compiled = _compiled(kernel) if _common.use_cpu_kernels(device) else None
-        return _run(kernel, key, block, first, count, words, params, dtype, device, compiled)
+        draw, given = values(key, block, first, count, words, params)
+        own = _common.own_kernel(kernel, device)
+        return _common.produce(kernel, draw, dtype, device, given, own)
 
     on_device.__name__ = f"{kernel.name}_at"
     op = torch.library.custom_op(f"trnrand::{kernel.name}_at", on_device, mutates_args=())
