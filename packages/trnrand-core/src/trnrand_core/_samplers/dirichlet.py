@@ -32,7 +32,7 @@ import torch
 
 from .._generator import Generator, resolve_generator
 from .._jit import helper, jit
-from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
+from .._philox_cpu import BATCH_BLOCKS, batch_scratch, philox_batch
 from .._shards import layout
 from .._threads import parallel_for
 from .._types import DeviceLike, ShardLike, SizeArg
@@ -45,8 +45,9 @@ from ._kernel import Kernel
 from ._math64 import box_muller_batch, log64, torch_log64
 from ._params import refuse
 from .gamma import (
-    batch_arrays,
+    _retries,
     gamma_log,
+    mt_batch,
     mt_constants,
     mt_result_lazy,
     torch_gamma_log,
@@ -72,65 +73,99 @@ DIRICHLET = Declaration(
 
 
 # -- compiled CPU path ------------------------------------------------------------------
+#: Elements per group: a task draws its rows in groups of about this many gammas, then
+#: normalises them while they are in cache.
+GROUP = 1024
+
+
 @helper
-def _gammas(k0, k1, block, first, alpha, phase, out):
-    """``out[i]`` = gamma element ``first + i`` of the call, of shape
-    ``alpha[(phase + first + i) % m]``: ``X = d t**3`` itself for shapes from 1 up (as
-    ``gamma`` computes it), its logarithm ``ln d + 3 ln t + ln(v32(x3)) / shape`` for
-    shapes below 1 (``gamma``'s boost, the scalar ``log64``, bit-identical to its batched
-    form). The attempts run as ``gamma``'s lazy path: logarithms only where needed."""
-    n = out.shape[0]
+def _parameters(alpha, at, tiles):
+    """``tiles[:, i]`` = (shape, d, c, ln d) of the group's element ``i``: the shapes
+    ``alpha[(at + i) % m]`` and their Marsaglia-Tsang constants."""
     m = alpha.shape[0]
-    consts = np.empty((3, m))  # Marsaglia-Tsang d, c, ln d of each concentration
-    for a in range(m):
-        consts[0, a], consts[1, a], consts[2, a] = mt_constants(alpha[a])
-    n_chunks = (n + CHUNK_BLOCKS - 1) // CHUNK_BLOCKS
-    for chunk in range(n_chunks):
-        words = batch_scratch()
-        z, scratch, _, _, _, _, _, _ = batch_arrays()
-        stop = min((chunk + 1) * CHUNK_BLOCKS, n)
-        at = (phase + first + chunk * CHUNK_BLOCKS) % m
-        for start in range(chunk * CHUNK_BLOCKS, stop, BATCH_BLOCKS):
-            philox_batch(k0, k1, block + np.uint64(first + start), words)
-            box_muller_batch(words, scratch, z)
-            for j in range(min(BATCH_BLOCKS, stop - start)):
-                shape, d, c, log_d = alpha[at], consts[0, at], consts[1, at], consts[2, at]
-                at = at + 1 if at + 1 < m else 0
+    for i in range(tiles.shape[1]):
+        shape = alpha[at]
+        at = at + 1 if at + 1 < m else 0
+        d, c, log_d = mt_constants(shape)
+        tiles[0, i], tiles[1, i], tiles[2, i], tiles[3, i] = shape, d, c, log_d
+
+
+@helper
+def _gammas(k0, k1, block, first, tiles, scratch, out):
+    """``out[i]`` = gamma element ``first + i`` of the call, of shape ``tiles[0, i]``:
+    ``X = d t**3`` itself for shapes from 1 up (as ``gamma`` computes it), its logarithm
+    ``ln d + 3 ln t + ln(v32(x3)) / shape`` for shapes below 1 (``gamma``'s boost).
+    Attempt 0 of a batch of blocks is vectorised (``mt_batch``'s logarithms, the
+    acceptance test and the result, branch-free); the rare rejected elements then take
+    their retry blocks one by one."""
+    n = out.shape[0]
+    words = batch_scratch()
+    z, tmp, lt, lu, l3, value = (
+        scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5]
+    )
+    for start in range(0, n, BATCH_BLOCKS):
+        ks = tiles[0, start : start + BATCH_BLOCKS]
+        ds = tiles[1, start : start + BATCH_BLOCKS]
+        cs = tiles[2, start : start + BATCH_BLOCKS]
+        log_ds = tiles[3, start : start + BATCH_BLOCKS]
+        philox_batch(k0, k1, block + np.uint64(first + start), words)
+        if ks.min() >= 1.0:  # no boost: logarithms only where the squeeze test fails
+            box_muller_batch(words, tmp, z)
+            for j in range(BATCH_BLOCKS):
+                t = 1.0 + cs[j] * z[j]
+                z2 = z[j] * z[j]
+                squeeze = v32(words[2, j]) < 1.0 - 0.0331 * z2 * z2
+                value[j] = ds[j] * (t * t * t) if (t > 0.0) & squeeze else math.nan
+            for j in range(min(BATCH_BLOCKS, n - start)):
+                x = value[j]
+                if x != x:
+                    word = WORDS * (first + start + j)
+                    t = mt_result_lazy(ds[j], cs[j], z[j], words[2, j], block, word, k0, k1)
+                    x = ds[j] * (t * t * t)
+                out[start + j] = x
+            continue
+        mt_batch(words, cs, z, tmp, lt, lu, l3)
+        for j in range(BATCH_BLOCKS):
+            k, d, zj, ltj = ks[j], ds[j], z[j], lt[j]
+            t = 1.0 + cs[j] * zj
+            v = t * t * t
+            z2 = zj * zj
+            u = v32(words[2, j])
+            squeeze = u < 1.0 - 0.0331 * z2 * z2
+            full = lu[j] < 0.5 * z2 + d * (1.0 - v + 3.0 * ltj)
+            boosted = log_ds[j] + 3.0 * ltj + l3[j] / k
+            x = boosted if k < 1.0 else d * v
+            value[j] = x if (t > 0.0) & (squeeze | full) else math.nan
+        for j in range(min(BATCH_BLOCKS, n - start)):
+            x = value[j]
+            if x != x:  # attempt 0 rejected
                 word = WORDS * (first + start + j)
-                t = mt_result_lazy(d, c, z[j], words[2, j], block, word, k0, k1)
-                if shape < 1.0:
-                    out[start + j] = gamma_log(shape, log_d, log64(t), log64(v32(words[3, j])))
-                else:
-                    out[start + j] = d * (t * t * t)
+                t, ltj = _retries(ds[j], cs[j], block, word, k0, k1)
+                k = ks[j]
+                x = gamma_log(k, log_ds[j], ltj, l3[j]) if k < 1.0 else ds[j] * (t * t * t)
+            out[start + j] = x
 
 
-@jit
-def _dirichlet_rows(k0, k1, block, first, alpha, phase, out):
-    """Rows of ``k = out.shape[1]`` elements starting at call element ``first`` (a row
-    boundary): their gammas (logarithms for shapes below 1), then ``X_j / sum X``, or,
-    when a logarithm is below ``LOG_DIRECT`` (a gamma near or below float64's range),
+@helper
+def _normalise(values, shapes, out):
+    """Rows of ``k = out.shape[1]`` gammas (logarithms where ``shapes < 1``) normalised:
+    ``X_j / sum X``, or, when a logarithm is below ``LOG_DIRECT``,
     ``exp(l_j - max) / sum`` from the logarithms of all ``X_j``."""
     rows, k = out.shape
-    m = alpha.shape[0]
-    values = np.empty(rows * k)
-    _gammas(k0, k1, block, first, alpha, phase, values)
-    at = (phase + first) % m
-    boosted = np.empty(k, dtype=np.bool_)
     for r in range(rows):
         row = values[r * k : (r + 1) * k]
+        boosted = shapes[r * k : (r + 1) * k]
         direct = True
         for j in range(k):
-            boosted[j] = alpha[(at + j) % m] < 1.0
-            if boosted[j] and row[j] < LOG_DIRECT:
+            if boosted[j] < 1.0 and row[j] < LOG_DIRECT:
                 direct = False
-        at = (at + k) % m
         if direct:
             for j in range(k):
-                if boosted[j]:
+                if boosted[j] < 1.0:
                     row[j] = math.exp(row[j])
         else:
             for j in range(k):
-                if not boosted[j]:
+                if boosted[j] >= 1.0:
                     row[j] = log64(row[j])
             top = row.max()
             for j in range(k):
@@ -142,6 +177,41 @@ def _dirichlet_rows(k0, k1, block, first, alpha, phase, out):
             out[r, j] = row[j] / total
 
 
+@jit
+def _dirichlet_rows(k0, k1, block, first, alpha, phase, group, out):
+    """Rows of ``k = out.shape[1]`` elements starting at call element ``first`` (a row
+    boundary), in groups of ``group`` rows: their gammas (:func:`_gammas`), then each
+    row normalised (:func:`_normalise`). A group starts on a row boundary, so with one
+    concentration vector (``alpha`` of ``k`` values) every group has the same shapes."""
+    rows, k = out.shape
+    m = alpha.shape[0]
+    size = group * k
+    padded = (size + BATCH_BLOCKS - 1) // BATCH_BLOCKS * BATCH_BLOCKS
+    tiles = np.empty((4, padded))
+    scratch = np.empty((6, BATCH_BLOCKS))
+    values = np.empty(padded)
+    at = (phase + first) % m
+    shared = m == k  # every group starts at shape 0
+    if shared:
+        _parameters(alpha, at, tiles)
+    for lo in range(0, rows, group):
+        hi = min(lo + group, rows)
+        if not shared:
+            _parameters(alpha, (at + lo * k) % m, tiles)
+        count = (hi - lo) * k
+        _gammas(k0, k1, block, first + lo * k, tiles, scratch, values[:count])
+        _normalise(values, tiles[0], out[lo:hi])
+
+
+def _group_rows(k: int) -> int:
+    """Rows per group: about ``GROUP`` elements, a whole number of batches of blocks
+    where the row length allows it (no Philox batch computed in part)."""
+    lcm = k * BATCH_BLOCKS // math.gcd(k, BATCH_BLOCKS)
+    if lcm <= 4 * GROUP:
+        return lcm // k * max(1, GROUP // lcm)
+    return max(1, GROUP // k)
+
+
 def _cpu(draw, flat: torch.Tensor, alpha, k) -> None:
     """Whole rows per task (a task's rows are normalised where they are drawn)."""
     m = alpha.shape[0]
@@ -149,9 +219,10 @@ def _cpu(draw, flat: torch.Tensor, alpha, k) -> None:
     stream = (np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block))
     phase = (-draw.first) % m
     rows = flat.numpy().reshape(-1, k)
+    group = _group_rows(k)
 
     def body(lo: int, hi: int) -> None:
-        _dirichlet_rows(*stream, draw.first + lo * k, values, phase, rows[lo:hi])
+        _dirichlet_rows(*stream, draw.first + lo * k, values, phase, group, rows[lo:hi])
 
     parallel_for(rows.shape[0], body, k * WORDS)
 
