@@ -31,8 +31,8 @@ import numpy as np
 import torch
 
 from .._generator import Generator, resolve_generator
-from .._jit import helper, jit
-from .._philox_cpu import BATCH_BLOCKS, batch_scratch, philox_batch
+from .._jit import helper, inline, jit
+from .._philox_cpu import BATCH_BLOCKS, U32, batch_scratch, philox_batch, philox_block
 from .._shards import layout
 from .._threads import parallel_for
 from .._types import DeviceLike, ShardLike, SizeArg
@@ -42,10 +42,11 @@ from ._api import public_sampler
 from ._declaration import OWN_CHECKS, Declaration
 from ._float64 import element_index, v32
 from ._kernel import Kernel
-from ._math64 import box_muller_batch, log64, torch_log64
+from ._math64 import box_muller, box_muller_batch, log64, log_batch, torch_log64, v32_batch
 from ._params import refuse
+from ._retry import retry_block
 from .gamma import (
-    _retries,
+    _accept as accept,
     gamma_log,
     mt_batch,
     mt_constants,
@@ -55,6 +56,7 @@ from .gamma import (
 )
 
 WORDS = 4
+_ONE, _TWO, _THREE, _S32 = np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(32)
 #: Smallest accepted concentration: ``ln(v32(x3)) / alpha`` (at least ``-22.9 / alpha``)
 #: stays finite, so every row has a finite largest logarithm.
 ALPHA_MIN = 1e-300
@@ -91,18 +93,20 @@ def _parameters(alpha, at, tiles):
 
 
 @helper
-def _gammas(k0, k1, block, first, tiles, scratch, out):
+def _gammas(k0, k1, block, first, tiles, scratch, pending, out):
     """``out[i]`` = gamma element ``first + i`` of the call, of shape ``tiles[0, i]``:
     ``X = d t**3`` itself for shapes from 1 up (as ``gamma`` computes it), its logarithm
     ``ln d + 3 ln t + ln(v32(x3)) / shape`` for shapes below 1 (``gamma``'s boost).
     Attempt 0 of a batch of blocks is vectorised (``mt_batch``'s logarithms, the
-    acceptance test and the result, branch-free); the rare rejected elements then take
-    their retry blocks one by one."""
+    acceptance test and the result, branch-free); the rejected elements (about 4% for
+    small shapes) are collected in ``pending`` and take their retry blocks together
+    (:func:`_retry_pending`)."""
     n = out.shape[0]
     words = batch_scratch()
     z, tmp, lt, lu, l3, value = (
         scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5]
     )
+    waiting = 0
     for start in range(0, n, BATCH_BLOCKS):
         ks = tiles[0, start : start + BATCH_BLOCKS]
         ds = tiles[1, start : start + BATCH_BLOCKS]
@@ -125,25 +129,92 @@ def _gammas(k0, k1, block, first, tiles, scratch, out):
                 out[start + j] = x
             continue
         mt_batch(words, cs, z, tmp, lt, lu, l3)
-        for j in range(BATCH_BLOCKS):
-            k, d, zj, ltj = ks[j], ds[j], z[j], lt[j]
-            t = 1.0 + cs[j] * zj
-            v = t * t * t
-            z2 = zj * zj
-            u = v32(words[2, j])
-            squeeze = u < 1.0 - 0.0331 * z2 * z2
-            full = lu[j] < 0.5 * z2 + d * (1.0 - v + 3.0 * ltj)
-            boosted = log_ds[j] + 3.0 * ltj + l3[j] / k
-            x = boosted if k < 1.0 else d * v
-            value[j] = x if (t > 0.0) & (squeeze | full) else math.nan
+        _attempt(words, ks, ds, cs, log_ds, z, lt, lu, l3, value)
         for j in range(min(BATCH_BLOCKS, n - start)):
             x = value[j]
-            if x != x:  # attempt 0 rejected
-                word = WORDS * (first + start + j)
-                t, ltj = _retries(ds[j], cs[j], block, word, k0, k1)
+            if x != x:  # attempt 0 rejected: retried below
+                pending[0, waiting] = start + j
+                pending[1, waiting] = l3[j]
+                waiting += 1
+            out[start + j] = x
+    if waiting:
+        _retry_pending(k0, k1, block, first, tiles, scratch, pending, waiting, words, out)
+
+
+@inline
+def _attempt(words, ks, ds, cs, log_ds, z, lt, lu, l3, value):
+    """``value[j]`` = the result of the attempt on ``words[:, j]`` (``X`` or ``ln X``,
+    as :func:`_gammas`), NaN where it is rejected; branch-free, so LLVM vectorises it."""
+    for j in range(BATCH_BLOCKS):
+        k, d, zj, ltj = ks[j], ds[j], z[j], lt[j]
+        t = 1.0 + cs[j] * zj
+        v = t * t * t
+        z2 = zj * zj
+        u = v32(words[2, j])
+        squeeze = u < 1.0 - 0.0331 * z2 * z2
+        full = lu[j] < 0.5 * z2 + d * (1.0 - v + 3.0 * ltj)
+        boosted = log_ds[j] + 3.0 * ltj + l3[j] / k
+        x = boosted if k < 1.0 else d * v
+        value[j] = x if (t > 0.0) & (squeeze | full) else math.nan
+
+
+@helper
+def _retry_pending(k0, k1, block, first, tiles, scratch, pending, waiting, words, out):
+    """Attempt 1 (the first retry block) of the ``waiting`` elements listed in
+    ``pending`` (their index in ``out`` and their ``ln v32(x3)``), a batch of blocks at
+    a time and vectorised like attempt 0; the few it rejects go on one by one
+    (:func:`_later_attempts`). The same values as ``gamma``'s scalar retries."""
+    z, tmp, lt, lu, l3, value = (
+        scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5]
+    )
+    ks, ds, cs, log_ds = scratch[6], scratch[7], scratch[8], scratch[9]
+    counters = np.empty((3, BATCH_BLOCKS), dtype=np.uint64)
+    for s in range(0, waiting, BATCH_BLOCKS):
+        m = min(BATCH_BLOCKS, waiting - s)
+        for j in range(BATCH_BLOCKS):
+            i = np.int64(pending[0, s + j if j < m else s])
+            word = np.uint64(WORDS * (first + i))
+            b = block + (word >> _TWO)
+            counters[0, j], counters[1, j], counters[2, j] = b & U32, b >> _S32, word & _THREE
+            ks[j], ds[j], cs[j], log_ds[j] = tiles[0, i], tiles[1, i], tiles[2, i], tiles[3, i]
+            l3[j] = pending[1, s + j if j < m else s]
+        for j in range(BATCH_BLOCKS):
+            y0, y1, y2, y3 = philox_block(
+                counters[0, j], counters[1, j], _ONE, counters[2, j], k0, k1
+            )
+            words[0, j], words[1, j], words[2, j], words[3, j] = y0, y1, y2, y3
+        box_muller_batch(words, tmp, z)
+        for j in range(BATCH_BLOCKS):
+            t = 1.0 + cs[j] * z[j]
+            tmp[j] = t if t > 0.0 else 1.0
+        log_batch(tmp, lt)
+        v32_batch(words, 2, tmp)
+        log_batch(tmp, lu)
+        _attempt(words, ks, ds, cs, log_ds, z, lt, lu, l3, value)
+        for j in range(m):
+            x = value[j]
+            if x != x:  # attempt 1 rejected too
+                i = np.int64(pending[0, s + j])
+                t, ltj = _later_attempts(ds[j], cs[j], block, WORDS * (first + i), k0, k1)
                 k = ks[j]
                 x = gamma_log(k, log_ds[j], ltj, l3[j]) if k < 1.0 else ds[j] * (t * t * t)
-            out[start + j] = x
+            out[np.int64(pending[0, s + j])] = x
+
+
+@helper
+def _later_attempts(d, c, block, word, k0, k1):
+    """``(t, ln t)`` of the first accepted attempt from 2 on (``gamma``'s retries)."""
+    a = 1
+    while True:
+        a += 1
+        y0, y1, y2, _ = retry_block(block, word, a, k0, k1)
+        z = box_muller(y0, y1)
+        t = 1.0 + c * z
+        if t > 0.0:
+            lt = log64(t)
+            u = v32(y2)
+            if accept(d, z, t, lt, u, log64(u)):
+                return t, lt
 
 
 @helper
@@ -188,7 +259,8 @@ def _dirichlet_rows(k0, k1, block, first, alpha, phase, group, out):
     size = group * k
     padded = (size + BATCH_BLOCKS - 1) // BATCH_BLOCKS * BATCH_BLOCKS
     tiles = np.empty((4, padded))
-    scratch = np.empty((6, BATCH_BLOCKS))
+    scratch = np.empty((10, BATCH_BLOCKS))
+    pending = np.empty((2, padded))  # rejected elements: index, ln v32(x3)
     values = np.empty(padded)
     at = (phase + first) % m
     shared = m == k  # every group starts at shape 0
@@ -199,7 +271,7 @@ def _dirichlet_rows(k0, k1, block, first, alpha, phase, group, out):
         if not shared:
             _parameters(alpha, (at + lo * k) % m, tiles)
         count = (hi - lo) * k
-        _gammas(k0, k1, block, first + lo * k, tiles, scratch, values[:count])
+        _gammas(k0, k1, block, first + lo * k, tiles, scratch, pending, values[:count])
         _normalise(values, tiles[0], out[lo:hi])
 
 
