@@ -211,13 +211,19 @@ class Generator:
             self._check_call(count, words, self._position)
         total = count if replicated else self._size * count
         blocks = -(-total * words // 4)
-        with self._lock:
-            start = self._position
-            end = self._position = self._checked_position(start + blocks)
+        start = self._advance(blocks)
+        end = start + blocks
         k0, k1 = self.key
         first = 0 if replicated else self._rank * count
         undo = functools.partial(self._undo_reserve, start, end)
         return Draw(k0, k1, start, 0, count, words, undo).at(first, count)
+
+    def _advance(self, blocks: int) -> int:
+        """Move the position by ``blocks`` atomically and return where it was."""
+        with self._lock:
+            start = self._position
+            self._position = self._checked_position(start + blocks)
+        return start
 
     def _undo_reserve(self, start: int, end: int) -> None:
         """Give back the blocks ``[start, end)`` of a call that failed, if no other call

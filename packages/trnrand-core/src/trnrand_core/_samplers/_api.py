@@ -42,7 +42,7 @@ from .._validation import (
     check_int,
     check_size,
 )
-from . import _common
+from . import _common, _small
 from ._declaration import Declaration, register
 
 #: Keyword parameters every sampler handles the same way; the others are its
@@ -62,6 +62,7 @@ def public_sampler(
     *,
     options: tuple[str, ...] = (),
     result_shape: Callable[..., tuple[int, ...]] | None = None,
+    small: Callable | None = None,
 ) -> Callable[[Callable[_P, torch.Tensor]], Callable[_P, torch.Tensor]]:
     """Wrap the eager sampler ``fn`` (whose signature ends with ``key=None``) into the
     public function described by ``declaration`` (registered in ``REGISTRY``; its
@@ -72,7 +73,8 @@ def public_sampler(
     settings (``replacement=``) passed to the operator as integers. ``result_shape(box,
     params, options)`` gives the result's shape for the drawn box of ``size`` when the
     sampler adds event dimensions (``params``: name to tensor or ``None``, ``options``:
-    name to value); by default the result has the box's shape.
+    name to value); by default the result has the box's shape. ``small(dtype,
+    **params)`` is the sampler's plan for small CPU calls (:mod:`._small`).
     """
 
     def wrap(fn: Callable[_P, torch.Tensor]) -> Callable[_P, torch.Tensor]:
@@ -85,18 +87,27 @@ def public_sampler(
             if p.kind is inspect.Parameter.KEYWORD_ONLY and n not in _COMMON and n not in options
         ]
         register(declaration, names)
-        return _public(fn, signature, names, options, result_shape)
+        return _public(fn, signature, names, options, result_shape, small)
 
     return wrap
 
 
-def _public(fn, signature, names, options, result_shape):
+def _public(fn, signature, names, options, result_shape, small):
     shape_of = _Shape(names, options, signature, result_shape)
     sharded = "shard" in signature.parameters
     op = _register(fn, names, shape_of, sharded)
+    defaults = {
+        name: _small.REQUIRED if p.default is inspect.Parameter.empty else p.default
+        for name, p in signature.parameters.items()
+        if name in names or name in ("dtype", "generator")
+    }
 
     @functools.wraps(fn)
     def sampler(*args, **kwargs) -> torch.Tensor:
+        if small is not None:
+            result = _small.call(small, defaults, args, kwargs)
+            if result is not None:
+                return result
         try:
             return dispatch(*args, **kwargs)
         except RuntimeError as exc:

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -14,7 +16,7 @@ from .._jit import jit
 from .._threads import launch
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES
-from . import _common
+from . import _common, _small
 from ._api import public_sampler
 from ._call import begin
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
@@ -88,10 +90,26 @@ def _portable(draw, dtype, device, p) -> torch.Tensor:
     return (words < _thresholds(p)).to(dtype)
 
 
+@functools.lru_cache(maxsize=256)
+def _small_plan(dtype: torch.dtype, p: float):
+    if dtype != torch.float32:
+        return None
+    try:
+        p = BERNOULLI.parameter("p", p, None, None)
+    except (TypeError, ValueError, OverflowError):
+        return None  # the general path reports it
+    return _small.kernels().bernoulli_f32, WORDS, (_thresholds(p),)
+
+
+def _small_call(dtype: torch.dtype, p=0.5):
+    """:mod:`._small`'s plan: the compiled kernel for a scalar ``p`` into float32."""
+    return _small_plan(dtype, p) if _small.number(p) else None
+
+
 KERNEL = Kernel("bernoulli", ("p",), _cpu, _portable, cuda=_cuda)
 
 
-@public_sampler(BERNOULLI)
+@public_sampler(BERNOULLI, small=_small_call)
 def bernoulli(
     *size: SizeArg,
     p: Param = 0.5,

@@ -29,7 +29,7 @@ from .._generator import Generator
 from .._jit import jit
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES
-from . import _common
+from . import _common, _small
 from ._api import fill, public_sampler
 from ._call import begin
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
@@ -139,10 +139,30 @@ def _check_rate_elementwise(rate: torch.Tensor, dtype: torch.dtype) -> None:
             raise ValueError(f"{rule}, got {float(rate[i])!r} at element {i}")
 
 
+@functools.lru_cache(maxsize=256)
+def _small_plan(dtype: torch.dtype, rate: float):
+    if dtype not in _small.FLOAT_KERNEL_DTYPES:
+        return None
+    try:
+        rate = EXPONENTIAL.parameter("rate", rate, None, None)
+        _check_rate(rate, dtype)
+    except (TypeError, ValueError, OverflowError):
+        return None  # the general path reports it
+    kernels = _small.kernels()
+    if dtype == torch.float64:
+        return kernels.exponential_f64, 2, (1.0 / rate,)
+    return kernels.exponential_f32, 1, (float(np.float32(1.0 / rate)),)
+
+
+def _small_call(dtype: torch.dtype, rate=1.0):
+    """:mod:`._small`'s plan: the compiled kernel for a scalar rate."""
+    return _small_plan(dtype, rate) if _small.number(rate) else None
+
+
 KERNEL = Kernel("exponential", ("scale",), _cpu, _portable, cuda=_cuda)
 
 
-@public_sampler(EXPONENTIAL)
+@public_sampler(EXPONENTIAL, small=_small_call)
 def exponential(
     *size: SizeArg,
     rate: Param = 1.0,

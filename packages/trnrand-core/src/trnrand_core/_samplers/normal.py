@@ -32,7 +32,7 @@ from .._generator import Generator
 from .._jit import jit
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES
-from . import _common
+from . import _common, _small
 from ._api import fill, public_sampler
 from ._call import begin
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
@@ -150,6 +150,29 @@ def _rounded(value, dtype: torch.dtype):
     return float(torch.tensor(value, dtype=torch.float64).to(dtype))
 
 
+@functools.lru_cache(maxsize=256)
+def _small_plan(dtype: torch.dtype, mean: float, std: float):
+    if dtype not in _small.FLOAT_KERNEL_DTYPES:
+        return None
+    try:
+        loc = NORMAL.parameter("mean", mean, None, None)
+        scale = NORMAL.parameter("std", std, None, None)
+        _check_range(loc, scale, dtype)
+    except (TypeError, ValueError, OverflowError):
+        return None  # the general path reports it
+    kernels = _small.kernels()
+    if dtype == torch.float64:
+        return kernels.normal_f64, 2, (loc, scale)
+    return kernels.normal_f32, 1, (loc, scale)
+
+
+def _small_call(dtype: torch.dtype, mean=0.0, std=1.0):
+    """:mod:`._small`'s plan: the compiled kernel for scalar parameters."""
+    if _small.number(mean) and _small.number(std):
+        return _small_plan(dtype, mean, std)
+    return None
+
+
 def _normal(declaration, size, shard, mean, std, dtype, generator, device, out) -> torch.Tensor:
     """``normal`` or ``standard_normal`` (``declaration``), validated by ``normal``'s
     parameter rules."""
@@ -189,7 +212,7 @@ def _check_range_elementwise(loc, scale, dtype: torch.dtype) -> None:
 KERNEL = Kernel("normal", ("loc", "scale"), _cpu, _portable, cuda=_cuda)
 
 
-@public_sampler(NORMAL)
+@public_sampler(NORMAL, small=_small_call)
 def normal(
     *size: SizeArg,
     mean: Param = 0.0,
@@ -249,7 +272,7 @@ def normal(
     return _normal(NORMAL, size, shard, mean, std, dtype, generator, device, out)
 
 
-@public_sampler(STANDARD_NORMAL)
+@public_sampler(STANDARD_NORMAL, small=_small_call)
 def standard_normal(
     *size: SizeArg,
     dtype: torch.dtype = torch.float32,

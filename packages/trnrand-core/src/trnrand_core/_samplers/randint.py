@@ -12,6 +12,8 @@ accepted when ``m mod 2**32 >= (2**32 - s) mod s``, value ``low + (m >> 32)``.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -35,7 +37,7 @@ from .._threads import launch
 from .._types import DeviceLike, IntParam, ShardLike, SizeArg
 from .._validation import check_int
 from .._words import KERNEL as WORDS_KERNEL
-from . import _common
+from . import _common, _small
 from ._api import public_sampler
 from ._call import Call, begin
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
@@ -287,7 +289,22 @@ def dtype_range(dtype: torch.dtype) -> tuple[int, int]:
 KERNEL = Kernel("randint", ("low", "span"), _cpu, _portable)
 
 
-@public_sampler(RANDINT)
+@functools.lru_cache(maxsize=256)
+def _small_plan(dtype: torch.dtype, low: int, high: int):
+    span = high - low
+    if dtype != torch.int64 or not 0 < span <= TWO32 or low < -(1 << 63) or high > 1 << 63:
+        return None  # the general path reports what is wrong
+    return _small.kernels().randint1_i64, 1, (low % TWO64, span, (TWO32 - span) % span)
+
+
+def _small_call(dtype: torch.dtype, low=0, high=_small.REQUIRED):
+    """:mod:`._small`'s plan: the compiled kernel for int bounds into int64."""
+    if type(low) is int and type(high) is int:
+        return _small_plan(dtype, low, high)
+    return None
+
+
+@public_sampler(RANDINT, small=_small_call)
 def randint(
     *size: SizeArg,
     low: IntParam = 0,

@@ -33,7 +33,7 @@ from .._shards import Layout
 from .._threads import launch
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, check_bounds
-from . import _common
+from . import _common, _small
 from ._api import fill, public_sampler
 from ._call import begin
 from ._declaration import Declaration, Rule
@@ -241,8 +241,7 @@ def _cpu(draw, flat: torch.Tensor, low: float, high: float) -> None:
         params = (low, high - low, top, below)
         launch(_uniform_f64, stream, draw.first, params, flat.numpy(), draw.words)
         return
-    low32 = np.float32(low)
-    span32 = np.float32(np.float32(high) - low32)
+    low32, span32 = _float32_bounds(low, high)
     if dtype == torch.float32:
         params = (_MASKS[dtype], low32, span32, np.float32(top), np.float32(below))
         launch(_uniform_f32, stream, draw.first, params, flat.numpy(), draw.words)
@@ -252,6 +251,36 @@ def _cpu(draw, flat: torch.Tensor, low: float, high: float) -> None:
     bits = flat.view(torch.int16).numpy().view(np.uint16)
     params = (_MASKS[dtype], low32, span32, threshold, np.float32(below), dtype == torch.float16)
     launch(_uniform_narrow, stream, draw.first, params, bits, draw.words)
+
+
+def _float32_bounds(low: float, high: float) -> tuple[np.float32, np.float32]:
+    """``low`` and ``span = high - low`` of the float32 compute precision."""
+    low32 = np.float32(low)
+    return low32, np.float32(np.float32(high) - low32)
+
+
+@functools.lru_cache(maxsize=256)
+def _small_plan(dtype: torch.dtype, low: float, high: float):
+    if dtype not in _small.FLOAT_KERNEL_DTYPES:
+        return None
+    try:
+        low, high = check_bounds(low, high)
+        _check_representable(low, high, dtype)
+    except (TypeError, ValueError, OverflowError):
+        return None  # the general path reports it
+    kernels = _small.kernels()
+    top, below = clip_bounds(high, dtype)
+    if dtype == torch.float64:
+        return kernels.uniform_f64, 2, (low, high - low, top, below)
+    low32, span32 = _float32_bounds(low, high)
+    return kernels.uniform_f32, 1, (float(low32), float(span32), top, below)
+
+
+def _small_call(dtype: torch.dtype, low=0.0, high=1.0):
+    """:mod:`._small`'s plan: the compiled kernel for scalar bounds."""
+    if _small.number(low) and _small.number(high):
+        return _small_plan(dtype, low, high)
+    return None
 
 
 def _clip_below_high(values: torch.Tensor, high: float) -> None:
@@ -318,7 +347,7 @@ def _check_representable(low: float, high: float, dtype: torch.dtype) -> None:
 KERNEL = Kernel("uniform", ("low", "high"), _cpu, _portable, cuda=_cuda)
 
 
-@public_sampler(UNIFORM)
+@public_sampler(UNIFORM, small=_small_call)
 def uniform(
     *size: SizeArg,
     low: Param = 0.0,
