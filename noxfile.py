@@ -65,9 +65,14 @@ def lint(session: nox.Session) -> None:
     session.run("basedpyright", "--level", "error", TYPED_USAGE)
 
 
+#: Where nox runs the tests, a missing C build of the small-call kernels is a failure
+#: (tests/core/test_small_calls.py), not a silent fall back to the numba kernels.
+NATIVE = {"TRNRAND_REQUIRE_NATIVE": "1"}
+
+
 def _workspace_tests(session: nox.Session) -> None:
     _sync(session, "--all-packages", "--no-default-groups", "--group", "test")
-    session.run("pytest", *(session.posargs or ["tests"]))
+    session.run("pytest", *(session.posargs or ["tests"]), env=NATIVE)
 
 
 @nox.session
@@ -93,7 +98,7 @@ def core_only(session: nox.Session) -> None:
         "present = [m for m in ('trnrand', 'trnrand_quasi', 'trnrand_nki') if u.find_spec(m)]; "
         "sys.exit(f'not a core-only environment: {present}' if present else 0)",
     )
-    session.run("pytest", CORE_TESTS, *session.posargs)
+    session.run("pytest", CORE_TESTS, *session.posargs, env=NATIVE)
 
 
 @nox.session

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import trnrand_core as tr
-from trnrand_core._samplers import _common
+from trnrand_core._samplers import _common, _small
 from trnrand_core._samplers._common import portable_on_cpu
 from trnrand_core._samplers._declaration import REGISTRY
 from trnrand_core._samplers._kernel import KERNELS
@@ -46,7 +46,10 @@ def _calls(name):
 
 
 def _launches(monkeypatch, call):
-    """Every ``(kernel, draw, dtype, device, params, values)`` that ``call`` produced."""
+    """Every ``(kernel, draw, dtype, device, params, values)`` that ``call`` produced
+    through the general path (small calls' compiled kernels are switched off here;
+    test_small_calls.py shows they give the general path's values)."""
+    monkeypatch.setattr(_small, "_native", None)
     launched = []
     produce = _common._produce
 

@@ -82,6 +82,10 @@ def _core_graph() -> dict[str, set[str]]:
         parts = path.relative_to(CORE.parent).with_suffix("").parts
         name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
         modules[name] = path
+    # Compiled extensions (``_native.c``) are leaves: they import no core module.
+    compiled = {
+        ".".join(p.relative_to(CORE.parent).with_suffix("").parts) for p in CORE.rglob("*.c")
+    }
     graph = {}
     for name, path in modules.items():
         package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
@@ -104,7 +108,8 @@ def _core_graph() -> dict[str, set[str]]:
                     target = node.module or ""
                 for alias in node.names:
                     submodule = f"{target}.{alias.name}"
-                    deps.add(submodule if submodule in modules else target)
+                    known = submodule in modules or submodule in compiled
+                    deps.add(submodule if known else target)
             elif isinstance(node, ast.Import):
                 deps.update(alias.name for alias in node.names)
         graph[name] = {d for d in deps if d in modules and d != name}

@@ -25,7 +25,7 @@ import torch
 
 from .. import _backends
 from .._generator import Generator, get_default_generator
-from ._common import reservations
+from ._common import reservations, use_cpu_kernels
 
 try:
     from .. import _native
@@ -68,7 +68,7 @@ def _shape(args) -> tuple[tuple[int, ...], int] | None:
             return None
     n = 1
     for d in args:
-        if type(d) is not int or d < 0:
+        if type(d) is not int or not 0 <= d <= SMALL:  # no huge dimension beside a 0
             return None
         n *= d
     return (tuple(args), n) if n <= SMALL else None
@@ -93,7 +93,7 @@ def call(plan: Callable, defaults: dict, args: tuple, kwargs: dict) -> torch.Ten
     gen = get_default_generator() if generator is None else generator
     if type(gen) is not Generator or gen._size != 1 or gen._check_call is not None:
         return None
-    if gen._device.type != "cpu" or _backends.active_plugin() is not None:
+    if not use_cpu_kernels(gen._device) or _backends.active_plugin() is not None:
         return None
     chosen = plan(dtype, **values)
     if chosen is None:
