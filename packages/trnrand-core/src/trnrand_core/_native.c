@@ -162,194 +162,193 @@ static int parse_call(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t want, 
     return 0;
 }
 
-static int parse_doubles(PyObject *const *args, Py_ssize_t count, double *values) {
-    for (Py_ssize_t i = 0; i < count; i++) {
-        values[i] = PyFloat_AsDouble(args[5 + i]);
+/* -- element loops ------------------------------------------------------------------
+ * Element i of a one-word sampler reads lane i mod 4 of block `block + i / 4`; of a
+ * two-word sampler, lanes (0, 1) or (2, 3) of block `block + i / 2`. normal writes
+ * elements 2j and 2j + 1 from one pair of words (float32: lanes (0, 1) or (2, 3) of
+ * block `block + j / 2`) or one block (float64: block `block + j`).
+ */
+typedef struct {
+    double p[4];   /* the sampler's float parameters */
+    long long t;   /* bernoulli's threshold */
+    uint64_t u[3]; /* randint's low, span, rejection threshold */
+    const Call *call;
+} Params;
+
+typedef void (*OneWord)(Py_ssize_t i, uint32_t x, const Params *p, void *out);
+typedef void (*TwoWords)(Py_ssize_t i, uint32_t a, uint32_t b, const Params *p, void *out);
+
+static void each_word(const Call *c, OneWord f, const Params *p) {
+    uint32_t x[4];
+    for (Py_ssize_t i = 0; i < c->n; i++) {
+        if ((i & 3) == 0) {
+            block_words(c->k0, c->k1, c->block + (uint64_t)(i >> 2), x);
+        }
+        f(i, x[i & 3], p, c->out);
     }
+}
+
+static void each_two_words(const Call *c, TwoWords f, const Params *p) {
+    uint32_t x[4];
+    for (Py_ssize_t i = 0; i < c->n; i++) {
+        if ((i & 1) == 0) {
+            block_words(c->k0, c->k1, c->block + (uint64_t)(i >> 1), x);
+        }
+        int lane = 2 * (int)(i & 1);
+        f(i, x[lane], x[lane + 1], p, c->out);
+    }
+}
+
+/* Arguments (k0, k1, block, n, address, *floats): the call and its float parameters. */
+static int parse_floats(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t want, Call *c,
+                        Params *p) {
+    if (parse_call(args, nargs, want, c)) {
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < want; k++) {
+        p->p[k] = PyFloat_AsDouble(args[5 + k]);
+    }
+    p->call = c;
     return PyErr_Occurred() ? -1 : 0;
 }
 
-/* -- kernels ------------------------------------------------------------------------ */
-
-/* uniform float32: low + span * u24, a value reaching `threshold` becomes `below`. */
-static PyObject *uniform_f32(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    Call c;
-    double p[4];
-    if (parse_call(args, nargs, 4, &c) || parse_doubles(args, 4, p)) {
-        return NULL;
-    }
-    float low = (float)p[0], span = (float)p[1], threshold = (float)p[2], below = (float)p[3];
-    float *out = (float *)c.out;
-    uint32_t x[4];
-    for (Py_ssize_t i = 0; i < c.n; i++) {
-        if ((i & 3) == 0) {
-            block_words(c.k0, c.k1, c.block + (uint64_t)(i >> 2), x);
-        }
-        float v = low + span * u24(x[i & 3]);
-        out[i] = v >= threshold ? below : v;
-    }
-    Py_RETURN_NONE;
+/* -- uniform: low + span * u, a value reaching `top` becomes `below` ------------------ */
+static void uniform32(Py_ssize_t i, uint32_t x, const Params *p, void *out) {
+    float v = (float)p->p[0] + (float)p->p[1] * u24(x);
+    ((float *)out)[i] = v >= (float)p->p[2] ? (float)p->p[3] : v;
 }
 
-/* uniform float64: low + span * u53 (two words per element), clipped like float32. */
-static PyObject *uniform_f64(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    Call c;
-    double p[4];
-    if (parse_call(args, nargs, 4, &c) || parse_doubles(args, 4, p)) {
-        return NULL;
-    }
-    double *out = (double *)c.out;
-    uint32_t x[4];
-    for (Py_ssize_t i = 0; i < c.n; i++) {
-        if ((i & 1) == 0) {
-            block_words(c.k0, c.k1, c.block + (uint64_t)(i >> 1), x);
-        }
-        int lane = 2 * (int)(i & 1);
-        double v = p[0] + p[1] * u53(x[lane], x[lane + 1]);
-        out[i] = v >= p[2] ? p[3] : v;
-    }
-    Py_RETURN_NONE;
+static void uniform64(Py_ssize_t i, uint32_t a, uint32_t b, const Params *p, void *out) {
+    double v = p->p[0] + p->p[1] * u53(a, b);
+    ((double *)out)[i] = v >= p->p[2] ? p->p[3] : v;
 }
 
-/* normal float32: Box-Muller on word pairs (radius word, angle word), loc + scale * z. */
-static PyObject *normal_f32(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    Call c;
-    double p[2];
-    if (parse_call(args, nargs, 2, &c) || parse_doubles(args, 2, p)) {
-        return NULL;
+/* -- exponential: 0 + scale * -ln(u) of the open uniform ----------------------------- */
+static void exponential32(Py_ssize_t i, uint32_t x, const Params *p, void *out) {
+    ((float *)out)[i] = 0.0f + (float)p->p[0] * -log32(open_u23(x));
+}
+
+static void exponential64(Py_ssize_t i, uint32_t a, uint32_t b, const Params *p, void *out) {
+    ((double *)out)[i] = 0.0 + p->p[0] * -log(open_u53(a, b));
+}
+
+/* -- bernoulli into float32: 1 where the word is below floor(p 2**32) ---------------- */
+static void bernoulli32(Py_ssize_t i, uint32_t x, const Params *p, void *out) {
+    ((float *)out)[i] = (long long)x < p->t ? 1.0f : 0.0f;
+}
+
+/* -- randint into int64, span <= 2**32: Lemire, rejections from retry blocks --------- */
+static void randint1(Py_ssize_t i, uint32_t x, const Params *p, void *out) {
+    const Call *c = p->call;
+    uint64_t m = (uint64_t)x * p->u[1];
+    uint32_t a = 0;
+    while ((m & 0xFFFFFFFFu) < p->u[2]) {
+        a += 1;
+        m = (uint64_t)retry_word0(c->k0, c->k1, c->block, (uint64_t)i, a) * p->u[1];
     }
-    float loc = (float)p[0], scale = (float)p[1];
-    float *out = (float *)c.out;
+    ((int64_t *)out)[i] = (int64_t)(p->u[0] + (m >> 32));
+}
+
+/* -- normal: Box-Muller, loc + scale * z --------------------------------------------- */
+static void normal_pair32(const Call *c, const Params *p) {
+    float loc = (float)p->p[0], scale = (float)p->p[1];
+    float *out = (float *)c->out;
     uint32_t x[4];
-    for (Py_ssize_t i = 0; i < c.n; i += 2) {
+    for (Py_ssize_t i = 0; i < c->n; i += 2) {
         if ((i & 3) == 0) {
-            block_words(c.k0, c.k1, c.block + (uint64_t)(i >> 2), x);
+            block_words(c->k0, c->k1, c->block + (uint64_t)(i >> 2), x);
         }
         int lane = (int)(i & 3);
         float r = sqrtf(-2.0f * log32(open_u23(x[lane])));
         float s, co;
         sincos_turns((int32_t)(x[lane + 1] >> 8), &s, &co);
         out[i] = loc + scale * (r * co);
-        if (i + 1 < c.n) {
+        if (i + 1 < c->n) {
             out[i + 1] = loc + scale * (r * s);
         }
     }
-    Py_RETURN_NONE;
 }
 
-/* normal float64: one pair per block, radius from (x0, x1), angle from (x2, x3). */
-static PyObject *normal_f64(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    Call c;
-    double p[2];
-    if (parse_call(args, nargs, 2, &c) || parse_doubles(args, 2, p)) {
-        return NULL;
-    }
-    double *out = (double *)c.out;
+static void normal_pair64(const Call *c, const Params *p) {
+    double *out = (double *)c->out;
     uint32_t x[4];
-    for (Py_ssize_t i = 0; i < c.n; i += 2) {
-        block_words(c.k0, c.k1, c.block + (uint64_t)(i >> 1), x);
+    for (Py_ssize_t i = 0; i < c->n; i += 2) {
+        block_words(c->k0, c->k1, c->block + (uint64_t)(i >> 1), x);
         double r = sqrt(-2.0 * log(open_u53(x[0], x[1])));
         double s, co;
-        int64_t y = (int64_t)(x[2] >> 5) * 67108864 + (int64_t)(x[3] >> 6);
-        sincos_turns53(y, &s, &co);
-        out[i] = p[0] + p[1] * (r * co);
-        if (i + 1 < c.n) {
-            out[i + 1] = p[0] + p[1] * (r * s);
+        sincos_turns53((int64_t)(x[2] >> 5) * 67108864 + (int64_t)(x[3] >> 6), &s, &co);
+        out[i] = p->p[0] + p->p[1] * (r * co);
+        if (i + 1 < c->n) {
+            out[i + 1] = p->p[0] + p->p[1] * (r * s);
         }
     }
-    Py_RETURN_NONE;
 }
 
-/* exponential float32: 0 + scale * -ln(open_u23(x)). */
-static PyObject *exponential_f32(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    Call c;
-    double p[1];
-    if (parse_call(args, nargs, 1, &c) || parse_doubles(args, 1, p)) {
-        return NULL;
+/* -- the module's functions: (k0, k1, block, n, address, *parameters) ---------------- */
+#define FLOAT_SAMPLER(name, count, loop, element)                                        \
+    static PyObject *name(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {     \
+        Call c;                                                                          \
+        Params p;                                                                        \
+        if (parse_floats(args, nargs, count, &c, &p)) {                                  \
+            return NULL;                                                                 \
+        }                                                                                \
+        loop(&c, element, &p);                                                           \
+        Py_RETURN_NONE;                                                                  \
     }
-    float scale = (float)p[0];
-    float *out = (float *)c.out;
-    uint32_t x[4];
-    for (Py_ssize_t i = 0; i < c.n; i++) {
-        if ((i & 3) == 0) {
-            block_words(c.k0, c.k1, c.block + (uint64_t)(i >> 2), x);
-        }
-        out[i] = 0.0f + scale * -log32(open_u23(x[i & 3]));
-    }
-    Py_RETURN_NONE;
-}
 
-/* exponential float64: 0 + scale * -ln(open_u53(a, b)), two words per element. */
-static PyObject *exponential_f64(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    Call c;
-    double p[1];
-    if (parse_call(args, nargs, 1, &c) || parse_doubles(args, 1, p)) {
-        return NULL;
-    }
-    double *out = (double *)c.out;
-    uint32_t x[4];
-    for (Py_ssize_t i = 0; i < c.n; i++) {
-        if ((i & 1) == 0) {
-            block_words(c.k0, c.k1, c.block + (uint64_t)(i >> 1), x);
-        }
-        int lane = 2 * (int)(i & 1);
-        out[i] = 0.0 + p[0] * -log(open_u53(x[lane], x[lane + 1]));
-    }
-    Py_RETURN_NONE;
-}
+FLOAT_SAMPLER(uniform_f32, 4, each_word, uniform32)
+FLOAT_SAMPLER(uniform_f64, 4, each_two_words, uniform64)
+FLOAT_SAMPLER(exponential_f32, 1, each_word, exponential32)
+FLOAT_SAMPLER(exponential_f64, 1, each_two_words, exponential64)
 
-/* bernoulli into float32: 1 where the word is below threshold = floor(p 2**32). */
+#define PAIR_SAMPLER(name, body)                                                          \
+    static PyObject *name(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {     \
+        Call c;                                                                          \
+        Params p;                                                                        \
+        if (parse_floats(args, nargs, 2, &c, &p)) {                                      \
+            return NULL;                                                                 \
+        }                                                                                \
+        body(&c, &p);                                                                    \
+        Py_RETURN_NONE;                                                                  \
+    }
+
+PAIR_SAMPLER(normal_f32, normal_pair32)
+PAIR_SAMPLER(normal_f64, normal_pair64)
+
+/* bernoulli_f32(k0, k1, block, n, address, threshold) */
 static PyObject *bernoulli_f32(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Call c;
+    Params p = {.call = &c};
     if (parse_call(args, nargs, 1, &c)) {
         return NULL;
     }
-    long long threshold = PyLong_AsLongLong(args[5]);
+    p.t = PyLong_AsLongLong(args[5]);
     if (PyErr_Occurred()) {
         return NULL;
     }
-    float *out = (float *)c.out;
-    uint32_t x[4];
-    for (Py_ssize_t i = 0; i < c.n; i++) {
-        if ((i & 3) == 0) {
-            block_words(c.k0, c.k1, c.block + (uint64_t)(i >> 2), x);
-        }
-        out[i] = (long long)x[i & 3] < threshold ? 1.0f : 0.0f;
-    }
+    each_word(&c, bernoulli32, &p);
     Py_RETURN_NONE;
 }
 
-/* randint into int64, span s <= 2**32 (one word): Lemire with retry blocks. */
+/* randint1_i64(k0, k1, block, n, address, low mod 2**64, span, (2**32 - span) mod span) */
 static PyObject *randint1_i64(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     Call c;
+    Params p = {.call = &c};
     if (parse_call(args, nargs, 3, &c)) {
         return NULL;
     }
-    uint64_t low = PyLong_AsUnsignedLongLong(args[5]);
-    uint64_t s = PyLong_AsUnsignedLongLong(args[6]);
-    uint64_t threshold = PyLong_AsUnsignedLongLong(args[7]);
+    for (int k = 0; k < 3; k++) {
+        p.u[k] = PyLong_AsUnsignedLongLong(args[5 + k]);
+    }
     if (PyErr_Occurred()) {
         return NULL;
     }
-    if (s == 0 || s > ((uint64_t)1 << 32)) {
+    if (p.u[1] == 0 || p.u[1] > ((uint64_t)1 << 32)) {
         PyErr_Format(PyExc_ValueError, "span must be in [1, 2**32], got %llu",
-                     (unsigned long long)s);
+                     (unsigned long long)p.u[1]);
         return NULL;
     }
-    int64_t *out = (int64_t *)c.out;
-    uint32_t x[4];
-    for (Py_ssize_t i = 0; i < c.n; i++) {
-        if ((i & 3) == 0) {
-            block_words(c.k0, c.k1, c.block + (uint64_t)(i >> 2), x);
-        }
-        uint64_t m = (uint64_t)x[i & 3] * s;
-        uint32_t a = 0;
-        while ((m & 0xFFFFFFFFu) < threshold) {
-            a += 1;
-            m = (uint64_t)retry_word0(c.k0, c.k1, c.block, (uint64_t)i, a) * s;
-        }
-        out[i] = (int64_t)(low + (m >> 32));
-    }
+    each_word(&c, randint1, &p);
     Py_RETURN_NONE;
 }
 
