@@ -81,11 +81,9 @@ def call(plan: Callable, defaults: dict, args: tuple, kwargs: dict) -> torch.Ten
     sized = _shape(args)
     if sized is None or reservations.get() is not None:
         return None
-    values = dict(defaults)
-    for name, value in kwargs.items():
-        if name not in values:
-            return None
-        values[name] = value
+    values = {**defaults, **kwargs}
+    if len(values) != len(defaults):  # an argument the small path does not take
+        return None
     generator = values.pop("generator")
     dtype = values.pop("dtype")
     if type(dtype) is not torch.dtype or REQUIRED in values.values():
@@ -95,7 +93,7 @@ def call(plan: Callable, defaults: dict, args: tuple, kwargs: dict) -> torch.Ten
         return None
     if not use_cpu_kernels(gen._device) or _backends.active_plugin() is not None:
         return None
-    chosen = plan(dtype, **values)
+    chosen = plan(dtype, *values.values())  # the parameters, in signature order
     if chosen is None:
         return None
     kernel, words, params = chosen
