@@ -289,8 +289,22 @@ def test_calls_continue_the_stream_as_their_sub_calls():
     assert torch.equal(
         geometric(50, p=0.5, generator=tr.Generator(8)), torch.ceil(e / math.log(2.0)).long()
     )
-    e32 = tr.exponential(50, generator=tr.Generator(8)).double()
-    assert torch.equal(gumbel(50, generator=tr.Generator(8)), (-torch.log(e32)).float())
+    # gumbel, logistic and laplace are one fused kernel on exponential's words: the same
+    # blocks, and the same values as the transform of the exponential, up to rounding.
+    for dtype, atol in ((torch.float32, 1e-6), (F64, 1e-14)):
+        ref = tr.Generator(8)
+        e = tr.exponential(50, dtype=dtype, generator=ref).double()
+        u = torch.exp(-e)
+        expected = {
+            gumbel: -torch.log(e),
+            logistic: torch.log(u / (1 - u)),
+            laplace: torch.where(u < 0.5, torch.log(2 * u), -torch.log(2 * (1 - u))),
+        }
+        for fn, x in expected.items():
+            g = tr.Generator(8)
+            got = fn(50, dtype=dtype, generator=g).double()
+            assert g.position == ref.position, fn.__name__
+            assert bool(((got - x).abs() <= atol * (1 + x.abs())).all()), fn.__name__
 
 
 def test_large_calls_with_tensor_parameters_are_drawn_in_pieces(monkeypatch):

@@ -1,7 +1,16 @@
 """Continuous samplers composed from trnrand's own: elementwise float64 transforms of one
-``exponential``, ``normal`` or ``chi_squared`` draw (docs/stream.md (conversions)).
+``exponential``, ``normal`` or ``chi_squared`` draw (docs/stream.md (conversions)), and
+``gumbel``, ``logistic`` and ``laplace``, fused kernels on ``exponential``'s words.
 
-Each sampler here draws its standard variates with the existing samplers, in the same
+``gumbel``, ``logistic`` and ``laplace`` are one kernel launch each (``log_transforms``):
+element ``e`` takes the words of element ``e`` of an ``exponential`` call (one word,
+float64 two) and its open uniform ``U``, and computes ``-ln(-ln U)``, ``ln(U / (1 - U))``
+or ``ln(2U)`` / ``-ln(2 (1 - U))`` (split at ``U = 1/2``) from ``min(U, 1 - U)``, which is
+exact, in the compute precision (float32 for float16/bfloat16/float32, float64 for
+float64); then ``loc + scale * x``. Their word budget, partition and shard behaviour are
+``exponential``'s.
+
+The other samplers here draw their standard variates with the existing samplers, in the same
 call order on every backend, and transforms them element by element. A composite call is
 therefore the sequence of its sub-calls: it consumes their blocks (its word budget is
 the sum of theirs), and it inherits their shard and partition invariance and their
@@ -12,10 +21,6 @@ in float64 and is rounded once to the output dtype.
 With ``E`` the standard exponential ``-ln(u)`` of an open uniform ``u`` (so
 ``2**-24 <= E <= 16.64``, float64 draws ``2**-54 <= E <= 37.43``) and ``U = exp(-E)``:
 
-- ``gumbel = loc - scale ln(E)``;
-- ``logistic = loc - scale ln(expm1(E))``, i.e. ``loc + scale ln(U / (1 - U))``;
-- ``laplace = loc + scale (ln 2 - E)`` when ``E > ln 2`` (``U < 1/2``), else
-  ``loc + scale (E - ln 2 - ln(expm1(E)))`` (that is ``-ln(2 (1 - U))``);
 - ``cauchy = loc + scale tan(pi (U - 1/2))``, computed as ``+-1 / tan(pi W)`` with
   ``W = min(U, 1 - U) = min(expm1(E), 1) / exp(E)`` (negative when ``E > ln 2``), so
   that no angle comes near ``pi / 2`` and the tails are accurate;
@@ -39,6 +44,7 @@ from contextlib import contextmanager
 
 import torch
 
+from .._conversions import FLOAT_WORDS
 from .._generator import Generator
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES
@@ -49,6 +55,7 @@ from ._declaration import Declaration, Rule
 from ._params import dtype_limits, refuse
 from .exponential import E_BOUND, exponential
 from .gamma import chi_squared
+from .log_transforms import GUMBEL_KERNEL, LAPLACE_KERNEL, LOGISTIC_KERNEL
 from .normal import Z_BOUND, normal
 
 LN2 = math.log(2.0)
@@ -163,12 +170,13 @@ def finish(y: torch.Tensor, call: Call) -> torch.Tensor:
     return y.to(call.dtype)
 
 
-def _location_scale(call: Call, loc, scale, bound: dict, what: str):
+def _location_scale(call: Call, loc, scale, bound: dict, what: str, region: str = "box"):
     """Validate ``loc`` (finite) and ``scale`` (``>= 0``, the call's declared rules) for
     ``loc + scale * x`` with ``|x| <= bound[precision]``: refused where a value could
-    overflow the dtype."""
-    loc = call.parameter("loc", loc, region="box")
-    scale = call.parameter("scale", scale, region="box")
+    overflow the dtype. Tensors are returned in the result's shape, or (``region="drawn"``)
+    flat over the drawn region, as kernels read them."""
+    loc = call.parameter("loc", loc, region=region)
+    scale = call.parameter("scale", scale, region=region)
     name, top, _ = dtype_limits(call.dtype)
     b = bound[call.precision]
     magnitude = loc.abs() if isinstance(loc, torch.Tensor) else abs(loc)
@@ -179,7 +187,17 @@ def _location_scale(call: Call, loc, scale, bound: dict, what: str):
         loc=loc,
         scale=scale,
     )
+    if region != "box":
+        return loc, scale
     return shaped(loc, call), shaped(scale, call)
+
+
+def _fused(call: Call, kernel, loc, scale, what: str) -> torch.Tensor:
+    """``loc + scale * x`` of the standard values of ``gumbel``, ``logistic`` or
+    ``laplace``, one fused kernel launch with ``exponential``'s word budget
+    (``log_transforms``)."""
+    loc, scale = _location_scale(call, loc, scale, E_BOUND, what, region="drawn")
+    return call.draw(kernel, {"loc": loc, "scale": scale}, words=FLOAT_WORDS[call.dtype])
 
 
 def _affine(x: torch.Tensor, loc, scale) -> torch.Tensor:
@@ -195,7 +213,7 @@ def _negated(scale):
     return scale.neg() if isinstance(scale, torch.Tensor) else -scale
 
 
-# -- exponential-based ------------------------------------------------------------------
+# -- exponential's words, fused (log_transforms) ---------------------------------------
 @public_sampler(GUMBEL)
 def gumbel(
     *size: SizeArg,
@@ -238,10 +256,12 @@ def gumbel(
 
     Notes
     -----
-    One ``exponential`` call: one word per element (float16/bfloat16/float32), two
-    (float64). The standard values lie in ``[-2.82, 16.64]`` (float64:
+    ``exponential``'s words: one per element (float16/bfloat16/float32), two (float64),
+    in one fused kernel. The standard values lie in ``[-2.82, 16.64]`` (float64:
     ``[-3.63, 37.43]``): the right tail is cut where the uniform's resolution ends
-    (beyond it the true probability is below ``2**-24``, resp. ``2**-54``).
+    (beyond it the true probability is below ``2**-24``, resp. ``2**-54``). Before the
+    rounding to ``dtype`` a standard value is within 3 ulp of ``max(|x|, 1)`` of
+    ``-ln(-ln U)`` for its uniform ``U`` (float32 for float16/bfloat16/float32).
     The result never requires grad.
 
     Examples
@@ -252,10 +272,7 @@ def gumbel(
     (torch.Size([4]), True)
     """
     call = begin(GUMBEL, size, shard, dtype, generator, device, out)
-    loc, scale = _location_scale(call, loc, scale, E_BOUND, "ln E")
-    with sub_draws():
-        e = standard(_exponential, call)
-        return finish(_affine(e.log_(), loc, _negated(scale)), call)
+    return _fused(call, GUMBEL_KERNEL, loc, scale, "ln E")
 
 
 @public_sampler(LOGISTIC)
@@ -270,10 +287,10 @@ def logistic(
     shard: ShardLike | None = None,
     key: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Logistic samples ``loc + scale * ln(U / (1 - U))``, ``U = exp(-E)``.
+    """Logistic samples ``loc + scale * ln(U / (1 - U))`` of an open uniform ``U``.
 
-    Computed as ``-ln(expm1(E))`` from a standard exponential ``E``: accurate in both
-    tails, never infinite.
+    Computed as ``+-ln(t / (1 - t))`` with the exact ``t = min(U, 1 - U)`` (near 0 as
+    ``2 atanh(1 - 2t)``): accurate in both tails and at the center, never infinite.
 
     Parameters
     ----------
@@ -303,10 +320,11 @@ def logistic(
 
     Notes
     -----
-    One ``exponential`` call: one word per element (float16/bfloat16/float32), two
-    (float64). Standard values lie within ``+-16.64`` (float64: ``+-37.43``), where the
-    uniform's resolution ends (true tail probability beyond: about ``2**-24``, resp.
-    ``2**-54``). The result never requires grad.
+    ``exponential``'s words: one per element (float16/bfloat16/float32), two (float64),
+    in one fused kernel. Standard values lie within ``+-16.64`` (float64: ``+-37.43``),
+    where the uniform's resolution ends (true tail probability beyond: about ``2**-24``,
+    resp. ``2**-54``), and are within 5 ulp of ``ln(U / (1 - U))`` before the rounding
+    to ``dtype``. The result never requires grad.
 
     Examples
     --------
@@ -316,10 +334,7 @@ def logistic(
     (torch.Size([2, 3]), torch.float32)
     """
     call = begin(LOGISTIC, size, shard, dtype, generator, device, out)
-    loc, scale = _location_scale(call, loc, scale, E_BOUND, "ln(U / (1 - U))")
-    with sub_draws():
-        e = standard(_exponential, call)
-        return finish(_affine(e.expm1_().log_(), loc, _negated(scale)), call)
+    return _fused(call, LOGISTIC_KERNEL, loc, scale, "ln(U / (1 - U))")
 
 
 @public_sampler(LAPLACE)
@@ -336,9 +351,9 @@ def laplace(
 ) -> torch.Tensor:
     """Laplace (double exponential) samples with density ``exp(-|x - loc| / scale) / (2 scale)``.
 
-    Inversion of ``U = exp(-E)`` split at ``U = 1/2``: ``loc + scale * (ln 2 - E)`` when
-    ``E > ln 2``, else ``loc + scale * (E - ln 2 - ln(expm1(E)))``, so both tails come from
-    an accurate logarithm.
+    Inversion of an open uniform ``U`` split at ``U = 1/2``: ``loc + scale * ln(2U)``
+    below, else ``loc - scale * ln(2 (1 - U))``, one logarithm of an exact argument, so
+    both tails are accurate.
 
     Parameters
     ----------
@@ -368,9 +383,11 @@ def laplace(
 
     Notes
     -----
-    One ``exponential`` call: one word per element (float16/bfloat16/float32), two
-    (float64). Standard values lie within ``+-15.95`` (float64: ``+-36.74``), symmetric
-    tails cut where the uniform's resolution ends. The result never requires grad.
+    ``exponential``'s words: one per element (float16/bfloat16/float32), two (float64),
+    in one fused kernel. Standard values lie within ``+-15.95`` (float64: ``+-36.74``),
+    symmetric tails cut where the uniform's resolution ends, and are within 2 ulp of
+    ``+-ln(2 min(U, 1 - U))`` before the rounding to ``dtype``. The result never
+    requires grad.
 
     Examples
     --------
@@ -380,13 +397,7 @@ def laplace(
     (torch.Size([5]), True)
     """
     call = begin(LAPLACE, size, shard, dtype, generator, device, out)
-    loc, scale = _location_scale(call, loc, scale, E_BOUND, "ln(2 min(U, 1 - U))")
-    with sub_draws():
-        e = standard(_exponential, call)
-        # |X| = E - ln 2 - min(ln(expm1(E)), 0) (the log is <= 0 exactly when E <= ln 2),
-        # X < 0 when E > ln 2: X = -copysign(|X|, E - ln 2), no branch, no mask.
-        x = torch.expm1(e).log_().clamp_max_(0.0).neg_().add_(e.sub_(LN2)).copysign_(e)
-        return finish(_affine(x, loc, _negated(scale)), call)
+    return _fused(call, LAPLACE_KERNEL, loc, scale, "ln(2 min(U, 1 - U))")
 
 
 @public_sampler(CAUCHY)
