@@ -149,38 +149,32 @@ def _fill(kind, fill, w, z, n):
         fill(LAPLACE, w, z, n)
 
 
-@jit
-def _log_transform_f32(kind, k0, k1, block, first, loc, scale, out):
-    """float32 ``loc + scale * standard``, one word per element."""
+@inline
+def _transform(kind, fill, per_block, k0, k1, block, first, loc, scale, out):
+    """``out`` = ``loc + scale * standard`` with ``fill`` (:func:`_fill32`, ``per_block``
+    4: one word per element; :func:`_fill64`, 2: two)."""
     n = out.shape[0]
-    first_block, n_blocks, n_chunks = chunk_layout(first, n, 4)
+    first_block, n_blocks, n_chunks = chunk_layout(first, n, per_block)
     base = np.uint64(block) + np.uint64(first_block)
     for chunk in range(n_chunks):
         b_lo = chunk * CHUNK
         count = min(CHUNK, n_blocks - b_lo)
         w = np.empty(4 * CHUNK, dtype=np.uint32)
-        z = np.empty(4 * CHUNK, dtype=np.float32)
+        z = np.empty(per_block * CHUNK, dtype=out.dtype)
         chunk_words(k0, k1, base, b_lo, count, w)
-        _fill(kind, _fill32, w, z, 4 * count)
-        e0, lo, hi = chunk_span(first, first_block, b_lo, count, 4, n)
+        _fill(kind, fill, w, z, per_block * count)
+        e0, lo, hi = chunk_span(first, first_block, b_lo, count, per_block, n)
         store_affine(z, out, e0, lo, hi, loc, scale)
+
+
+@jit
+def _log_transform_f32(kind, k0, k1, block, first, loc, scale, out):
+    _transform(kind, _fill32, 4, k0, k1, block, first, loc, scale, out)
 
 
 @jit
 def _log_transform_f64(kind, k0, k1, block, first, loc, scale, out):
-    """float64 ``loc + scale * standard``, two words per element."""
-    n = out.shape[0]
-    first_block, n_blocks, n_chunks = chunk_layout(first, n, 2)
-    base = np.uint64(block) + np.uint64(first_block)
-    for chunk in range(n_chunks):
-        b_lo = chunk * CHUNK
-        count = min(CHUNK, n_blocks - b_lo)
-        w = np.empty(4 * CHUNK, dtype=np.uint32)
-        z = np.empty(2 * CHUNK, dtype=np.float64)
-        chunk_words(k0, k1, base, b_lo, count, w)
-        _fill(kind, _fill64, w, z, 2 * count)
-        e0, lo, hi = chunk_span(first, first_block, b_lo, count, 2, n)
-        store_affine(z, out, e0, lo, hi, loc, scale)
+    _transform(kind, _fill64, 2, k0, k1, block, first, loc, scale, out)
 
 
 def _cpu(draw, flat: torch.Tensor, loc, scale, *, kind: int) -> None:
