@@ -19,6 +19,7 @@ from ._samplers.bernoulli import bernoulli
 from ._samplers.beta import beta
 from ._samplers.binomial import binomial
 from ._samplers.categorical import categorical
+from ._samplers.continuous import laplace
 from ._samplers.dirichlet import dirichlet
 from ._samplers.exponential import exponential
 from ._samplers.gamma import gamma
@@ -57,6 +58,10 @@ def warmup_steps() -> list[tuple[str, Callable[[], object]]]:
             ),
             (f"normal {d}", lambda dtype=dtype: normal(_N, dtype=dtype, generator=g)),
             (f"exponential {d}", lambda dtype=dtype: exponential(_N, dtype=dtype, generator=g)),
+            (  # one kernel per precision serves gumbel, logistic and laplace
+                f"laplace {d}",
+                lambda dtype=dtype: laplace(_N, loc=_COLUMN, dtype=dtype, generator=g),
+            ),
             (
                 f"truncated_normal {d}",
                 lambda dtype=dtype: truncated_normal(_N, dtype=dtype, generator=g),
