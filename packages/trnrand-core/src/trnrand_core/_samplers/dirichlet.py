@@ -104,7 +104,12 @@ def _gammas(k0, k1, block, first, tiles, scratch, pending, out):
     n = out.shape[0]
     words = batch_scratch()
     z, tmp, lt, lu, l3, value = (
-        scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5]
+        scratch[0],
+        scratch[1],
+        scratch[2],
+        scratch[3],
+        scratch[4],
+        scratch[5],
     )
     waiting = 0
     for start in range(0, n, BATCH_BLOCKS):
@@ -165,7 +170,12 @@ def _retry_pending(k0, k1, block, first, tiles, scratch, pending, waiting, words
     a time and vectorised like attempt 0; the few it rejects go on one by one
     (:func:`_later_attempts`). The same values as ``gamma``'s scalar retries."""
     z, tmp, lt, lu, l3, value = (
-        scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5]
+        scratch[0],
+        scratch[1],
+        scratch[2],
+        scratch[3],
+        scratch[4],
+        scratch[5],
     )
     ks, ds, cs, log_ds = scratch[6], scratch[7], scratch[8], scratch[9]
     counters = np.empty((3, BATCH_BLOCKS), dtype=np.uint64)
@@ -432,6 +442,8 @@ def dirichlet(
     params = {"alpha": concentration.reshape(-1).contiguous(), "k": concentration.shape[-1]}
     wide = torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
     draw = _common.reserve(gen, lay, WORDS)
+    if out is not None and dtype == wide:  # written in place (float32, float64)
+        return _common.sample(KERNEL, draw, wide, dev, params, out, lay)
     flat = _common.sample(KERNEL, draw, wide, dev, params, None, lay)
     result = flat.view(lay.shape).to(dtype)
     return result if out is None else out.copy_(result)
