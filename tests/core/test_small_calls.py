@@ -98,6 +98,25 @@ def test_small_calls_equal_the_general_path(sampler, params, dtypes, spy):
 
 
 @needs_native
+def test_small_raw_words_equal_the_general_path(spy, monkeypatch):
+    for offset in (0, 1, 3):
+        for size in SIZES:
+            fast, slow = tr.Generator(seed=77), tr.Generator(seed=77)
+            for g in (fast, slow):
+                g._advance(offset)
+            before = spy.calls
+            x = fast.random_raw(*size)
+            assert spy.calls == before + 1
+            with monkeypatch.context() as general:
+                general.setattr(_small, "_native", None)
+                y = slow.random_raw(*size)
+            assert x.dtype == y.dtype == torch.int64 and torch.equal(x, y), size
+            assert torch.equal(fast.get_state(), slow.get_state())
+    tr.Generator(seed=1).random_raw(4097)  # too large: the general path
+    assert spy.calls == before + 1
+
+
+@needs_native
 def test_small_calls_near_the_end_of_the_counter_wrap_the_block_like_numba(spy):
     """Block indices are uint64 and element blocks are ``start + i``: a call that starts
     near 2**64 blocks matches the general path (and both refuse passing the end)."""

@@ -1,7 +1,7 @@
 /* Ahead-of-time compiled CPU kernels for small calls (docs/design.md, "small calls").
  *
  * The same element formulas as the numba kernels of trnrand_core._samplers (uniform,
- * normal, exponential, bernoulli, randint with one word per element), written in C so
+ * normal, exponential, bernoulli, randint with one word per element) and the raw words, written in C so
  * that a call of a few elements costs one C call instead of a numba dispatch, and so
  * that a process draws its first small values without importing numba. Every function
  * writes elements 0 .. n-1 of a call that starts at first-pass block `block` (no
@@ -149,7 +149,7 @@ static int parse_call(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t want, 
     }
     c->k0 = (uint32_t)PyLong_AsUnsignedLongLong(args[0]);
     c->k1 = (uint32_t)PyLong_AsUnsignedLongLong(args[1]);
-    c->block = (uint64_t)PyLong_AsUnsignedLongLong(args[2]);
+    c->block = (uint64_t)PyLong_AsUnsignedLongLongMask(args[2]); /* 2**64 only when n == 0 */
     c->n = PyLong_AsSsize_t(args[3]);
     c->out = PyLong_AsVoidPtr(args[4]);
     if (PyErr_Occurred()) {
@@ -249,6 +249,11 @@ static void randint1(Py_ssize_t i, uint32_t x, const Params *p, void *out) {
     ((int64_t *)out)[i] = (int64_t)(p->u[0] + (m >> 32));
 }
 
+/* -- raw words into int64 (Generator.random_raw) ------------------------------------ */
+static void word64(Py_ssize_t i, uint32_t x, const Params *p, void *out) {
+    ((int64_t *)out)[i] = (int64_t)x;
+}
+
 /* -- normal: Box-Muller, loc + scale * z --------------------------------------------- */
 static void normal_pair32(const Call *c, const Params *p) {
     float loc = (float)p->p[0], scale = (float)p->p[1];
@@ -300,6 +305,7 @@ FLOAT_SAMPLER(uniform_f32, 4, each_word, uniform32)
 FLOAT_SAMPLER(uniform_f64, 4, each_two_words, uniform64)
 FLOAT_SAMPLER(exponential_f32, 1, each_word, exponential32)
 FLOAT_SAMPLER(exponential_f64, 1, each_two_words, exponential64)
+FLOAT_SAMPLER(words_i64, 0, each_word, word64)
 
 #define PAIR_SAMPLER(name, body)                                                          \
     static PyObject *name(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {     \
@@ -360,6 +366,7 @@ static PyMethodDef methods[] = {
     {"exponential_f32", (PyCFunction)(void (*)(void))exponential_f32, METH_FASTCALL, NULL},
     {"exponential_f64", (PyCFunction)(void (*)(void))exponential_f64, METH_FASTCALL, NULL},
     {"bernoulli_f32", (PyCFunction)(void (*)(void))bernoulli_f32, METH_FASTCALL, NULL},
+    {"words_i64", (PyCFunction)(void (*)(void))words_i64, METH_FASTCALL, NULL},
     {"randint1_i64", (PyCFunction)(void (*)(void))randint1_i64, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},
 };

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from ._philox_cpu import fill_words
-from ._samplers import _common
+from ._samplers import _common, _small
 from ._samplers._kernel import Kernel
 from ._threads import launch
 
@@ -29,6 +29,9 @@ KERNEL = Kernel("words", (), cpu_words, portable_words)
 
 def random_words(generator, shape: tuple[int, ...]) -> torch.Tensor:
     """Words of the next call of ``numel(shape)`` elements, shaped, on the generator's device."""
+    small = _small.words(generator, shape)
+    if small is not None:
+        return small
     draw = generator._reserve(_common.numel(shape), WORDS)
     flat = _common.sample(KERNEL, draw, torch.int64, generator.device, {})
     return flat.view(shape)

@@ -31,7 +31,7 @@ import torch
 
 from .. import _memory
 from .._constants import TWO32
-from .._generator import Generator, resolve_generator
+from .._generator import Generator, get_default_generator, resolve_generator
 from .._keys import check_key
 from .._shards import layout
 from .._validation import (
@@ -105,7 +105,7 @@ def _public(fn, signature, names, options, result_shape, small):
     @functools.wraps(fn)
     def sampler(*args, **kwargs) -> torch.Tensor:
         if small is not None:
-            result = _small.call(small, defaults, args, kwargs)
+            result = _small_call(small, defaults, args, kwargs)
             if result is not None:
                 return result
         try:
@@ -129,6 +129,31 @@ def _public(fn, signature, names, options, result_shape, small):
 
     sampler.operator = op  # type: ignore[attr-defined]
     return sampler
+
+
+def _small_call(plan, defaults: dict, args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """A small call drawn by the compiled kernels (:mod:`._small`), or ``None`` when the
+    general path must run it (which also reports every error)."""
+    if not _small.usable():
+        return None
+    sized = _small.shape(args)
+    if sized is None:
+        return None
+    values = {**defaults, **kwargs}
+    if len(values) != len(defaults):  # an argument the small path does not take
+        return None
+    generator = values.pop("generator")
+    dtype = values.pop("dtype")
+    if type(dtype) is not torch.dtype or _small.REQUIRED in values.values():
+        return None
+    gen = get_default_generator() if generator is None else generator
+    if type(gen) is not Generator or not _small.eligible(gen):
+        return None
+    chosen = plan(dtype, *values.values())  # the parameters, in signature order
+    if chosen is None:
+        return None
+    kernel, words, params = chosen
+    return _small.draw(gen, kernel, words, params, *sized, dtype)
 
 
 def fill(sampler, buf: torch.Tensor, generator, **params) -> torch.Tensor:

@@ -4,27 +4,27 @@ A call of at most ``SMALL`` elements with scalar parameters, on an unpartitioned
 Generator, with no ``out``, ``shard``, ``device`` or ``key``, outside ``torch.compile``
 and ``torch.func`` and with no plugin backend active, is drawn by one C function
 (``_native.c``) instead of the general path and a numba kernel: the per-call overhead
-drops from ~15 us to ~2 us, and no numba is imported for it (docs/design.md). The values
-are the numba kernels' bit for bit (tests/core/test_small_calls.py).
+drops from ~15 us to ~5 us, and no numba is imported for it (docs/design.md). The values
+are the numba kernels' bit for bit (tests/core/test_small_calls.py). ``random_raw``'s
+small calls (raw words) take the same way.
 
 Every other call, and every call whose arguments the plan of its sampler does not
 accept as valid, goes the general way, which validates and reports errors: this module
 never raises for a user's argument.
 
-A sampler opts in with ``public_sampler(DECL, small=plan)``: ``plan(dtype, **params)``
-returns ``(c_function, words_per_element, c_parameters)`` for valid scalar parameters of
-a dtype the C kernels write, else ``None``.
+A sampler opts in with ``public_sampler(DECL, small=plan)``: ``plan(dtype, *params)``
+(parameters in signature order) returns ``(c_function, words_per_element,
+c_parameters)`` for valid scalar parameters of a dtype the C kernels write, else
+``None``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import torch
 
 from .. import _backends
-from .._generator import Generator, get_default_generator
 from ._common import reservations, use_cpu_kernels
 
 try:
@@ -60,7 +60,7 @@ def number(value) -> bool:
     return type(value) in _NUMBERS and (value != 0 or math.copysign(1.0, value) > 0)
 
 
-def _shape(args) -> tuple[tuple[int, ...], int] | None:
+def shape(args) -> tuple[tuple[int, ...], int] | None:
     """``(shape, elements)`` of a small call's ``*size``, else ``None``."""
     if len(args) == 1 and type(args[0]) is not int:
         args = args[0]
@@ -74,42 +74,66 @@ def _shape(args) -> tuple[tuple[int, ...], int] | None:
     return (tuple(args), n) if n <= SMALL else None
 
 
-def call(plan: Callable, defaults: dict, args: tuple, kwargs: dict) -> torch.Tensor | None:
-    """The small call's result, or ``None`` when the general path must run it."""
-    if _native is None or torch.compiler.is_compiling() or _F.maybe_current_level() is not None:
+def usable() -> bool:
+    """The compiled kernels exist and may run here: outside ``torch.compile``'s tracing,
+    ``torch.func`` transforms and calls drawn in pieces."""
+    return (
+        _native is not None
+        and not torch.compiler.is_compiling()
+        and _F.maybe_current_level() is None
+        and reservations.get() is None
+    )
+
+
+def eligible(gen) -> bool:
+    """Whether the compiled kernels may draw for the trnrand Generator ``gen``: it is
+    unpartitioned and on the CPU, compiled CPU kernels are in use (not
+    ``portable_on_cpu``) and no plugin backend is active."""
+    return (
+        gen._size == 1
+        and gen._check_call is None
+        and use_cpu_kernels(gen._device)
+        and _backends.active_plugin() is None
+    )
+
+
+def words(generator, size: tuple[int, ...]) -> torch.Tensor | None:
+    """``Generator.random_raw``'s small calls (raw words into int64), or ``None``."""
+    if not usable():
         return None
-    sized = _shape(args)
-    if sized is None or reservations.get() is not None:
+    sized = shape((size,))
+    if sized is None or not eligible(generator):
         return None
-    values = {**defaults, **kwargs}
-    if len(values) != len(defaults):  # an argument the small path does not take
-        return None
-    generator = values.pop("generator")
-    dtype = values.pop("dtype")
-    if type(dtype) is not torch.dtype or REQUIRED in values.values():
-        return None
-    gen = get_default_generator() if generator is None else generator
-    if type(gen) is not Generator or gen._size != 1 or gen._check_call is not None:
-        return None
-    if not use_cpu_kernels(gen._device) or _backends.active_plugin() is not None:
-        return None
-    chosen = plan(dtype, *values.values())  # the parameters, in signature order
-    if chosen is None:
-        return None
-    kernel, words, params = chosen
-    shape, n = sized
+    return draw(generator, _native.words_i64, 1, (), *sized, torch.int64)
+
+
+def draw(gen, kernel, per_element: int, params: tuple, size, n: int, dtype) -> torch.Tensor | None:
+    """``kernel``'s ``n`` values of ``per_element`` words each, as a new tensor of shape
+    ``size``, from ``gen``'s next blocks (``None``: not drawn, nothing reserved)."""
     # torch.empty parses a dtype or device argument in ~0.5 us each: the default dtype
     # is left out, and a result not on the CPU (torch.set_default_device) is dropped.
     if dtype is torch.get_default_dtype():
-        out = torch.empty(shape)
+        out = torch.empty(size)
     else:
-        out = torch.empty(shape, dtype=dtype)
+        out = torch.empty(size, dtype=dtype)
     if not out.is_cpu:
         return None
-    start = gen._advance(-(-n * words // 4))
+    start = gen._advance(-(-n * per_element // 4))
     k0, k1 = gen.key
     kernel(k0, k1, start, n, out.data_ptr(), *params)
     return out
 
 
-__all__ = ["FLOAT_KERNEL_DTYPES", "REQUIRED", "SMALL", "available", "call", "kernels", "number"]
+__all__ = [
+    "FLOAT_KERNEL_DTYPES",
+    "REQUIRED",
+    "SMALL",
+    "available",
+    "draw",
+    "eligible",
+    "kernels",
+    "number",
+    "shape",
+    "usable",
+    "words",
+]
