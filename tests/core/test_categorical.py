@@ -342,6 +342,44 @@ def test_race_matches_plain_python_from_the_words():
     assert got.tolist() == sorted(range(7), key=lambda i: log_keys[i])[:4]
 
 
+@pytest.mark.parametrize("is_logits", [False, True])
+@pytest.mark.parametrize("parts", [1, 3])
+def test_fused_race_matches_plain_python_keys_of_every_category(monkeypatch, is_logits, parts):
+    """The CPU race (words, exponential, key and heap in one pass, most keys skipped by
+    a test without a logarithm, rows cut into parts for threads) selects exactly the
+    smallest exact keys: checked against every key computed in plain Python, for rows
+    that start mid-block (odd k), zero and tiny (below W_MIN) weights, and heavy skew."""
+    monkeypatch.setattr(categorical_module, "_PART", 64)
+    monkeypatch.setattr(categorical_module, "get_num_threads", lambda: parts)
+    rng = np.random.default_rng(5)
+    rows, k, m = 2, 1999, 40
+    x = rng.random((rows, k)) ** 8
+    x[:, rng.integers(0, k, 300)] = 0.0
+    x[:, rng.integers(0, k, 50)] = 1e-305
+    x[0, 7] = 5.0
+    if is_logits:
+        with np.errstate(divide="ignore"):
+            x = np.log(x) * 3.0
+    w = words(23, 0, 2 * rows * k)
+    expected = []
+    for r in range(rows):
+        top = float(x[r].max())
+        keys = []
+        for i in range(k):
+            e = r * k + i
+            u = ((w[2 * e] >> 5) * 2**26 + (w[2 * e + 1] >> 6) + 0.5) * 2.0**-53
+            v = float(x[r, i])
+            if is_logits:
+                keys.append(math.log(-math.log(u)) - (v - top))
+            else:
+                v /= top
+                keys.append(-math.log(u) / max(v, 2.0**-1000) if v != 0 else math.inf)
+        expected.append(sorted(range(k), key=lambda i: (keys[i], i))[:m])
+    weights = {"logits" if is_logits else "probs": torch.from_numpy(x)}
+    got = categorical(m, replacement=False, generator=tr.Generator(23), **weights)
+    assert got.T.tolist() == expected
+
+
 def test_partition_pieces_concatenate_to_the_one_process_draw():
     probs = torch.tensor([[0.2, 0.3, 0.5], [0.6, 0.0, 0.4]], dtype=F64)
     seed, size, n = 5, 3, 37

@@ -35,7 +35,8 @@ import math
 import numpy as np
 import torch
 
-from .._conversions import torch_u53, u53
+from .. import _backends
+from .._conversions import FLOAT_WORDS, open_u53, torch_u53, u53
 from .._generator import Generator, resolve_generator
 from .._jit import inline, jit
 from .._philox_cpu import (
@@ -46,7 +47,7 @@ from .._philox_cpu import (
     split_range,
 )
 from .._shards import layout
-from .._threads import launch
+from .._threads import get_num_threads, launch, parallel_for
 from .._types import DeviceLike, ShardLike, SizeArg
 from . import _common
 from ._api import public_sampler
@@ -100,6 +101,37 @@ def _first_bad(ok: torch.Tensor) -> tuple[int, ...]:
     return tuple(int(i) for i in (~ok).nonzero()[0])
 
 
+@jit
+def _row_bounds(x, low, high):
+    """``low[b]``, ``high[b]`` = the minimum and maximum of row ``b`` (both NaN when the
+    row holds a NaN)."""
+    rows, k = x.shape
+    for b in range(rows):
+        lo = x[b, 0]
+        hi = x[b, 0]
+        nan = False
+        for i in range(k):
+            v = x[b, i]
+            lo = min(lo, v)
+            hi = max(hi, v)
+            nan |= v != v
+        low[b] = math.nan if nan else lo
+        high[b] = math.nan if nan else hi
+
+
+def _row_range(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row's ``(min, max)``, shape ``(..., 1)``; NaN propagates to both (one pass;
+    on CPU a compiled loop, several times faster than ``torch.aminmax`` there)."""
+    if x.device.type != "cpu" or x.numel() < 4096:
+        return torch.aminmax(x, dim=-1, keepdim=True)
+    flat = x.reshape(-1, x.shape[-1]).contiguous()
+    low = torch.empty(flat.shape[0], dtype=torch.float64)
+    high = torch.empty(flat.shape[0], dtype=torch.float64)
+    _row_bounds(flat.numpy(), low.numpy(), high.numpy())
+    shape = (*x.shape[:-1], 1)
+    return low.view(shape), high.view(shape)
+
+
 def _check_weights(probs, logits) -> tuple[torch.Tensor, torch.Tensor, bool]:
     """``(x, top, is_logits)``: the validated float64 weights (the caller's tensor when
     it is float64: never written) and their row maxima ``top`` (shape ``(..., 1)``).
@@ -113,7 +145,7 @@ def _check_weights(probs, logits) -> tuple[torch.Tensor, torch.Tensor, bool]:
         )
     name = "probs" if probs is not None else "logits"
     x = _weights_tensor(probs if probs is not None else logits, name)
-    low, high = torch.aminmax(x, dim=-1, keepdim=True)  # NaN propagates to both
+    low, high = _row_range(x)
     if probs is not None:
         if not bool(((low >= 0) & (high < math.inf)).all()):
             i = _first_bad(torch.isfinite(x) & (x >= 0))
@@ -320,42 +352,187 @@ def _sift_down(keys, index, start, size):
         i = big
 
 
+@inline
+def _offer(keys, index, size, m, key, i):
+    """Offer ``(key, i)`` to the bounded max-heap of ``size`` (at most ``m``) entries;
+    the new size."""
+    if size < m:
+        keys[size] = key
+        index[size] = i
+        size += 1
+        if size == m:
+            for start in range(m // 2 - 1, -1, -1):
+                _sift_down(keys, index, start, m)
+    elif _before(key, i, keys[0], index[0]):
+        keys[0] = key
+        index[0] = i
+        _sift_down(keys, index, 0, m)
+    return size
+
+
+@inline
+def _race_key(a, b, x, top, is_logits):
+    """The race key of a category of weight ``x`` (row maximum ``top``) whose exponential
+    is drawn from the words ``a, b``: exactly the float64 ``exponential`` value ``E``
+    and :func:`race_keys` of it."""
+    e = -math.log(open_u53(a, b))
+    if is_logits:
+        return math.log(e) - (x - top)
+    v = x / top
+    if v == 0.0:
+        return math.inf
+    return e / max(v, W_MIN)
+
+
+#: Safety factor of the rejection test (far above the few roundings it must cover).
+_SLACK = 1.0 + 2.0**-28
+#: Smallest bound the rejection test trusts (normal numbers: relative rounding only).
+_TINY = 2.0**-1000
+_LOG2E = 1.4426950408889634
+
+
+@inline
+def _logit_bound(y):
+    """An upper bound of ``exp(y) * (1 + 2**-29)`` (``y`` a float64 near the exact
+    ``t + v``): ``2**z`` with ``z = y log2(e) + 2**-28``, bounded by the chord
+    ``(1 + f) 2**n`` (``n = floor(z)``, ``f = z - n``). ``inf`` above ``e**700`` (no
+    rejection); ``2**-60`` below ``e**-700`` (every ``1 - u >= 2**-54`` passes it)."""
+    if not y <= 700.0:  # also NaN
+        return math.inf
+    if y < -700.0:
+        return 2.0**-60
+    z = y * _LOG2E + 2.0**-28
+    n = math.floor(z)
+    return math.ldexp(1.0 + (z - n), int(n))
+
+
 @jit
-def _race(e, x, top, is_logits, out):
-    """``out[b]`` = the ``m`` indices of row ``b`` with the smallest keys (the keys of
-    :func:`race_keys`, of the relative weights ``x / top[b]`` or ``x - top[b]``), ordered
-    by ``(key, index)``: a bounded max-heap over the row, then a sort of the heap."""
-    rows, k = e.shape
-    m = out.shape[1]
-    keys = np.empty(m, dtype=np.float64)
-    index = np.empty(m, dtype=np.int64)
-    for b in range(rows):
-        size = 0
-        for i in range(k):
-            v = x[b, i] - top[b] if is_logits else x[b, i] / top[b]
+def _race_part(k0, k1, block, x, row, lo, hi, top, is_logits, keys, index):
+    """The bounded max-heap (``keys``/``index``, at most ``m = keys.shape[0]`` entries)
+    of the smallest keys ``(key, index)`` of the categories ``[lo, hi)`` of row ``row``
+    of ``x`` (shape ``(rows, k)``), whose exponentials are elements ``row * k + i`` of
+    the float64 ``exponential`` call that starts at first-pass block ``block`` (two
+    words each); returns the heap's size.
+
+    Fused: the words of 64 blocks at a time, then for each category a rejection test
+    that needs no logarithm: ``E = -ln(u) >= 1 - u``, so a category whose ``1 - u``
+    exceeds a bound of ``t w`` (``t`` the heap's largest key, ``w`` the relative
+    weight; logits: of ``exp(t + v)``) with a safety factor ``1 + 2**-28`` has a key
+    ``>= t`` and is later in the row than the heap's entries: it cannot enter. Only the
+    others get their exact key (:func:`_race_key`), so the heap is exactly the one a
+    pass over every exact key makes (``t`` only falls within a batch, so the bound of
+    the batch's start stays valid)."""
+    m = keys.shape[0]
+    k = x.shape[1]
+    base = row * k  # call element of category 0 of the row
+    words = batch_scratch()
+    d = np.empty(2 * BATCH_BLOCKS, dtype=np.float64)
+    bound = np.empty(2 * BATCH_BLOCKS, dtype=np.float64)
+    bits = np.empty(2 * BATCH_BLOCKS, dtype=np.int64)
+    size = 0
+    b_lo = (base + lo) // 2
+    b_hi = (base + hi + 1) // 2
+    for s in range(b_lo, b_hi, BATCH_BLOCKS):
+        philox_batch(k0, k1, block + np.uint64(s), words)
+        e0 = 2 * s - base  # category of the batch's first element
+        inside = e0 >= lo and e0 + 2 * BATCH_BLOCKS <= hi
+        test = size == m and inside and keys[0] < math.inf
+        if test:
+            for h in range(BATCH_BLOCKS):  # 1 - u, lane by lane
+                d[h] = 1.0 - open_u53(words[0, h], words[1, h])
+                d[BATCH_BLOCKS + h] = 1.0 - open_u53(words[2, h], words[3, h])
+            t = keys[0]
             if is_logits:
-                key = math.log(e[b, i]) - v
-            elif v == 0.0:
-                key = math.inf
+                for j in range(2 * BATCH_BLOCKS):
+                    y = t + (x[row, e0 + 2 * (j % BATCH_BLOCKS) + j // BATCH_BLOCKS] - top)
+                    z = min(max(y, -700.0), 700.0) * _LOG2E + (1023.0 + 2.0**-28)
+                    bits[j] = np.int64(z * 2.0**52)  # (1 + f) 2**n: the chord of 2**z
+                bound[:] = bits.view(np.float64)
             else:
-                key = e[b, i] / max(v, W_MIN)
-            if size < m:
-                keys[size] = key
-                index[size] = i
-                size += 1
-                if size == m:
-                    for start in range(m // 2 - 1, -1, -1):
-                        _sift_down(keys, index, start, m)
-            elif _before(key, i, keys[0], index[0]):
-                keys[0] = key
-                index[0] = i
-                _sift_down(keys, index, 0, m)
+                scale = t * _SLACK / top  # t * w * SLACK = x * scale
+                floor = t * _SLACK * W_MIN  # for w = W_MIN
+                if not _TINY <= scale < math.inf:
+                    test = False
+                for j in range(2 * BATCH_BLOCKS):
+                    c = max(x[row, e0 + 2 * (j % BATCH_BLOCKS) + j // BATCH_BLOCKS] * scale, floor)
+                    bound[j] = c if c >= _TINY else math.inf
+        for j in range(2 * BATCH_BLOCKS):
+            if test and d[j] > bound[j]:
+                continue
+            h = j % BATCH_BLOCKS
+            lane = 2 * (j // BATCH_BLOCKS)
+            i = e0 + 2 * h + lane // 2
+            if i < lo or i >= hi:
+                continue
+            key = _race_key(words[lane, h], words[lane + 1, h], x[row, i], top, is_logits)
+            size = _offer(keys, index, size, m, key, i)
+    return size
+
+
+@jit
+def _race_parts(k0, k1, block, x, tops, is_logits, parts, t_lo, t_hi, keys, index, sizes):
+    """Tasks ``[t_lo, t_hi)``: task ``r * parts + p`` is part ``p`` of row ``r`` (the
+    categories ``[p k // parts, (p + 1) k // parts)``), its heap in ``keys[task]``,
+    ``index[task]`` and ``sizes[task]``."""
+    k = x.shape[1]
+    for task in range(t_lo, t_hi):
+        row = task // parts
+        p = task % parts
+        lo = p * k // parts
+        hi = (p + 1) * k // parts
+        sizes[task] = _race_part(
+            k0, k1, block, x, row, lo, hi, tops[row], is_logits, keys[task], index[task]
+        )
+
+
+@jit
+def _race_merge(keys, index, sizes, parts, out):
+    """``out[r]`` = the ``m`` smallest ``(key, index)`` of row ``r``'s part heaps, in
+    ascending order: a bounded heap over them, then a heap sort. The smallest keys of
+    a row are among its parts' smallest, so the result does not depend on ``parts``."""
+    rows, m = out.shape
+    heap_keys = np.empty(m, dtype=np.float64)
+    heap_index = np.empty(m, dtype=np.int64)
+    for r in range(rows):
+        if parts == 1:
+            heap_keys[:] = keys[r]
+            heap_index[:] = index[r]
+        else:
+            size = 0
+            for p in range(r * parts, (r + 1) * parts):
+                for j in range(sizes[p]):
+                    size = _offer(heap_keys, heap_index, size, m, keys[p, j], index[p, j])
         for end in range(m - 1, 0, -1):  # heap sort: ascending (key, index)
-            keys[0], keys[end] = keys[end], keys[0]
-            index[0], index[end] = index[end], index[0]
-            _sift_down(keys, index, 0, end)
+            heap_keys[0], heap_keys[end] = heap_keys[end], heap_keys[0]
+            heap_index[0], heap_index[end] = heap_index[end], heap_index[0]
+            _sift_down(heap_keys, heap_index, 0, end)
         for j in range(m):
-            out[b, j] = index[j]
+            out[r, j] = heap_index[j]
+
+
+#: Categories per part of a row at least (and ``16 m``): a part's first ``m`` keys are
+#: all exact, so parts are many times longer than ``m``.
+_PART = 1 << 16
+
+
+def race_cpu(draw, x: np.ndarray, tops: np.ndarray, is_logits: bool, out: np.ndarray) -> None:
+    """``out`` (shape ``(rows, m)``) = each row's ``m`` smallest keys' indices in order,
+    the exponentials drawn from ``draw`` (the whole float64 ``exponential`` call over
+    ``x``'s shape, two words per element) without a temporary of the row's size. A row
+    is cut into parts for the threads (heaps merged at the end: the same result)."""
+    rows, k = x.shape
+    m = out.shape[1]
+    parts = max(1, min(-(-get_num_threads() // rows), k // max(_PART, 16 * m)))
+    keys = np.empty((rows * parts, m), dtype=np.float64)
+    index = np.empty((rows * parts, m), dtype=np.int64)
+    sizes = np.empty(rows * parts, dtype=np.int64)
+    stream = (np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block))
+
+    def body(lo: int, hi: int) -> None:
+        _race_parts(*stream, x, tops, is_logits, parts, lo, hi, keys, index, sizes)
+
+    parallel_for(rows * parts, body, 2 * (k // parts))
+    _race_merge(keys, index, sizes, parts, out)
 
 
 KERNEL = Kernel("categorical", ("cdf",), _cpu, _portable)
@@ -476,13 +653,15 @@ def categorical(
     x, top = x.to(dev), top.to(dev)
     with sub_draws():
         whole = (slice(None),) * x.ndim  # replicated: the whole rows on every rank
-        e = _exponential(x.shape, dtype=torch.float64, generator=gen, device=dev, shard=whole)
-        if _common.use_cpu_kernels(dev) and m > 0:
+        if _common.use_cpu_kernels(dev) and m > 0 and _backends.active_plugin() is None:
+            # the exponential call's reservation, its values made inside the race
+            draw = _common.reserve(gen, layout(tuple(x.shape), whole), FLOAT_WORDS[torch.float64])
             order = torch.empty((*batch, m), dtype=torch.int64)
-            rows = (e.reshape(-1, k).contiguous(), x.reshape(-1, k).contiguous())
+            rows = x.reshape(-1, k).contiguous().numpy()
             tops = top.reshape(-1).contiguous().numpy()
-            _race(rows[0].numpy(), rows[1].numpy(), tops, is_logits, order.view(-1, m).numpy())
+            race_cpu(draw, rows, tops, is_logits, order.view(-1, m).numpy())
         else:
+            e = _exponential(x.shape, dtype=torch.float64, generator=gen, device=dev, shard=whole)
             keys = race_keys(relative(x, top, is_logits), is_logits, e)
             order = torch.sort(keys, dim=-1, stable=True).indices[..., :m]
         index = order.movedim(-1, 0).reshape(full.logical)
