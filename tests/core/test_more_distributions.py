@@ -278,6 +278,71 @@ def test_keyed_calls_compile_in_one_graph():
         assert all(torch.equal(a, b) for a, b in zip(got, expected, strict=True))
 
 
+#: Error bounds of the fused kernels against the exact transform of the same uniform
+#: (the docstrings'): ulp of the value; gumbel's in ulp of ``max(|x|, 1)`` (near its
+#: zero, ``-ln E`` inherits ``E``'s absolute rounding).
+FUSED_ULP = {"gumbel": 3.0, "logistic": 5.0, "laplace": 2.0}
+
+
+def _fused_reference(name, u):
+    import mpmath
+
+    if name == "gumbel":
+        return -mpmath.log(-mpmath.log(u))
+    if name == "logistic":
+        return mpmath.log(u / (1 - u))
+    return mpmath.log(2 * u) if u < 0.5 else -mpmath.log(2 * (1 - u))
+
+
+def _edge_integers(bits: int) -> list[int]:
+    """Uniform integers ``k`` (``U = (k + 1/2) 2**-bits``) at the ends, around 1/2, the
+    log's folding points ``sqrt(1/2)``, ``1 - sqrt(1/2)`` and gumbel's zero ``1/e``."""
+    top = 1 << bits
+    ks = [0, 1, 2, top // 2 - 2, top // 2 - 1, top // 2, top // 2 + 1, top - 2, top - 1]
+    for point in (math.exp(-1.0), 0.5**0.5, 1 - 0.5**0.5, 0.25, 0.75):
+        ks += [int(point * top) + d for d in range(-20, 21)]
+    return ks
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+@pytest.mark.parametrize("name", ["gumbel", "logistic", "laplace"])
+def test_fused_values_are_within_a_few_ulp_of_the_exact_transform(name, dtype):
+    """The standard values (loc 0, scale 1) against a 200-bit reference of the same formula
+    applied to the same uniform: random draws through the public call (their words from
+    ``random_raw``) and edge uniforms through the kernel's fill loop."""
+    mpmath = pytest.importorskip("mpmath")
+    from trnrand_core._samplers import log_transforms
+
+    mpmath.mp.prec = 200
+    fn = {"gumbel": gumbel, "logistic": logistic, "laplace": laplace}[name]
+    kind = {"gumbel": log_transforms.GUMBEL, "logistic": log_transforms.LOGISTIC}.get(
+        name, log_transforms.LAPLACE
+    )
+    n = 2048
+    words = tr.Generator(31).random_raw(n * (2 if dtype == F64 else 1)).numpy().astype(np.int64)
+    if dtype == F64:
+        bits, ks = 53, list((words[0::2] >> 5) * (1 << 26) + (words[1::2] >> 6))
+        edges = _edge_integers(bits)
+        w = np.array([[k >> 26 << 5, (k & ((1 << 26) - 1)) << 6] for k in edges], np.uint32)
+        edge_values = np.empty(len(edges))
+        log_transforms._fill64(kind, w.reshape(-1), edge_values, len(edges))
+    else:
+        bits, ks = 23, list(words >> 9)
+        edges = _edge_integers(bits)
+        edge_values = np.empty(len(edges), np.float32)
+        w = (np.array(edges, np.uint64) << np.uint64(9)).astype(np.uint32)
+        log_transforms._fill32(kind, w, edge_values, len(edges))
+    drawn = fn(n, dtype=dtype, generator=tr.Generator(31)).numpy()
+    np_dtype = np.float64 if dtype == F64 else np.float32
+    worst = 0.0
+    for k, x in zip(ks + edges, [*drawn, *edge_values], strict=True):
+        exact = _fused_reference(name, mpmath.mpf(2 * int(k) + 1) / 2 ** (bits + 1))
+        magnitude = max(abs(float(exact)), 1.0) if name == "gumbel" else abs(float(exact))
+        ulp = float(np.spacing(np_dtype(magnitude)))
+        worst = max(worst, float(abs(mpmath.mpf(float(x)) - exact)) / ulp)
+    assert worst <= FUSED_ULP[name], worst
+
+
 def test_calls_continue_the_stream_as_their_sub_calls():
     """A composite call consumes exactly its sub-calls' blocks, in order."""
     g, ref = tr.Generator(8), tr.Generator(8)
