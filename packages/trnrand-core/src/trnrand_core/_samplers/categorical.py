@@ -21,7 +21,9 @@ The weights ``probs`` (or ``logits``) have shape ``batch_shape + (k,)``; a call 
   when ``w_i = 0``; the floor keeps keys finite and moves probabilities by less than
   ``2**-990``), or ``ln(E_i) - logit_i``; the ``m = prod(size)`` smallest keys, ordered
   by ``(key, index)``, are the row's draws in the order a sequential draw without
-  replacement takes them (CPU: a bounded heap over the row; elsewhere a stable sort).
+  replacement takes them (CPU: one fused pass, words to keys to a bounded heap, with the
+  logarithms only for the categories that could enter it, rows cut into parts for the
+  threads, :func:`race_cpu`; elsewhere the ``exponential`` values and a stable sort).
   Zero-weight categories (``-inf`` logits) have key ``+inf`` and are never chosen,
   since ``m`` may not exceed the row's nonzero count. A row is one indivisible result:
   the call reserves its blocks replicated (every rank of a partition gets the whole
