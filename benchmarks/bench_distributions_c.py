@@ -2,7 +2,8 @@
 (float32 and float64) against NumPy's Generator and torch's equivalents, side by side.
 
 NumPy draws these in float64 only; torch's ``Tensor`` methods (``log_normal_``,
-``cauchy_``, ``geometric_``) and ``torch.distributions`` draw in the dtype asked for.
+``cauchy_``, ``geometric_``) and ``torch.distributions`` draw in the dtype asked for
+(logistic: a ``TransformedDistribution`` of a uniform by the inverse sigmoid).
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ def benchmarks() -> list[Benchmark]:
     one32, one64 = torch.ones(()), torch.ones((), dtype=F64)
     zero32, zero64 = torch.zeros(()), torch.zeros((), dtype=F64)
     goal = 1.0
+    # torch has no Logistic distribution: the logit of a uniform (torch's own recipe).
+    logistic32, logistic64 = (
+        D.TransformedDistribution(D.Uniform(zero, one), [D.transforms.SigmoidTransform().inv])
+        for zero, one in ((zero32, one32), (zero64, one64))
+    )
 
     def rows(name, ours, numpy_fn, torch32=None, torch64=None):
         """A float32 row (against numpy and torch's float32) and a float64 row."""
@@ -86,6 +92,8 @@ def benchmarks() -> list[Benchmark]:
             "logistic(0, 1)",
             lambda dt, out: logistic(N, dtype=dt, generator=gen, out=out),
             lambda: rng.logistic(0.0, 1.0, size=N),
+            lambda: logistic32.sample((N,)),
+            lambda: logistic64.sample((N,)),
         ),
         *rows(
             "gumbel(0, 1)",
