@@ -151,3 +151,6 @@ jit = _decorator(nogil=True, fastmath=False, error_model="numpy")
 inline = _decorator(inline="always")
 #: A helper called out of line (rare paths whose code would slow a hot loop down).
 helper = _decorator()
+#: A kernel body that only other kernels call (the kernel's error model, out of line):
+#: compiled with its caller, so not a warm-up target of its own.
+callee = _decorator(fastmath=False, error_model="numpy")

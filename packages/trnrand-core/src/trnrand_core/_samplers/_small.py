@@ -20,7 +20,9 @@ c_parameters)`` for valid scalar parameters of a dtype the C kernels write, else
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 
 import torch
 
@@ -42,6 +44,19 @@ REQUIRED = object()
 
 _F = torch._C._functorch
 _NUMBERS = (float, int)
+_off = False
+
+
+@contextlib.contextmanager
+def general_path() -> Iterator[None]:
+    """Within this block every call takes the general path (warm-up, which must compile
+    the numba kernels that small calls would skip; tests of the general path)."""
+    global _off
+    previous, _off = _off, True
+    try:
+        yield
+    finally:
+        _off = previous
 
 
 def available() -> bool:
@@ -79,6 +94,7 @@ def usable() -> bool:
     ``torch.func`` transforms and calls drawn in pieces."""
     return (
         _native is not None
+        and not _off
         and not torch.compiler.is_compiling()
         and _F.maybe_current_level() is None
         and reservations.get() is None
@@ -131,6 +147,7 @@ __all__ = [
     "available",
     "draw",
     "eligible",
+    "general_path",
     "kernels",
     "number",
     "shape",

@@ -40,7 +40,7 @@ import torch
 from .. import _backends
 from .._conversions import FLOAT_WORDS, open_u53, torch_u53, u53
 from .._generator import Generator, resolve_generator
-from .._jit import inline, jit
+from .._jit import callee, inline, jit
 from .._philox_cpu import (
     BATCH_BLOCKS,
     batch_scratch,
@@ -408,7 +408,7 @@ def _logit_bound(y):
     return math.ldexp(1.0 + (z - n), int(n))
 
 
-@jit
+@callee
 def _race_part(k0, k1, block, x, row, lo, hi, top, is_logits, keys, index):
     """The bounded max-heap (``keys``/``index``, at most ``m = keys.shape[0]`` entries)
     of the smallest keys ``(key, index)`` of the categories ``[lo, hi)`` of row ``row``
