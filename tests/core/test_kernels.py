@@ -49,7 +49,6 @@ def _launches(monkeypatch, call):
     """Every ``(kernel, draw, dtype, device, params, values)`` that ``call`` produced
     through the general path (small calls' compiled kernels are switched off here;
     test_small_calls.py shows they give the general path's values)."""
-    monkeypatch.setattr(_small, "_native", None)
     launched = []
     produce = _common._produce
 
@@ -60,7 +59,8 @@ def _launches(monkeypatch, call):
         return result
 
     monkeypatch.setattr(_common, "_produce", recording)
-    call()
+    with _small.general_path():
+        call()
     monkeypatch.setattr(_common, "_produce", produce)
     return launched
 
