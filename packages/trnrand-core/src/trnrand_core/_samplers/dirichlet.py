@@ -46,7 +46,7 @@ from ._math64 import box_muller, box_muller_batch, log64, log_batch, torch_log64
 from ._params import refuse
 from ._retry import retry_block
 from .gamma import (
-    _accept as accept,
+    _accept,
     gamma_log,
     mt_batch,
     mt_constants,
@@ -223,7 +223,7 @@ def _later_attempts(d, c, block, word, k0, k1):
         if t > 0.0:
             lt = log64(t)
             u = v32(y2)
-            if accept(d, z, t, lt, u, log64(u)):
+            if _accept(d, z, t, lt, u, log64(u)):
                 return t, lt
 
 
