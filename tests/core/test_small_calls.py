@@ -218,7 +218,7 @@ def test_small_calls_from_threads_reserve_disjoint_blocks():
 @needs_native
 def test_a_small_first_draw_does_not_import_numba():
     code = (
-        "import sys, trnrand; x = trnrand.normal(16, generator=trnrand.Generator(1)); "
+        "import sys, trnrand_core as tr; x = tr.normal(16, generator=tr.Generator(1)); "
         "print('numba' in sys.modules, x.shape[0])"
     )
     done = subprocess.run(
