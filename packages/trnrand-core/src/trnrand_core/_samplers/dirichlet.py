@@ -42,15 +42,14 @@ from ._api import public_sampler
 from ._declaration import OWN_CHECKS, Declaration
 from ._float64 import element_index, v32
 from ._kernel import Kernel
-from ._math64 import box_muller, box_muller_batch, log64, log_batch, torch_log64, v32_batch
+from ._math64 import box_muller_batch, log64, log_batch, torch_log64, v32_batch
 from ._params import refuse
-from ._retry import retry_block
 from .gamma import (
-    _accept,
     gamma_log,
     mt_batch,
     mt_constants,
     mt_result_lazy,
+    retries_after,
     torch_gamma_log,
     torch_mt,
 )
@@ -92,6 +91,13 @@ def _parameters(alpha, at, tiles):
         tiles[0, i], tiles[1, i], tiles[2, i], tiles[3, i] = shape, d, c, log_d
 
 
+@inline
+def _work_rows(scratch):
+    """The per-task float64 work rows ``z, tmp, lt, lu, l3, value`` (rows 0-5 of
+    ``scratch``) of :func:`_gammas` and :func:`_retry_pending`."""
+    return scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5]
+
+
 @helper
 def _gammas(k0, k1, block, first, tiles, scratch, pending, out):
     """``out[i]`` = gamma element ``first + i`` of the call, of shape ``tiles[0, i]``:
@@ -103,14 +109,7 @@ def _gammas(k0, k1, block, first, tiles, scratch, pending, out):
     (:func:`_retry_pending`)."""
     n = out.shape[0]
     words = batch_scratch()
-    z, tmp, lt, lu, l3, value = (
-        scratch[0],
-        scratch[1],
-        scratch[2],
-        scratch[3],
-        scratch[4],
-        scratch[5],
-    )
+    z, tmp, lt, lu, l3, value = _work_rows(scratch)
     waiting = 0
     for start in range(0, n, BATCH_BLOCKS):
         ks = tiles[0, start : start + BATCH_BLOCKS]
@@ -168,15 +167,8 @@ def _retry_pending(k0, k1, block, first, tiles, scratch, pending, waiting, words
     """Attempt 1 (the first retry block) of the ``waiting`` elements listed in
     ``pending`` (their index in ``out`` and their ``ln v32(x3)``), a batch of blocks at
     a time and vectorised like attempt 0; the few it rejects go on one by one
-    (:func:`_later_attempts`). The same values as ``gamma``'s scalar retries."""
-    z, tmp, lt, lu, l3, value = (
-        scratch[0],
-        scratch[1],
-        scratch[2],
-        scratch[3],
-        scratch[4],
-        scratch[5],
-    )
+    (``gamma.retries_after``). The same values as ``gamma``'s scalar retries."""
+    z, tmp, lt, lu, l3, value = _work_rows(scratch)
     ks, ds, cs, log_ds = scratch[6], scratch[7], scratch[8], scratch[9]
     counters = np.empty((3, BATCH_BLOCKS), dtype=np.uint64)
     for s in range(0, waiting, BATCH_BLOCKS):
@@ -205,26 +197,10 @@ def _retry_pending(k0, k1, block, first, tiles, scratch, pending, waiting, words
             x = value[j]
             if x != x:  # attempt 1 rejected too
                 i = np.int64(pending[0, s + j])
-                t, ltj = _later_attempts(ds[j], cs[j], block, WORDS * (first + i), k0, k1)
+                t, ltj = retries_after(1, ds[j], cs[j], block, WORDS * (first + i), k0, k1)
                 k = ks[j]
                 x = gamma_log(k, log_ds[j], ltj, l3[j]) if k < 1.0 else ds[j] * (t * t * t)
             out[np.int64(pending[0, s + j])] = x
-
-
-@helper
-def _later_attempts(d, c, block, word, k0, k1):
-    """``(t, ln t)`` of the first accepted attempt from 2 on (``gamma``'s retries)."""
-    a = 1
-    while True:
-        a += 1
-        y0, y1, y2, _ = retry_block(block, word, a, k0, k1)
-        z = box_muller(y0, y1)
-        t = 1.0 + c * z
-        if t > 0.0:
-            lt = log64(t)
-            u = v32(y2)
-            if _accept(d, z, t, lt, u, log64(u)):
-                return t, lt
 
 
 @helper

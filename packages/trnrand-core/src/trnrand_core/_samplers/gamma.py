@@ -93,10 +93,11 @@ def _accept(d, z, t, lt, u, lu):
 
 
 @helper
-def _retries(d, c, block, word, k0, k1):
-    """``(t, ln t)`` of the first accepted retry attempt (kept out of line: rarely taken,
-    and inlining its Philox rounds would slow the hot loop down)."""
-    a = 0
+def retries_after(tried, d, c, block, word, k0, k1):
+    """``(t, ln t)`` of the first accepted retry attempt after attempt ``tried`` (0: the
+    first-pass attempt; kept out of line: rarely taken, and inlining its Philox rounds
+    would slow the hot loop down)."""
+    a = tried
     while True:
         a += 1
         y0, y1, y2, _ = retry_block(block, word, a, k0, k1)
@@ -132,7 +133,7 @@ def mt_result(d, c, z, lt, x2, lu, block, word, k0, k1):
     t = 1.0 + c * z
     if t > 0.0 and _accept(d, z, t, lt, v32(x2), lu):
         return t, lt
-    return _retries(d, c, block, word, k0, k1)
+    return retries_after(0, d, c, block, word, k0, k1)
 
 
 @inline
@@ -146,7 +147,7 @@ def mt_result_lazy(d, c, z, x2, block, word, k0, k1):
         z2 = z * z
         if u < 1.0 - 0.0331 * z2 * z2 or _accept(d, z, t, log64(t), u, log64(u)):
             return t
-    return _retries(d, c, block, word, k0, k1)[0]
+    return retries_after(0, d, c, block, word, k0, k1)[0]
 
 
 @inline
