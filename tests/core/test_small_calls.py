@@ -179,6 +179,7 @@ def test_partitioned_and_keyed_calls_take_the_general_path(spy):
         (lambda g: tr.bernoulli(4, p=1.5, generator=g), "p must be in"),
         (lambda g: tr.randint(4, low=5, high=5, generator=g), "low must be < high"),
         (lambda g: tr.randint(4, low=0, generator=g), "high"),
+        (lambda g: tr.randint(4, low=1.0, high=10, generator=g), "low must be an integer"),
         (lambda g: tr.uniform(-1, generator=g), "size"),
         (lambda g: tr.uniform(4, dtype="float32", generator=g), "dtype"),
         (lambda g: tr.uniform(4, generator=torch.Generator()), "generator"),

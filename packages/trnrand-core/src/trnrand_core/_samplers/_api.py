@@ -74,7 +74,7 @@ def public_sampler(
     params, options)`` gives the result's shape for the drawn box of ``size`` when the
     sampler adds event dimensions (``params``: name to tensor or ``None``, ``options``:
     name to value); by default the result has the box's shape. ``small(dtype,
-    **params)`` is the sampler's plan for small CPU calls (:mod:`._small`).
+    *params)`` is the sampler's plan for small CPU calls (:mod:`._small`).
     """
 
     def wrap(fn: Callable[_P, torch.Tensor]) -> Callable[_P, torch.Tensor]:
@@ -144,8 +144,11 @@ def _small_call(plan, defaults: dict, args: tuple, kwargs: dict) -> torch.Tensor
         return None
     generator = values.pop("generator")
     dtype = values.pop("dtype")
-    if type(dtype) is not torch.dtype or _small.REQUIRED in values.values():
+    if type(dtype) is not torch.dtype:
         return None
+    for value in values.values():  # plain numbers only (no tensor, bool, -0.0, REQUIRED)
+        if not _small.number(value):
+            return None
     gen = get_default_generator() if generator is None else generator
     if type(gen) is not Generator or not _small.eligible(gen):
         return None

@@ -13,9 +13,10 @@ accept as valid, goes the general way, which validates and reports errors: this 
 never raises for a user's argument.
 
 A sampler opts in with ``public_sampler(DECL, small=plan)``: ``plan(dtype, *params)``
-(parameters in signature order) returns ``(c_function, words_per_element,
-c_parameters)`` for valid scalar parameters of a dtype the C kernels write, else
-``None``.
+(parameters in signature order, each a plain number: :func:`number`) returns
+``(c_function, words_per_element, c_parameters)`` for valid parameters of a dtype the
+C kernels write, else ``None``; plans are cached, so :func:`number` keeps out what a
+cache would confuse (-0.0 with 0.0).
 """
 
 from __future__ import annotations

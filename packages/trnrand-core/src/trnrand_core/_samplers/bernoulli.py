@@ -92,6 +92,7 @@ def _portable(draw, dtype, device, p) -> torch.Tensor:
 
 @functools.lru_cache(maxsize=256)
 def _small_plan(dtype: torch.dtype, p: float):
+    """:mod:`._small`'s plan: the compiled kernel for a scalar ``p`` into float32."""
     if dtype != torch.float32:
         return None
     try:
@@ -101,15 +102,10 @@ def _small_plan(dtype: torch.dtype, p: float):
     return _small.kernels().bernoulli_f32, WORDS, (_thresholds(p),)
 
 
-def _small_call(dtype: torch.dtype, p=0.5):
-    """:mod:`._small`'s plan: the compiled kernel for a scalar ``p`` into float32."""
-    return _small_plan(dtype, p) if _small.number(p) else None
-
-
 KERNEL = Kernel("bernoulli", ("p",), _cpu, _portable, cuda=_cuda)
 
 
-@public_sampler(BERNOULLI, small=_small_call)
+@public_sampler(BERNOULLI, small=_small_plan)
 def bernoulli(
     *size: SizeArg,
     p: Param = 0.5,

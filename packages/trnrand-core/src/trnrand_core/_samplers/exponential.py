@@ -141,6 +141,7 @@ def _check_rate_elementwise(rate: torch.Tensor, dtype: torch.dtype) -> None:
 
 @functools.lru_cache(maxsize=256)
 def _small_plan(dtype: torch.dtype, rate: float):
+    """:mod:`._small`'s plan: the compiled kernel for a scalar rate."""
     if dtype not in _small.FLOAT_KERNEL_DTYPES:
         return None
     try:
@@ -154,15 +155,10 @@ def _small_plan(dtype: torch.dtype, rate: float):
     return kernels.exponential_f32, 1, (float(np.float32(1.0 / rate)),)
 
 
-def _small_call(dtype: torch.dtype, rate=1.0):
-    """:mod:`._small`'s plan: the compiled kernel for a scalar rate."""
-    return _small_plan(dtype, rate) if _small.number(rate) else None
-
-
 KERNEL = Kernel("exponential", ("scale",), _cpu, _portable, cuda=_cuda)
 
 
-@public_sampler(EXPONENTIAL, small=_small_call)
+@public_sampler(EXPONENTIAL, small=_small_plan)
 def exponential(
     *size: SizeArg,
     rate: Param = 1.0,

@@ -151,7 +151,9 @@ def _rounded(value, dtype: torch.dtype):
 
 
 @functools.lru_cache(maxsize=256)
-def _small_plan(dtype: torch.dtype, mean: float, std: float):
+def _small_plan(dtype: torch.dtype, mean: float = 0.0, std: float = 1.0):
+    """:mod:`._small`'s plan: the compiled kernel for scalar parameters (standard_normal:
+    the defaults)."""
     if dtype not in _small.FLOAT_KERNEL_DTYPES:
         return None
     try:
@@ -164,13 +166,6 @@ def _small_plan(dtype: torch.dtype, mean: float, std: float):
     if dtype == torch.float64:
         return kernels.normal_f64, 2, (loc, scale)
     return kernels.normal_f32, 1, (loc, scale)
-
-
-def _small_call(dtype: torch.dtype, mean=0.0, std=1.0):
-    """:mod:`._small`'s plan: the compiled kernel for scalar parameters."""
-    if _small.number(mean) and _small.number(std):
-        return _small_plan(dtype, mean, std)
-    return None
 
 
 def _normal(declaration, size, shard, mean, std, dtype, generator, device, out) -> torch.Tensor:
@@ -212,7 +207,7 @@ def _check_range_elementwise(loc, scale, dtype: torch.dtype) -> None:
 KERNEL = Kernel("normal", ("loc", "scale"), _cpu, _portable, cuda=_cuda)
 
 
-@public_sampler(NORMAL, small=_small_call)
+@public_sampler(NORMAL, small=_small_plan)
 def normal(
     *size: SizeArg,
     mean: Param = 0.0,
@@ -272,7 +267,7 @@ def normal(
     return _normal(NORMAL, size, shard, mean, std, dtype, generator, device, out)
 
 
-@public_sampler(STANDARD_NORMAL, small=_small_call)
+@public_sampler(STANDARD_NORMAL, small=_small_plan)
 def standard_normal(
     *size: SizeArg,
     dtype: torch.dtype = torch.float32,

@@ -289,22 +289,18 @@ def dtype_range(dtype: torch.dtype) -> tuple[int, int]:
 KERNEL = Kernel("randint", ("low", "span"), _cpu, _portable)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=256, typed=True)  # typed: 1.0 must not find 1's plan
 def _small_plan(dtype: torch.dtype, low: int, high: int):
+    """:mod:`._small`'s plan: the compiled kernel for int bounds into int64."""
     span = high - low
-    if dtype != torch.int64 or not 0 < span <= TWO32 or low < -(1 << 63) or high > 1 << 63:
+    if type(low) is not int or type(high) is not int or dtype != torch.int64:
+        return None  # float bounds: the general path refuses them
+    if not 0 < span <= TWO32 or low < -(1 << 63) or high > 1 << 63:
         return None  # the general path reports what is wrong
     return _small.kernels().randint1_i64, 1, (low % TWO64, span, (TWO32 - span) % span)
 
 
-def _small_call(dtype: torch.dtype, low=0, high=_small.REQUIRED):
-    """:mod:`._small`'s plan: the compiled kernel for int bounds into int64."""
-    if type(low) is int and type(high) is int:
-        return _small_plan(dtype, low, high)
-    return None
-
-
-@public_sampler(RANDINT, small=_small_call)
+@public_sampler(RANDINT, small=_small_plan)
 def randint(
     *size: SizeArg,
     low: IntParam = 0,

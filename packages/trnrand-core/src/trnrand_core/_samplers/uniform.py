@@ -261,6 +261,7 @@ def _float32_bounds(low: float, high: float) -> tuple[np.float32, np.float32]:
 
 @functools.lru_cache(maxsize=256)
 def _small_plan(dtype: torch.dtype, low: float, high: float):
+    """:mod:`._small`'s plan: the compiled kernel for scalar bounds."""
     if dtype not in _small.FLOAT_KERNEL_DTYPES:
         return None
     try:
@@ -274,13 +275,6 @@ def _small_plan(dtype: torch.dtype, low: float, high: float):
         return kernels.uniform_f64, 2, (low, high - low, top, below)
     low32, span32 = _float32_bounds(low, high)
     return kernels.uniform_f32, 1, (float(low32), float(span32), top, below)
-
-
-def _small_call(dtype: torch.dtype, low=0.0, high=1.0):
-    """:mod:`._small`'s plan: the compiled kernel for scalar bounds."""
-    if _small.number(low) and _small.number(high):
-        return _small_plan(dtype, low, high)
-    return None
 
 
 def _clip_below_high(values: torch.Tensor, high: float) -> None:
@@ -347,7 +341,7 @@ def _check_representable(low: float, high: float, dtype: torch.dtype) -> None:
 KERNEL = Kernel("uniform", ("low", "high"), _cpu, _portable, cuda=_cuda)
 
 
-@public_sampler(UNIFORM, small=_small_call)
+@public_sampler(UNIFORM, small=_small_plan)
 def uniform(
     *size: SizeArg,
     low: Param = 0.0,
