@@ -62,16 +62,29 @@ LN2 = math.log(2.0)
 
 #: The finite location and the ``>= 0`` scale of ``loc + scale * x``.
 _LOCATION_SCALE = {"loc": Rule(), "scale": Rule("at_least", minimum=0.0)}
-# The composites draw with their sub-calls (their word budget is the sum of those), so
-# none declares a fixed budget (docs/distributions.md).
+# gumbel, logistic and laplace take exponential's words in one kernel: its budget. The
+# composites draw with their sub-calls (their word budget is the sum of those), so none
+# of them declares a fixed budget (docs/distributions.md).
 GUMBEL = Declaration(
-    "gumbel", FLOAT_DTYPES, params=_LOCATION_SCALE, example={"loc": 1.0, "scale": 2.0}
+    "gumbel",
+    FLOAT_DTYPES,
+    params=_LOCATION_SCALE,
+    example={"loc": 1.0, "scale": 2.0},
+    words=FLOAT_WORDS,
 )
 LOGISTIC = Declaration(
-    "logistic", FLOAT_DTYPES, params=_LOCATION_SCALE, example={"loc": 0.5, "scale": 1.5}
+    "logistic",
+    FLOAT_DTYPES,
+    params=_LOCATION_SCALE,
+    example={"loc": 0.5, "scale": 1.5},
+    words=FLOAT_WORDS,
 )
 LAPLACE = Declaration(
-    "laplace", FLOAT_DTYPES, params=_LOCATION_SCALE, example={"loc": 1.0, "scale": 2.0}
+    "laplace",
+    FLOAT_DTYPES,
+    params=_LOCATION_SCALE,
+    example={"loc": 1.0, "scale": 2.0},
+    words=FLOAT_WORDS,
 )
 #: float16 needs |loc| + 5.364e6 * scale <= 65504.
 CAUCHY = Declaration(
@@ -197,7 +210,7 @@ def _fused(call: Call, kernel, loc, scale, what: str) -> torch.Tensor:
     ``laplace``, one fused kernel launch with ``exponential``'s word budget
     (``log_transforms``)."""
     loc, scale = _location_scale(call, loc, scale, E_BOUND, what, region="drawn")
-    return call.draw(kernel, {"loc": loc, "scale": scale}, words=FLOAT_WORDS[call.dtype])
+    return call.draw(kernel, {"loc": loc, "scale": scale})
 
 
 def _affine(x: torch.Tensor, loc, scale) -> torch.Tensor:
