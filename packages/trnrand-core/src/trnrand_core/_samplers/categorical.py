@@ -393,21 +393,6 @@ _TINY = 2.0**-1000
 _LOG2E = 1.4426950408889634
 
 
-@inline
-def _logit_bound(y):
-    """An upper bound of ``exp(y) * (1 + 2**-29)`` (``y`` a float64 near the exact
-    ``t + v``): ``2**z`` with ``z = y log2(e) + 2**-28``, bounded by the chord
-    ``(1 + f) 2**n`` (``n = floor(z)``, ``f = z - n``). ``inf`` above ``e**700`` (no
-    rejection); ``2**-60`` below ``e**-700`` (every ``1 - u >= 2**-54`` passes it)."""
-    if not y <= 700.0:  # also NaN
-        return math.inf
-    if y < -700.0:
-        return 2.0**-60
-    z = y * _LOG2E + 2.0**-28
-    n = math.floor(z)
-    return math.ldexp(1.0 + (z - n), int(n))
-
-
 @callee
 def _race_part(k0, k1, block, x, row, lo, hi, top, is_logits, keys, index):
     """The bounded max-heap (``keys``/``index``, at most ``m = keys.shape[0]`` entries)
@@ -445,6 +430,11 @@ def _race_part(k0, k1, block, x, row, lo, hi, top, is_logits, keys, index):
                 d[BATCH_BLOCKS + h] = 1.0 - open_u53(words[2, h], words[3, h])
             t = keys[0]
             if is_logits:
+                # An upper bound of exp(y) (1 + 2**-29), y = t + v: 2**z with
+                # z = y log2(e) + 2**-28, bounded by the chord (1 + f) 2**n (n = floor(z),
+                # f = z - n), written as float64 bits. y is clamped to [-700, 700]: above,
+                # no 1 - u exceeds the bound (no rejection); below, every 1 - u >= 2**-54
+                # does.
                 for j in range(2 * BATCH_BLOCKS):
                     y = t + (x[row, e0 + 2 * (j % BATCH_BLOCKS) + j // BATCH_BLOCKS] - top)
                     z = min(max(y, -700.0), 700.0) * _LOG2E + (1023.0 + 2.0**-28)
