@@ -32,7 +32,7 @@ import torch
 
 from .._generator import Generator, resolve_generator
 from .._jit import helper, inline, jit
-from .._philox_cpu import BATCH_BLOCKS, U32, batch_scratch, philox_batch, philox_block
+from .._philox_cpu import BATCH_BLOCKS, batch_scratch, philox_batch
 from .._shards import layout
 from .._threads import parallel_for
 from .._types import DeviceLike, ShardLike, SizeArg
@@ -44,6 +44,7 @@ from ._float64 import element_index, v32
 from ._kernel import Kernel
 from ._math64 import box_muller_batch, log64, log_batch, torch_log64, v32_batch
 from ._params import refuse
+from ._retry import retry_block
 from .gamma import (
     gamma_log,
     mt_batch,
@@ -55,7 +56,6 @@ from .gamma import (
 )
 
 WORDS = 4
-_ONE, _TWO, _THREE, _S32 = np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(32)
 #: Smallest accepted concentration: ``ln(v32(x3)) / alpha`` (at least ``-22.9 / alpha``)
 #: stays finite, so every row has a finite largest logarithm.
 ALPHA_MIN = 1e-300
@@ -170,20 +170,13 @@ def _retry_pending(k0, k1, block, first, tiles, scratch, pending, waiting, words
     (``gamma.retries_after``). The same values as ``gamma``'s scalar retries."""
     z, tmp, lt, lu, l3, value = _work_rows(scratch)
     ks, ds, cs, log_ds = scratch[6], scratch[7], scratch[8], scratch[9]
-    counters = np.empty((3, BATCH_BLOCKS), dtype=np.uint64)
     for s in range(0, waiting, BATCH_BLOCKS):
         m = min(BATCH_BLOCKS, waiting - s)
         for j in range(BATCH_BLOCKS):
             i = np.int64(pending[0, s + j if j < m else s])
-            word = np.uint64(WORDS * (first + i))
-            b = block + (word >> _TWO)
-            counters[0, j], counters[1, j], counters[2, j] = b & U32, b >> _S32, word & _THREE
             ks[j], ds[j], cs[j], log_ds[j] = tiles[0, i], tiles[1, i], tiles[2, i], tiles[3, i]
             l3[j] = pending[1, s + j if j < m else s]
-        for j in range(BATCH_BLOCKS):
-            y0, y1, y2, y3 = philox_block(
-                counters[0, j], counters[1, j], _ONE, counters[2, j], k0, k1
-            )
+            y0, y1, y2, y3 = retry_block(block, WORDS * (first + i), 1, k0, k1)
             words[0, j], words[1, j], words[2, j], words[3, j] = y0, y1, y2, y3
         box_muller_batch(words, tmp, z)
         for j in range(BATCH_BLOCKS):
@@ -211,18 +204,18 @@ def _normalise(values, shapes, out):
     rows, k = out.shape
     for r in range(rows):
         row = values[r * k : (r + 1) * k]
-        boosted = shapes[r * k : (r + 1) * k]
+        row_shapes = shapes[r * k : (r + 1) * k]
         direct = True
         for j in range(k):
-            if boosted[j] < 1.0 and row[j] < LOG_DIRECT:
+            if row_shapes[j] < 1.0 and row[j] < LOG_DIRECT:
                 direct = False
         if direct:
             for j in range(k):
-                if boosted[j] < 1.0:
+                if row_shapes[j] < 1.0:
                     row[j] = math.exp(row[j])
         else:
             for j in range(k):
-                if boosted[j] >= 1.0:
+                if row_shapes[j] >= 1.0:
                     row[j] = log64(row[j])
             top = row.max()
             for j in range(k):
