@@ -46,32 +46,19 @@ def _general(sampler, *size, **kwargs):
 
 
 class _Spy:
-    """Counts calls of the compiled kernels."""
+    """Counts the calls the compiled kernels drew since the fixture began."""
 
-    def __init__(self, native):
-        self.native = native
-        self.calls = 0
+    def __init__(self):
+        self.start = _small.drawn()
 
-    def __getattr__(self, name):
-        kernel = getattr(self.native, name)
-
-        def counted(*args):
-            self.calls += 1
-            return kernel(*args)
-
-        return counted
+    @property
+    def calls(self) -> int:
+        return _small.drawn() - self.start
 
 
 @pytest.fixture
-def spy(monkeypatch):
-    spy = _Spy(_small.kernels())
-    monkeypatch.setattr(_small, "_native", spy)
-    for sampler in {case[0] for case in CASES}:  # plans cache the kernel functions
-        module = sys.modules[sampler.__wrapped__.__module__]
-        module._small_plan.cache_clear()
-    yield spy
-    for sampler in {case[0] for case in CASES}:
-        sys.modules[sampler.__wrapped__.__module__]._small_plan.cache_clear()
+def spy():
+    return _Spy()
 
 
 def _bits(t: torch.Tensor) -> np.ndarray:
@@ -98,7 +85,7 @@ def test_small_calls_equal_the_general_path(sampler, params, dtypes, spy):
 
 
 @needs_native
-def test_small_raw_words_equal_the_general_path(spy, monkeypatch):
+def test_small_raw_words_equal_the_general_path(spy):
     for offset in (0, 1, 3):
         for size in SIZES:
             fast, slow = tr.Generator(seed=77), tr.Generator(seed=77)
@@ -107,8 +94,7 @@ def test_small_raw_words_equal_the_general_path(spy, monkeypatch):
             before = spy.calls
             x = fast.random_raw(*size)
             assert spy.calls == before + 1
-            with monkeypatch.context() as general:
-                general.setattr(_small, "_native", None)
+            with _small.general_path():
                 y = slow.random_raw(*size)
             assert x.dtype == y.dtype == torch.int64 and torch.equal(x, y), size
             assert torch.equal(fast.get_state(), slow.get_state())
@@ -162,9 +148,19 @@ def test_other_calls_take_the_general_path(call, spy):
 def test_partitioned_and_keyed_calls_take_the_general_path(spy):
     tr.normal(8, generator=tr.Generator(seed=1, partition_rank=1, partition_size=2))
     tr.normal(8, key=tr.key(3))
-    g = tr.Generator(seed=1)
-    torch.compile(lambda: tr.uniform(4, generator=g), backend="eager")()
     assert spy.calls == 0
+
+
+@needs_native
+def test_small_calls_under_torch_compile_draw_the_eager_values():
+    """torch.compile runs a stateful call eagerly behind a graph break; dynamo's first
+    eager fallback may take the C path, later calls the general one: the same values
+    and positions either way."""
+    fast, slow = tr.Generator(seed=1), tr.Generator(seed=1)
+    compiled = torch.compile(lambda: tr.uniform(4, generator=fast), backend="eager")
+    for _ in range(3):
+        assert torch.equal(compiled(), _general(tr.uniform, 4, generator=slow))
+    assert torch.equal(fast.get_state(), slow.get_state())
 
 
 @needs_native
@@ -192,6 +188,38 @@ def test_invalid_small_calls_raise_the_general_errors_and_move_nothing(call, mes
         call(g)
     assert g._position == 0
     assert spy.calls == 0
+
+
+@needs_native
+def test_plans_are_cached_by_type_and_value(spy):
+    """The C plan cache tells 1 from 1.0 (randint refuses a float bound after an int
+    call with the same value) and stays exact over many distinct parameters."""
+    g = tr.Generator(seed=1)
+    tr.randint(4, low=1, high=10, generator=g)
+    assert spy.calls == 1
+    with pytest.raises(TypeError, match="low must be an integer"):
+        tr.randint(4, low=1.0, high=10, generator=g)
+    assert spy.calls == 1 and g._position == 1
+    for i in range(1500):  # more keys than the cache keeps: it is cleared, not wrong
+        low = i / 7
+        fast, slow = tr.Generator(seed=i), tr.Generator(seed=i)
+        x = tr.uniform(3, low=low, high=low + 2.5, generator=fast)
+        assert torch.equal(x, _general(tr.uniform, 3, low=low, high=low + 2.5, generator=slow))
+    assert spy.calls == 1501
+
+
+@needs_native
+def test_general_path_and_portable_on_cpu_switch_small_calls_off(spy):
+    from trnrand_core._samplers._common import portable_on_cpu
+
+    g = tr.Generator(seed=3)
+    with _small.general_path():
+        tr.uniform(4, generator=g)
+    with portable_on_cpu():
+        tr.uniform(4, generator=g)
+    assert spy.calls == 0
+    tr.uniform(4, generator=g)
+    assert spy.calls == 1 and g._position == 3
 
 
 @needs_native

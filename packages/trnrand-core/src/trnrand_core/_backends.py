@@ -3,7 +3,9 @@
 A backend is an object with
 
 - ``name`` (str),
-- ``available() -> bool`` and ``unavailable_reason() -> str``,
+- ``available() -> bool`` and ``unavailable_reason() -> str`` (``available`` is asked
+  when the backend is chosen: by ``set_backend``, and under ``"auto"`` at the first call
+  after it; the answer holds until the next ``set_backend``),
 - ``sample(sampler: str, draw: Draw, dtype, device, params: dict) -> Tensor | None``:
   the ``draw.count`` values of ``sampler`` as a flat tensor, or ``None`` when this
   backend does not handle that sampler/device (the built-in pytorch backend then runs).
@@ -29,6 +31,9 @@ INSTALL_HINTS = {
 _lock = threading.Lock()
 _plugins: dict[str, object] | None = None
 _choice = "auto"
+#: ``(plugins, choice, backend)``: ``active_plugin``'s answer for that registry and choice
+#: (asked once per choice: it sits on every sampling call's path).
+_active: tuple = (None, None, None)
 
 
 def _discover() -> dict[str, object]:
@@ -87,7 +92,8 @@ def set_backend(name: str) -> None:
     ``"nki"``, else pytorch), ``"pytorch"`` (compiled CPU kernels for CPU tensors, torch
     ops elsewhere) or a plugin by name (``"nki"``: NeuronCore kernels; raises if it is
     not installed or not usable)."""
-    global _choice
+    global _choice, _active
+    _active = (None, None, None)  # ask the backends again, also when this call raises
     if not isinstance(name, str):
         raise TypeError(f"backend must be a str, got {type(name).__name__} {name!r}")
     names = backend_names()
@@ -111,11 +117,21 @@ def get_backend() -> str:
 
 def active_plugin():
     """The plugin backend to try first for the current choice, or ``None`` for pytorch."""
+    global _active
+    plugins, choice, backend = _active
+    if plugins is _plugins and choice is _choice and plugins is not None:
+        return backend
     if _choice == "pytorch":
         return None
-    plugins = _discover()
-    if _choice != "auto":
-        backend = plugins.get(_choice)
+    plugins, choice = _discover(), _choice
+    backend = _first_available(plugins, choice)
+    _active = (plugins, choice, backend)
+    return backend
+
+
+def _first_available(plugins: dict, choice: str):
+    if choice != "auto":
+        backend = plugins.get(choice)
         return backend if backend is not None and backend.available() else None
     for backend in plugins.values():
         if backend.available():

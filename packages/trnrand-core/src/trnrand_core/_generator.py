@@ -380,6 +380,10 @@ _default_lock = threading.Lock()
 _default_generator: Generator | None = None
 #: ``(pid, worker seed)`` the default generator was last re-keyed for (section 7.3).
 _default_worker: tuple[int, int] | None = None
+#: Whether this process has its default generator, worker re-keying done: set by the
+#: first call, cleared in a forked child (a worker's seed is set before its first draw,
+#: and a process never becomes a worker later), so later calls take no lock.
+_default_settled = False
 
 
 def get_default_generator() -> Generator:
@@ -390,7 +394,9 @@ def get_default_generator() -> Generator:
     worker's torch seed (``fold_in(torch.initial_seed())``), once per worker process;
     a plain forked child keeps the parent's stream, as torch's and numpy's do.
     """
-    global _default_generator, _default_worker
+    global _default_generator, _default_worker, _default_settled
+    if _default_settled:
+        return _default_generator
     with _default_lock:
         if _default_generator is None:
             _default_generator = Generator()
@@ -398,6 +404,7 @@ def get_default_generator() -> Generator:
         if seed is not None and _default_worker != (os.getpid(), seed):
             _default_generator = _default_generator.fold_in(seed)
             _default_worker = (os.getpid(), seed)
+        _default_settled = True
         return _default_generator
 
 
@@ -419,9 +426,11 @@ def manual_seed(seed: SeedLike | None) -> Generator:
 
 
 def _fresh_locks_after_fork() -> None:
-    """A forked child has only the forking thread: give every lock a fresh start."""
-    global _default_lock
+    """A forked child has only the forking thread: give every lock a fresh start; it
+    settles its default generator again (it may be a DataLoader worker)."""
+    global _default_lock, _default_settled
     _default_lock = threading.Lock()
+    _default_settled = False
     for generator in list(_live):
         generator._lock = threading.Lock()
 

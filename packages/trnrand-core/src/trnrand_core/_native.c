@@ -199,19 +199,6 @@ static void each_two_words(const Call *c, TwoWords f, const Params *p) {
     }
 }
 
-/* Arguments (k0, k1, block, n, address, *floats): the call and its float parameters. */
-static int parse_floats(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t want, Call *c,
-                        Params *p) {
-    if (parse_call(args, nargs, want, c)) {
-        return -1;
-    }
-    for (Py_ssize_t k = 0; k < want; k++) {
-        p->p[k] = PyFloat_AsDouble(args[5 + k]);
-    }
-    p->call = c;
-    return PyErr_Occurred() ? -1 : 0;
-}
-
 /* -- uniform: low + span * u, a value reaching `top` becomes `below` ------------------ */
 static void uniform32(Py_ssize_t i, uint32_t x, const Params *p, void *out) {
     float v = (float)p->p[0] + (float)p->p[1] * u24(x);
@@ -289,73 +276,635 @@ static void normal_pair64(const Call *c, const Params *p) {
     }
 }
 
-/* -- the module's functions: (k0, k1, block, n, address, *parameters) ---------------- */
-#define FLOAT_SAMPLER(name, count, loop, element)                                        \
-    static PyObject *name(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {     \
-        Call c;                                                                          \
-        Params p;                                                                        \
-        if (parse_floats(args, nargs, count, &c, &p)) {                                  \
-            return NULL;                                                                 \
-        }                                                                                \
-        loop(&c, element, &p);                                                           \
-        Py_RETURN_NONE;                                                                  \
+/* -- the kernels: parameters parsed once, then run on a call -------------------------- */
+typedef int (*Parse)(PyObject *const *params, Params *p);
+typedef void (*Run)(const Call *c, const Params *p);
+typedef struct {
+    const char *name;
+    Py_ssize_t n_params;
+    Parse parse;
+    Run run;
+} Kernel;
+
+static int parse_doubles(PyObject *const *params, Py_ssize_t count, Params *p) {
+    for (Py_ssize_t k = 0; k < count; k++) {
+        p->p[k] = PyFloat_AsDouble(params[k]);
     }
+    return PyErr_Occurred() ? -1 : 0;
+}
+static int parse_none(PyObject *const *params, Params *p) { return 0; }
+static int parse_one(PyObject *const *params, Params *p) { return parse_doubles(params, 1, p); }
+static int parse_two(PyObject *const *params, Params *p) { return parse_doubles(params, 2, p); }
+static int parse_four(PyObject *const *params, Params *p) { return parse_doubles(params, 4, p); }
 
-FLOAT_SAMPLER(uniform_f32, 4, each_word, uniform32)
-FLOAT_SAMPLER(uniform_f64, 4, each_two_words, uniform64)
-FLOAT_SAMPLER(exponential_f32, 1, each_word, exponential32)
-FLOAT_SAMPLER(exponential_f64, 1, each_two_words, exponential64)
-FLOAT_SAMPLER(words_i64, 0, each_word, word64)
+/* bernoulli: the threshold floor(p 2**32) */
+static int parse_threshold(PyObject *const *params, Params *p) {
+    p->t = PyLong_AsLongLong(params[0]);
+    return PyErr_Occurred() ? -1 : 0;
+}
 
-#define PAIR_SAMPLER(name, body)                                                          \
-    static PyObject *name(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {     \
-        Call c;                                                                          \
-        Params p;                                                                        \
-        if (parse_floats(args, nargs, 2, &c, &p)) {                                      \
-            return NULL;                                                                 \
-        }                                                                                \
-        body(&c, &p);                                                                    \
-        Py_RETURN_NONE;                                                                  \
+/* randint: low mod 2**64, span, (2**32 - span) mod span */
+static int parse_randint(PyObject *const *params, Params *p) {
+    for (int k = 0; k < 3; k++) {
+        p->u[k] = PyLong_AsUnsignedLongLong(params[k]);
     }
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+    if (p->u[1] == 0 || p->u[1] > ((uint64_t)1 << 32)) {
+        PyErr_Format(PyExc_ValueError, "span must be in [1, 2**32], got %llu",
+                     (unsigned long long)p->u[1]);
+        return -1;
+    }
+    return 0;
+}
 
-PAIR_SAMPLER(normal_f32, normal_pair32)
-PAIR_SAMPLER(normal_f64, normal_pair64)
+#define ONE_WORD_RUN(name, element) \
+    static void name(const Call *c, const Params *p) { each_word(c, element, p); }
+#define TWO_WORD_RUN(name, element) \
+    static void name(const Call *c, const Params *p) { each_two_words(c, element, p); }
+ONE_WORD_RUN(run_uniform32, uniform32)
+TWO_WORD_RUN(run_uniform64, uniform64)
+ONE_WORD_RUN(run_exponential32, exponential32)
+TWO_WORD_RUN(run_exponential64, exponential64)
+ONE_WORD_RUN(run_bernoulli32, bernoulli32)
+ONE_WORD_RUN(run_randint1, randint1)
+ONE_WORD_RUN(run_word64, word64)
 
-/* bernoulli_f32(k0, k1, block, n, address, threshold) */
-static PyObject *bernoulli_f32(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+enum { UNIFORM_F32, UNIFORM_F64, NORMAL_F32, NORMAL_F64, EXPONENTIAL_F32, EXPONENTIAL_F64,
+       BERNOULLI_F32, WORDS_I64, RANDINT1_I64, N_KERNELS };
+static const Kernel KERNELS[N_KERNELS] = {
+    [UNIFORM_F32] = {"uniform_f32", 4, parse_four, run_uniform32},
+    [UNIFORM_F64] = {"uniform_f64", 4, parse_four, run_uniform64},
+    [NORMAL_F32] = {"normal_f32", 2, parse_two, normal_pair32},
+    [NORMAL_F64] = {"normal_f64", 2, parse_two, normal_pair64},
+    [EXPONENTIAL_F32] = {"exponential_f32", 1, parse_one, run_exponential32},
+    [EXPONENTIAL_F64] = {"exponential_f64", 1, parse_one, run_exponential64},
+    [BERNOULLI_F32] = {"bernoulli_f32", 1, parse_threshold, run_bernoulli32},
+    [WORDS_I64] = {"words_i64", 0, parse_none, run_word64},
+    [RANDINT1_I64] = {"randint1_i64", 3, parse_randint, run_randint1},
+};
+
+/* A kernel called directly: (k0, k1, block, n, address, *parameters). */
+static PyObject *call_kernel(const Kernel *k, PyObject *const *args, Py_ssize_t nargs) {
     Call c;
     Params p = {.call = &c};
-    if (parse_call(args, nargs, 1, &c)) {
+    if (parse_call(args, nargs, k->n_params, &c) || k->parse(args + 5, &p)) {
         return NULL;
     }
-    p.t = PyLong_AsLongLong(args[5]);
-    if (PyErr_Occurred()) {
-        return NULL;
-    }
-    each_word(&c, bernoulli32, &p);
+    k->run(&c, &p);
     Py_RETURN_NONE;
 }
 
-/* randint1_i64(k0, k1, block, n, address, low mod 2**64, span, (2**32 - span) mod span) */
-static PyObject *randint1_i64(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    Call c;
-    Params p = {.call = &c};
-    if (parse_call(args, nargs, 3, &c)) {
+#define ENTRY(index, name)                                                               \
+    static PyObject *name(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {     \
+        return call_kernel(&KERNELS[index], args, nargs);                                \
+    }
+ENTRY(UNIFORM_F32, uniform_f32)
+ENTRY(UNIFORM_F64, uniform_f64)
+ENTRY(NORMAL_F32, normal_f32)
+ENTRY(NORMAL_F64, normal_f64)
+ENTRY(EXPONENTIAL_F32, exponential_f32)
+ENTRY(EXPONENTIAL_F64, exponential_f64)
+ENTRY(BERNOULLI_F32, bernoulli_f32)
+ENTRY(WORDS_I64, words_i64)
+ENTRY(RANDINT1_I64, randint1_i64)
+
+/* -- the front end of small calls (trnrand_core._samplers._small) --------------------
+ * small_call(spec, args, kwargs) draws a small call the way _small's docstring says, or
+ * returns None (nothing reserved, nothing raised for a user's argument) so that the
+ * general path runs it. spec = (names, defaults, plan, cache): the sampler's parameter
+ * names in signature order followed by "dtype" and "generator", their defaults, the
+ * sampler's plan (plan(dtype, *params) -> None or (kernel name, words per element,
+ * kernel parameters)) and a PlanCache holding the plans' answers in C form.
+ */
+#define SMALL_MAX 4096
+#define MAX_NAMES 8
+#define SMALL_DIMS 8 /* passed to torch.empty as separate ints */
+#define PLAN_CACHE_MAX 1024
+
+static struct {
+    int ready;
+    /* module dicts: _small (_off), _common (_PORTABLE_ON_CPU), _backends (_active) */
+    PyObject *small_globals, *common_globals, *backends_globals;
+    PyObject *active_plugin, *default_generator, *generator_type, *dtype_type;
+    PyObject *empty, *default_dtype, *reservations, *current_level;
+} S;
+/* interned attribute and key names */
+static PyObject *s_off, *s_portable, *s_active, *s_plugins, *s_choice, *s_advance, *s_seed,
+    *s_size, *s_check_call, *s_device, *s_type, *s_cpu, *s_is_cpu, *s_data_ptr, *s_dtype_kw;
+static unsigned long long small_calls;
+static PyObject *cpu_device; /* a torch.device known to be the CPU */
+
+typedef struct {
+    const Kernel *kernel;
+    long words;
+    Params params;
+} Plan;
+
+static PyObject *setup(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    PyObject **slots[] = {&S.small_globals, &S.common_globals, &S.backends_globals,
+                          &S.active_plugin, &S.default_generator, &S.generator_type,
+                          &S.dtype_type, &S.empty, &S.default_dtype, &S.reservations,
+                          &S.current_level};
+    const Py_ssize_t count = sizeof slots / sizeof slots[0];
+    if (nargs != count) {
+        PyErr_Format(PyExc_TypeError, "setup takes %zd arguments, got %zd", count, nargs);
         return NULL;
     }
-    for (int k = 0; k < 3; k++) {
-        p.u[k] = PyLong_AsUnsignedLongLong(args[5 + k]);
+    for (Py_ssize_t k = 0; k < count; k++) {
+        Py_INCREF(args[k]);
+        Py_XSETREF(*slots[k], args[k]);
     }
-    if (PyErr_Occurred()) {
-        return NULL;
-    }
-    if (p.u[1] == 0 || p.u[1] > ((uint64_t)1 << 32)) {
-        PyErr_Format(PyExc_ValueError, "span must be in [1, 2**32], got %llu",
-                     (unsigned long long)p.u[1]);
-        return NULL;
-    }
-    each_word(&c, randint1, &p);
+    S.ready = 1;
     Py_RETURN_NONE;
+}
+
+/* A plain float or int, not -0.0 (which the plan cache would not tell from 0.0). */
+static int plain_number(PyObject *v) {
+    if (PyFloat_CheckExact(v)) {
+        double d = PyFloat_AS_DOUBLE(v);
+        return d != 0.0 || !signbit(d);
+    }
+    return PyLong_CheckExact(v);
+}
+
+/* ``(shape, elements)`` of a call's *size: ints, or one tuple/list/torch.Size of
+ * them, each at most SMALL_MAX, with at most SMALL_MAX elements. NULL: not small. */
+static PyObject *small_shape(PyObject *args, Py_ssize_t *n) {
+    PyObject *dims = args;
+    if (PyTuple_GET_SIZE(args) == 1 && !PyLong_CheckExact(PyTuple_GET_ITEM(args, 0))) {
+        dims = PyTuple_GET_ITEM(args, 0);
+        if (!PyTuple_Check(dims) && !PyList_CheckExact(dims)) { /* torch.Size is a tuple */
+            return NULL;
+        }
+    }
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(dims);
+    PyObject **items = PySequence_Fast_ITEMS(dims);
+    long long total = 1;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        if (!PyLong_CheckExact(items[k])) {
+            return NULL;
+        }
+        int overflow;
+        long long d = PyLong_AsLongLongAndOverflow(items[k], &overflow);
+        if (overflow || d < 0 || d > SMALL_MAX) {
+            return NULL;
+        }
+        total *= d;
+        if (total > SMALL_MAX) {
+            return NULL;
+        }
+    }
+    *n = (Py_ssize_t)total;
+    return PyTuple_CheckExact(dims) ? Py_NewRef(dims) : PySequence_Tuple(dims);
+}
+
+/* A sampler's plans in C form: a dict from (dtype, *params, which params are floats) to
+ * the Plan's bytes (None: declined), and the last call's arguments and answer, so that a
+ * loop passing the same objects skips building and hashing the key. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *plans;
+    PyObject *last[MAX_NAMES + 1]; /* dtype, params (strong references), or NULL */
+    Py_ssize_t last_count;
+    int last_found;
+    Plan last_plan;
+} PlanCache;
+
+static void forget_last(PlanCache *cache) {
+    for (Py_ssize_t k = 0; k < cache->last_count; k++) {
+        Py_CLEAR(cache->last[k]);
+    }
+    cache->last_count = 0;
+}
+
+static void remember_last(PlanCache *cache, PyObject *dtype, PyObject **values,
+                          Py_ssize_t count, int found, const Plan *plan) {
+    forget_last(cache);
+    cache->last[0] = Py_NewRef(dtype);
+    for (Py_ssize_t k = 0; k < count; k++) {
+        cache->last[k + 1] = Py_NewRef(values[k]);
+    }
+    cache->last_count = count + 1;
+    cache->last_found = found;
+    if (found) {
+        cache->last_plan = *plan;
+    }
+}
+
+static int same_as_last(const PlanCache *cache, PyObject *dtype, PyObject **values,
+                        Py_ssize_t count) {
+    if (cache->last_count != count + 1 || cache->last[0] != dtype) {
+        return 0;
+    }
+    for (Py_ssize_t k = 0; k < count; k++) {
+        if (cache->last[k + 1] != values[k]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static PyObject *plan_cache_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    if (PyTuple_GET_SIZE(args) || (kwargs != NULL && PyDict_GET_SIZE(kwargs))) {
+        PyErr_SetString(PyExc_TypeError, "PlanCache() takes no arguments");
+        return NULL;
+    }
+    PlanCache *cache = (PlanCache *)type->tp_alloc(type, 0);
+    if (cache != NULL && (cache->plans = PyDict_New()) == NULL) {
+        Py_CLEAR(cache);
+    }
+    return (PyObject *)cache;
+}
+
+static void plan_cache_dealloc(PlanCache *cache) {
+    forget_last(cache);
+    Py_XDECREF(cache->plans);
+    Py_TYPE(cache)->tp_free((PyObject *)cache);
+}
+
+static PyTypeObject PlanCacheType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "trnrand_core._native.PlanCache",
+    .tp_basicsize = sizeof(PlanCache),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A small-call sampler's plans in C form (see _native.c).",
+    .tp_new = plan_cache_new,
+    .tp_dealloc = (destructor)plan_cache_dealloc,
+};
+
+/* The plan for (dtype, *params), from the cache or from the sampler's plan. Returns 1
+ * with *plan filled, 0 when the plan declines, -1 on an error of trnrand's own. */
+static int find_plan(PyObject *spec, PyObject *dtype, PyObject **values, Py_ssize_t count,
+                     Plan *plan) {
+    PlanCache *plans = (PlanCache *)PyTuple_GET_ITEM(spec, 3);
+    if (Py_TYPE(plans) != &PlanCacheType) {
+        PyErr_SetString(PyExc_TypeError, "small_call: spec[3] must be a PlanCache");
+        return -1;
+    }
+    if (same_as_last(plans, dtype, values, count)) {
+        *plan = plans->last_plan;
+        return plans->last_found;
+    }
+    PyObject *cache = plans->plans;
+    long floats = 0; /* which parameters are floats: 1.0 must not find 1's plan */
+    PyObject *key = PyTuple_New(count + 2);
+    if (key == NULL) {
+        return -1;
+    }
+    PyTuple_SET_ITEM(key, 0, Py_NewRef(dtype));
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyTuple_SET_ITEM(key, k + 1, Py_NewRef(values[k]));
+        floats |= (long)PyFloat_CheckExact(values[k]) << k;
+    }
+    PyObject *bits = PyLong_FromLong(floats);
+    if (bits == NULL) {
+        Py_DECREF(key);
+        return -1;
+    }
+    PyTuple_SET_ITEM(key, count + 1, bits);
+    PyObject *found = PyDict_GetItemWithError(cache, key); /* borrowed */
+    if (found == NULL) {
+        if (PyErr_Occurred()) {
+            Py_DECREF(key);
+            return -1;
+        }
+        found = Py_None;
+        PyObject *plan_args[MAX_NAMES + 1];
+        plan_args[0] = dtype;
+        for (Py_ssize_t k = 0; k < count; k++) {
+            plan_args[k + 1] = values[k];
+        }
+        PyObject *answer = PyObject_Vectorcall(PyTuple_GET_ITEM(spec, 2), plan_args,
+                                               count + 1, NULL);
+        if (answer == NULL) {
+            Py_DECREF(key);
+            return -1;
+        }
+        PyObject *entry = Py_None;
+        if (answer != Py_None) {
+            Plan made = {0};
+            const char *name;
+            PyObject *params;
+            if (!PyArg_ParseTuple(answer, "slO!", &name, &made.words, &PyTuple_Type, &params)) {
+                Py_DECREF(answer);
+                Py_DECREF(key);
+                return -1;
+            }
+            for (int k = 0; k < N_KERNELS; k++) {
+                if (strcmp(KERNELS[k].name, name) == 0) {
+                    made.kernel = &KERNELS[k];
+                }
+            }
+            if (made.kernel == NULL || PyTuple_GET_SIZE(params) != made.kernel->n_params ||
+                made.words < 1 || made.words > 4) {
+                PyErr_Format(PyExc_RuntimeError, "bad small-call plan for kernel %s", name);
+                Py_DECREF(answer);
+                Py_DECREF(key);
+                return -1;
+            }
+            if (made.kernel->parse(&PyTuple_GET_ITEM(params, 0), &made.params)) {
+                Py_DECREF(answer);
+                Py_DECREF(key);
+                return -1;
+            }
+            entry = PyBytes_FromStringAndSize((const char *)&made, sizeof made);
+            if (entry == NULL) {
+                Py_DECREF(answer);
+                Py_DECREF(key);
+                return -1;
+            }
+        } else {
+            Py_INCREF(entry);
+        }
+        Py_DECREF(answer);
+        if (PyDict_GET_SIZE(cache) >= PLAN_CACHE_MAX) {
+            PyDict_Clear(cache); /* keys that never repeat (NaN objects) stay bounded */
+        }
+        int failed = PyDict_SetItem(cache, key, entry);
+        found = entry;
+        Py_DECREF(entry); /* the cache holds it */
+        if (failed) {
+            Py_DECREF(key);
+            return -1;
+        }
+    }
+    Py_DECREF(key);
+    if (found != Py_None) {
+        memcpy(plan, PyBytes_AS_STRING(found), sizeof *plan);
+    }
+    remember_last(plans, dtype, values, count, found != Py_None, plan);
+    return found != Py_None;
+}
+
+/* Whether small calls may run now: not inside general_path(), portable_on_cpu(), a
+ * call drawn in pieces or a torch.func transform. 1 yes, 0 no, -1 error. */
+static int open_now(void) {
+    PyObject *off = PyDict_GetItemWithError(S.small_globals, s_off);
+    PyObject *portable = PyDict_GetItemWithError(S.common_globals, s_portable);
+    if (off != Py_False || portable != Py_False) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    PyObject *recorded;
+    if (PyContextVar_Get(S.reservations, Py_None, &recorded)) {
+        return -1;
+    }
+    Py_DECREF(recorded);
+    if (recorded != Py_None) {
+        return 0;
+    }
+    PyObject *level = PyObject_CallNoArgs(S.current_level);
+    if (level == NULL) {
+        return -1;
+    }
+    Py_DECREF(level);
+    return level == Py_None;
+}
+
+/* Whether gen (a trnrand Generator) is unpartitioned, on the CPU, with no call check. */
+static int cpu_generator(PyObject *gen) {
+    PyObject *size = PyObject_GetAttr(gen, s_size);
+    if (size == NULL) {
+        return -1;
+    }
+    int overflow;
+    long long parts = PyLong_AsLongLongAndOverflow(size, &overflow);
+    Py_DECREF(size);
+    if (parts != 1 || overflow) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    PyObject *check = PyObject_GetAttr(gen, s_check_call);
+    if (check == NULL) {
+        return -1;
+    }
+    Py_DECREF(check);
+    if (check != Py_None) {
+        return 0;
+    }
+    PyObject *device = PyObject_GetAttr(gen, s_device);
+    if (device == NULL) {
+        return -1;
+    }
+    if (device == cpu_device) { /* torch.device.type builds a new str: ~0.2 us */
+        Py_DECREF(device);
+        return 1;
+    }
+    PyObject *type = PyObject_GetAttr(device, s_type);
+    if (type == NULL) {
+        Py_DECREF(device);
+        return -1;
+    }
+    int cpu = PyUnicode_Compare(type, s_cpu) == 0;
+    Py_DECREF(type);
+    if (cpu) {
+        Py_XSETREF(cpu_device, device); /* the last CPU device seen (a strong reference) */
+    } else {
+        Py_DECREF(device);
+    }
+    return PyErr_Occurred() ? -1 : cpu;
+}
+
+/* Whether no plugin backend is active: _backends' answer for its current registry and
+ * choice (_active = (plugins, choice, backend)) when it has one, else active_plugin(). */
+static int no_plugin(void) {
+    PyObject *active = PyDict_GetItemWithError(S.backends_globals, s_active);
+    PyObject *plugins = PyDict_GetItemWithError(S.backends_globals, s_plugins);
+    PyObject *choice = PyDict_GetItemWithError(S.backends_globals, s_choice);
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+    if (active != NULL && PyTuple_CheckExact(active) && PyTuple_GET_SIZE(active) == 3 &&
+        plugins != NULL && plugins != Py_None && PyTuple_GET_ITEM(active, 0) == plugins &&
+        PyTuple_GET_ITEM(active, 1) == choice) {
+        return PyTuple_GET_ITEM(active, 2) == Py_None;
+    }
+    PyObject *plugin = PyObject_CallNoArgs(S.active_plugin);
+    if (plugin == NULL) {
+        return -1;
+    }
+    Py_DECREF(plugin);
+    return plugin == Py_None;
+}
+
+/* The result tensor, or Py_None when torch.empty does not make a CPU tensor (a default
+ * device is set). */
+static PyObject *allocate(PyObject *shape, PyObject *dtype) {
+    PyObject *preferred = PyObject_CallNoArgs(S.default_dtype);
+    if (preferred == NULL) {
+        return NULL;
+    }
+    Py_DECREF(preferred);
+    /* torch parses empty(4, 4) in 0.4 us less than empty((4, 4)), and a dtype argument
+     * costs it ~0.2 us: the default dtype is left out */
+    PyObject *call[SMALL_DIMS + 1];
+    Py_ssize_t dims = PyTuple_GET_SIZE(shape);
+    if (dims == 0 || dims > SMALL_DIMS) {
+        dims = 1;
+        call[0] = shape;
+    } else {
+        memcpy(call, &PyTuple_GET_ITEM(shape, 0), dims * sizeof(PyObject *));
+    }
+    call[dims] = dtype;
+    PyObject *out = PyObject_Vectorcall(S.empty, call, dims, dtype == preferred ? NULL : s_dtype_kw);
+    if (out == NULL) {
+        return NULL;
+    }
+    PyObject *is_cpu = PyObject_GetAttr(out, s_is_cpu);
+    if (is_cpu == NULL) {
+        Py_DECREF(out);
+        return NULL;
+    }
+    Py_DECREF(is_cpu);
+    if (is_cpu != Py_True) {
+        Py_DECREF(out);
+        Py_RETURN_NONE;
+    }
+    return out;
+}
+
+/* Reserve the call's blocks of gen (gen._advance) and run the plan into out. */
+static int draw_into(PyObject *gen, PyObject *out, const Plan *plan, Py_ssize_t n) {
+    PyObject *address = PyObject_CallMethodNoArgs(out, s_data_ptr);
+    if (address == NULL) {
+        return -1;
+    }
+    void *data = PyLong_AsVoidPtr(address);
+    Py_DECREF(address);
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+    PyObject *blocks = PyLong_FromLongLong(((long long)n * plan->words + 3) / 4);
+    if (blocks == NULL) {
+        return -1;
+    }
+    PyObject *call[2] = {gen, blocks};
+    PyObject *start = PyObject_VectorcallMethod(s_advance, call,
+                                                2, NULL);
+    Py_DECREF(blocks);
+    if (start == NULL) {
+        return -1;
+    }
+    Call c = {.block = PyLong_AsUnsignedLongLongMask(start), .n = n, .out = data};
+    Py_DECREF(start);
+    PyObject *seed = PyObject_GetAttr(gen, s_seed);
+    if (seed == NULL) {
+        return -1;
+    }
+    unsigned long long key = PyLong_AsUnsignedLongLongMask(seed);
+    Py_DECREF(seed);
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+    c.k0 = (uint32_t)key;
+    c.k1 = (uint32_t)(key >> 32);
+    Params params = plan->params;
+    params.call = &c;
+    plan->kernel->run(&c, &params);
+    small_calls++;
+    return 0;
+}
+
+static PyObject *small_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3 || !PyTuple_CheckExact(args[0]) || PyTuple_GET_SIZE(args[0]) != 4 ||
+        !PyTuple_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "small_call(spec, args, kwargs)");
+        return NULL;
+    }
+    if (!S.ready) {
+        Py_RETURN_NONE;
+    }
+    PyObject *spec = args[0], *kwargs = args[2];
+    PyObject *names = PyTuple_GET_ITEM(spec, 0), *defaults = PyTuple_GET_ITEM(spec, 1);
+    Py_ssize_t count = PyTuple_GET_SIZE(names);
+    if (count > MAX_NAMES || count < 2) {
+        PyErr_SetString(PyExc_ValueError, "small_call: a spec has 2 to 8 names");
+        return NULL;
+    }
+    int open = open_now();
+    if (open <= 0) {
+        return open < 0 ? NULL : Py_NewRef(Py_None);
+    }
+    /* the arguments: defaults, replaced by the keywords the call names */
+    PyObject *values[MAX_NAMES];
+    for (Py_ssize_t k = 0; k < count; k++) {
+        values[k] = PyTuple_GET_ITEM(defaults, k);
+    }
+    if (kwargs != Py_None) {
+        if (!PyDict_CheckExact(kwargs)) {
+            PyErr_SetString(PyExc_TypeError, "small_call: kwargs must be a dict or None");
+            return NULL;
+        }
+        Py_ssize_t pos = 0;
+        PyObject *name, *value;
+        while (PyDict_Next(kwargs, &pos, &name, &value)) {
+            Py_ssize_t k = 0;
+            while (k < count && PyTuple_GET_ITEM(names, k) != name &&
+                   !(PyUnicode_Check(name) &&
+                     PyUnicode_Compare(PyTuple_GET_ITEM(names, k), name) == 0)) {
+                k++;
+            }
+            if (k == count) { /* an argument the small path does not take */
+                Py_RETURN_NONE;
+            }
+            values[k] = value;
+        }
+    }
+    PyObject *dtype = values[count - 2], *generator = values[count - 1];
+    if (Py_TYPE(dtype) != (PyTypeObject *)S.dtype_type) {
+        Py_RETURN_NONE;
+    }
+    for (Py_ssize_t k = 0; k < count - 2; k++) {
+        if (!plain_number(values[k])) { /* tensors, bools, -0.0, a required keyword */
+            Py_RETURN_NONE;
+        }
+    }
+    Py_ssize_t n;
+    PyObject *shape = small_shape(args[1], &n);
+    if (shape == NULL) {
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    PyObject *gen = generator == Py_None ? PyObject_CallNoArgs(S.default_generator)
+                                         : Py_NewRef(generator);
+    PyObject *result = NULL;
+    Plan plan;
+    int ok;
+    if (gen == NULL) {
+        goto done;
+    }
+    if (Py_TYPE(gen) != (PyTypeObject *)S.generator_type) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    ok = cpu_generator(gen);
+    if (ok <= 0) {
+        result = ok < 0 ? NULL : Py_NewRef(Py_None);
+        goto done;
+    }
+    ok = no_plugin();
+    if (ok <= 0) {
+        result = ok < 0 ? NULL : Py_NewRef(Py_None);
+        goto done;
+    }
+    ok = find_plan(spec, dtype, values, count - 2, &plan);
+    if (ok <= 0) {
+        result = ok < 0 ? NULL : Py_NewRef(Py_None);
+        goto done;
+    }
+    result = allocate(shape, dtype);
+    if (result != NULL && result != Py_None && draw_into(gen, result, &plan, n)) {
+        Py_CLEAR(result);
+    }
+done:
+    Py_XDECREF(gen);
+    Py_DECREF(shape);
+    return result;
+}
+
+static PyObject *drawn(PyObject *self, PyObject *unused) {
+    return PyLong_FromUnsignedLongLong(small_calls);
 }
 
 static PyMethodDef methods[] = {
@@ -368,6 +917,13 @@ static PyMethodDef methods[] = {
     {"bernoulli_f32", (PyCFunction)(void (*)(void))bernoulli_f32, METH_FASTCALL, NULL},
     {"words_i64", (PyCFunction)(void (*)(void))words_i64, METH_FASTCALL, NULL},
     {"randint1_i64", (PyCFunction)(void (*)(void))randint1_i64, METH_FASTCALL, NULL},
+    {"setup", (PyCFunction)(void (*)(void))setup, METH_FASTCALL,
+     "setup(small_globals, common_globals, backends_globals, active_plugin, "
+     "default_generator, Generator, "
+     "torch.dtype, torch.empty, torch.get_default_dtype, reservations, current_level)"},
+    {"small_call", (PyCFunction)(void (*)(void))small_call, METH_FASTCALL,
+     "small_call(spec, args, kwargs): a small call drawn here, or None"},
+    {"drawn", drawn, METH_NOARGS, "How many calls small_call has drawn in this process."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -376,4 +932,35 @@ static struct PyModuleDef module = {
     "Ahead-of-time compiled kernels for small CPU calls (see _native.c).", -1, methods,
 };
 
-PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__native(void) {
+    struct {
+        PyObject **slot;
+        const char *text;
+    } names[] = {{&s_off, "_off"},           {&s_portable, "_PORTABLE_ON_CPU"},
+                 {&s_active, "_active"},     {&s_plugins, "_plugins"},
+                 {&s_choice, "_choice"},
+                 {&s_advance, "_advance"},   {&s_seed, "_seed"},
+                 {&s_size, "_size"},         {&s_check_call, "_check_call"},
+                 {&s_device, "_device"},     {&s_type, "type"},
+                 {&s_cpu, "cpu"},            {&s_is_cpu, "is_cpu"},
+                 {&s_data_ptr, "data_ptr"}};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        *names[k].slot = PyUnicode_InternFromString(names[k].text);
+        if (*names[k].slot == NULL) {
+            return NULL;
+        }
+    }
+    s_dtype_kw = Py_BuildValue("(s)", "dtype");
+    if (s_dtype_kw == NULL) {
+        return NULL;
+    }
+    if (PyType_Ready(&PlanCacheType)) {
+        return NULL;
+    }
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && (PyModule_AddIntConstant(m, "SMALL", SMALL_MAX) ||
+                      PyModule_AddObjectRef(m, "PlanCache", (PyObject *)&PlanCacheType))) {
+        Py_CLEAR(m);
+    }
+    return m;
+}

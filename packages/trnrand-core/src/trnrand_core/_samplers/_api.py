@@ -50,11 +50,13 @@ from ._declaration import Declaration, register
 _COMMON = {"dtype", "generator", "device", "out", "shard", "key"}
 
 _F = torch._C._functorch
+_is_compiling = torch.compiler.is_compiling
 
 #: Elements per piece of a large call with per-element parameters (a few MiB of
 #: parameter and scratch temporaries, and still long enough to use every thread).
 PIECE = 1 << 20
 _P = ParamSpec("_P")
+_small.connect(Generator, get_default_generator)
 
 
 def public_sampler(
@@ -96,16 +98,13 @@ def _public(fn, signature, names, options, result_shape, small):
     shape_of = _Shape(names, options, signature, result_shape)
     sharded = "shard" in signature.parameters
     op = _register(fn, names, shape_of, sharded)
-    defaults = {
-        name: _small.REQUIRED if p.default is inspect.Parameter.empty else p.default
-        for name, p in signature.parameters.items()
-        if name in names or name in ("dtype", "generator")
-    }
+    small_spec = None if small is None else _small.spec(names, _defaults(signature), small)
+    small_call = _small.call  # None where small_spec is
 
     @functools.wraps(fn)
     def sampler(*args, **kwargs) -> torch.Tensor:
-        if small is not None:
-            result = _small_call(small, defaults, args, kwargs)
+        if small_spec is not None and not _is_compiling():
+            result = small_call(small_spec, args, kwargs)
             if result is not None:
                 return result
         try:
@@ -131,32 +130,13 @@ def _public(fn, signature, names, options, result_shape, small):
     return sampler
 
 
-def _small_call(plan, defaults: dict, args: tuple, kwargs: dict) -> torch.Tensor | None:
-    """A small call drawn by the compiled kernels (:mod:`._small`), or ``None`` when the
-    general path must run it (which also reports every error)."""
-    if not _small.usable():
-        return None
-    sized = _small.shape(args)
-    if sized is None:
-        return None
-    values = {**defaults, **kwargs}
-    if len(values) != len(defaults):  # an argument the small path does not take
-        return None
-    generator = values.pop("generator")
-    dtype = values.pop("dtype")
-    if type(dtype) is not torch.dtype:
-        return None
-    for value in values.values():  # plain numbers only (no tensor, bool, -0.0, REQUIRED)
-        if not _small.number(value):
-            return None
-    gen = get_default_generator() if generator is None else generator
-    if type(gen) is not Generator or not _small.eligible(gen):
-        return None
-    chosen = plan(dtype, *values.values())  # the parameters, in signature order
-    if chosen is None:
-        return None
-    kernel, words, params = chosen
-    return _small.draw(gen, kernel, words, params, *sized, dtype)
+def _defaults(signature: inspect.Signature) -> dict:
+    """Each parameter's default (``_small.REQUIRED`` for none)."""
+    empty = inspect.Parameter.empty
+    return {
+        name: _small.REQUIRED if p.default is empty else p.default
+        for name, p in signature.parameters.items()
+    }
 
 
 def fill(sampler, buf: torch.Tensor, generator, **params) -> torch.Tensor:

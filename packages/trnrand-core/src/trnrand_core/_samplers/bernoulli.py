@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import torch
 
@@ -16,7 +14,7 @@ from .._jit import jit
 from .._threads import launch
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES
-from . import _common, _small
+from . import _common
 from ._api import public_sampler
 from ._call import begin
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
@@ -90,7 +88,6 @@ def _portable(draw, dtype, device, p) -> torch.Tensor:
     return (words < _thresholds(p)).to(dtype)
 
 
-@functools.lru_cache(maxsize=256)
 def _small_plan(dtype: torch.dtype, p: float):
     """:mod:`._small`'s plan: the compiled kernel for a scalar ``p`` into float32."""
     if dtype != torch.float32:
@@ -99,7 +96,7 @@ def _small_plan(dtype: torch.dtype, p: float):
         p = BERNOULLI.parameter("p", p, None, None)
     except (TypeError, ValueError, OverflowError):
         return None  # the general path reports it
-    return _small.kernels().bernoulli_f32, WORDS, (_thresholds(p),)
+    return "bernoulli_f32", WORDS, (_thresholds(p),)
 
 
 KERNEL = Kernel("bernoulli", ("p",), _cpu, _portable, cuda=_cuda)

@@ -139,7 +139,6 @@ def _check_rate_elementwise(rate: torch.Tensor, dtype: torch.dtype) -> None:
             raise ValueError(f"{rule}, got {float(rate[i])!r} at element {i}")
 
 
-@functools.lru_cache(maxsize=256)
 def _small_plan(dtype: torch.dtype, rate: float):
     """:mod:`._small`'s plan: the compiled kernel for a scalar rate."""
     if dtype not in _small.FLOAT_KERNEL_DTYPES:
@@ -149,10 +148,9 @@ def _small_plan(dtype: torch.dtype, rate: float):
         _check_rate(rate, dtype)
     except (TypeError, ValueError, OverflowError):
         return None  # the general path reports it
-    kernels = _small.kernels()
     if dtype == torch.float64:
-        return kernels.exponential_f64, 2, (1.0 / rate,)
-    return kernels.exponential_f32, 1, (float(np.float32(1.0 / rate)),)
+        return "exponential_f64", 2, (1.0 / rate,)
+    return "exponential_f32", 1, (float(np.float32(1.0 / rate)),)
 
 
 KERNEL = Kernel("exponential", ("scale",), _cpu, _portable, cuda=_cuda)

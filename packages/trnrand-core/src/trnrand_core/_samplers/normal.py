@@ -150,7 +150,6 @@ def _rounded(value, dtype: torch.dtype):
     return float(torch.tensor(value, dtype=torch.float64).to(dtype))
 
 
-@functools.lru_cache(maxsize=256)
 def _small_plan(dtype: torch.dtype, mean: float = 0.0, std: float = 1.0):
     """:mod:`._small`'s plan: the compiled kernel for scalar parameters (standard_normal:
     the defaults)."""
@@ -162,10 +161,9 @@ def _small_plan(dtype: torch.dtype, mean: float = 0.0, std: float = 1.0):
         _check_range(loc, scale, dtype)
     except (TypeError, ValueError, OverflowError):
         return None  # the general path reports it
-    kernels = _small.kernels()
     if dtype == torch.float64:
-        return kernels.normal_f64, 2, (loc, scale)
-    return kernels.normal_f32, 1, (loc, scale)
+        return "normal_f64", 2, (loc, scale)
+    return "normal_f32", 1, (loc, scale)
 
 
 def _normal(declaration, size, shard, mean, std, dtype, generator, device, out) -> torch.Tensor:

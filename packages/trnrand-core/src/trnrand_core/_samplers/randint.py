@@ -12,8 +12,6 @@ accepted when ``m mod 2**32 >= (2**32 - s) mod s``, value ``low + (m >> 32)``.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import torch
 
@@ -37,7 +35,7 @@ from .._threads import launch
 from .._types import DeviceLike, IntParam, ShardLike, SizeArg
 from .._validation import check_int
 from .._words import KERNEL as WORDS_KERNEL
-from . import _common, _small
+from . import _common
 from ._api import public_sampler
 from ._call import Call, begin
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
@@ -289,7 +287,6 @@ def dtype_range(dtype: torch.dtype) -> tuple[int, int]:
 KERNEL = Kernel("randint", ("low", "span"), _cpu, _portable)
 
 
-@functools.lru_cache(maxsize=256, typed=True)  # typed: 1.0 must not find 1's plan
 def _small_plan(dtype: torch.dtype, low: int, high: int):
     """:mod:`._small`'s plan: the compiled kernel for int bounds into int64."""
     span = high - low
@@ -297,7 +294,7 @@ def _small_plan(dtype: torch.dtype, low: int, high: int):
         return None  # float bounds: the general path refuses them
     if not 0 < span <= TWO32 or low < -(1 << 63) or high > 1 << 63:
         return None  # the general path reports what is wrong
-    return _small.kernels().randint1_i64, 1, (low % TWO64, span, (TWO32 - span) % span)
+    return "randint1_i64", 1, (low % TWO64, span, (TWO32 - span) % span)
 
 
 @public_sampler(RANDINT, small=_small_plan)

@@ -259,7 +259,6 @@ def _float32_bounds(low: float, high: float) -> tuple[np.float32, np.float32]:
     return low32, np.float32(np.float32(high) - low32)
 
 
-@functools.lru_cache(maxsize=256)
 def _small_plan(dtype: torch.dtype, low: float, high: float):
     """:mod:`._small`'s plan: the compiled kernel for scalar bounds."""
     if dtype not in _small.FLOAT_KERNEL_DTYPES:
@@ -269,12 +268,11 @@ def _small_plan(dtype: torch.dtype, low: float, high: float):
         _check_representable(low, high, dtype)
     except (TypeError, ValueError, OverflowError):
         return None  # the general path reports it
-    kernels = _small.kernels()
     top, below = clip_bounds(high, dtype)
     if dtype == torch.float64:
-        return kernels.uniform_f64, 2, (low, high - low, top, below)
+        return "uniform_f64", 2, (low, high - low, top, below)
     low32, span32 = _float32_bounds(low, high)
-    return kernels.uniform_f32, 1, (float(low32), float(span32), top, below)
+    return "uniform_f32", 1, (float(low32), float(span32), top, below)
 
 
 def _clip_below_high(values: torch.Tensor, high: float) -> None:
