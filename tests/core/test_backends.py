@@ -91,3 +91,24 @@ def test_unusable_and_unknown_backends_are_refused(plugins):
         tr.set_backend("nki")
     assert tr.get_backend() == "auto"
     assert _backends.usable("doubling") is False and _backends.usable("absent") is False
+
+
+def test_availability_is_asked_when_the_backend_is_chosen_not_per_call(plugins):
+    """``available()`` sits on every call's path: it is asked once per choice, and
+    ``set_backend`` asks again (so a backend that became usable is seen then)."""
+    fake = _Doubling(usable=False)
+    asked = []
+    fake.available = lambda: asked.append(1) or fake.usable  # type: ignore[method-assign]
+    plugins(fake)
+    tr.set_backend("auto")
+    g = tr.Generator(seed=1)
+    for _ in range(5):
+        tr.uniform(10, generator=g)
+        tr.normal(5000, generator=g)
+    assert len(asked) == 1 and fake.calls == []
+    fake.usable = True
+    tr.uniform(10, generator=g)
+    assert fake.calls == []  # still the answer of the choice
+    tr.set_backend("auto")
+    tr.uniform(10, generator=g)
+    assert len(fake.calls) == 1
