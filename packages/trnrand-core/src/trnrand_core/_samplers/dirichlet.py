@@ -44,6 +44,7 @@ from ._float64 import element_index, v32
 from ._kernel import Kernel
 from ._math64 import box_muller_batch, log64, log_batch, torch_log64, v32_batch
 from ._params import refuse
+from ._reduce import largest, smallest
 from ._retry import retry_block
 from .gamma import (
     gamma_log,
@@ -117,7 +118,7 @@ def _gammas(k0, k1, block, first, tiles, scratch, pending, out):
         cs = tiles[2, start : start + BATCH_BLOCKS]
         log_ds = tiles[3, start : start + BATCH_BLOCKS]
         philox_batch(k0, k1, block + np.uint64(first + start), words)
-        if ks.min() >= 1.0:  # no boost: logarithms only where the squeeze test fails
+        if smallest(ks) >= 1.0:  # no boost: logarithms only where the squeeze test fails
             box_muller_batch(words, tmp, z)
             for j in range(BATCH_BLOCKS):
                 t = 1.0 + cs[j] * z[j]
@@ -217,7 +218,7 @@ def _normalise(values, shapes, out):
             for j in range(k):
                 if row_shapes[j] >= 1.0:
                     row[j] = log64(row[j])
-            top = row.max()
+            top = largest(row)
             for j in range(k):
                 row[j] = math.exp(row[j] - top)
         total = 0.0

@@ -55,6 +55,7 @@ from ._math64 import (
     v32_batch,
 )
 from ._params import dtype_limits, refuse
+from ._reduce import smallest
 from ._retry import retry_block, torch_retry_block
 
 WORDS = 4
@@ -171,7 +172,7 @@ def _gamma_kernel(k0, k1, block, first, shape, scale, out):
     n = out.shape[0]
     per_shape = shape.shape[0] > 1
     per_scale = scale.shape[0] > 1
-    boost = shape.min() < 1.0
+    boost = smallest(shape) < 1.0
     n_chunks = (n + CHUNK_BLOCKS - 1) // CHUNK_BLOCKS
     for chunk in range(n_chunks):
         words = batch_scratch()
