@@ -14,6 +14,7 @@ from scipy.stats import qmc
 
 import trnrand_core as tc
 import trnrand_quasi as tq
+from trnrand_quasi import _halton
 from trnrand_quasi._halton import first_primes
 
 #: False-alarm rate of this file's statistical tests, split over them (Bonferroni).
@@ -164,3 +165,45 @@ def test_golden_values(golden):
     g = golden("quasi")
     g.check("halton_f32", tq.halton(8, 3, seed=2024))
     g.check("halton_f64", tq.halton(8, 3, seed=2024, dtype=torch.float64))
+
+
+def _layout_by_loops(bases, n_digits, low_digits, hi):
+    """The table layout written as the loop it describes (independent of the vectorised
+    ``_layout``)."""
+    pos_first, word_off, m, w_off, low_off, low_len = [], [], [], [], [], []
+    word_at = at = 0
+    for base, digits, low in zip(
+        bases.tolist(), n_digits.tolist(), low_digits.tolist(), strict=True
+    ):
+        first = len(m)
+        pos_first.append(first)
+        q = hi - 1
+        for _ in range(digits):
+            word_off.append(word_at)
+            word_at += 2 * (base - 1)
+            m.append(min(base, q + 1))
+            w_off.append(at)
+            at += m[-1]
+            q //= base
+        if low == 1:
+            low_off.append(w_off[first])
+            low_len.append(0)
+        else:
+            low_off.append(at)
+            low_len.append(min(base**low, hi))
+            at += low_len[-1]
+    return (pos_first, word_off, m, w_off, low_off, low_len), at
+
+
+@pytest.mark.parametrize("d", [1, 2, 7, 40, 300])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("hi", [1, 2, 3, 1000, 4097, 2**40 + 3, 2**62 + 1])
+def test_table_layout_equals_the_loop_it_describes(d, dtype, hi):
+    engine = tq.Halton(d, seed=1, dtype=dtype)
+    args = (engine._bases, engine._n_digits, engine._low_digits)
+    layout, length = _halton._layout(*args, hi)
+    expected, expected_length = _layout_by_loops(*args, hi)
+    assert length == expected_length
+    for got, want in zip(layout, expected, strict=True):
+        assert got.dtype == np.int64 and got.flags.c_contiguous
+        assert got.tolist() == want

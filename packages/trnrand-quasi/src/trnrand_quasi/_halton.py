@@ -122,42 +122,38 @@ def _scrambled_kernel(
                 r += 1
 
 
-@jit
-def _layout(bases, n_digits, low_digits, hi):
+def _layout(bases, n_digits, low_digits, hi: int):
     """Where each table lives for indices below ``hi``: per digit position ``p`` (those of
     dimension ``j`` start at ``pos_first[j]``) its first stream word ``word_off[p]``, its
     length ``m[p]`` and offset ``w_off[p]`` in the value array; per dimension the offset
     and length of its low-digit table (length 0: it is position 0's table). Returns those
-    arrays as one tuple, and the value array's length."""
+    arrays as one tuple, and the value array's length.
+
+    NumPy, not a kernel: it runs O(log n) times per engine, and as a numba kernel its
+    array constructors cost 1.2 s of a cold first call."""
     d = bases.shape[0]
-    pos_first = np.empty(d, np.int64)
-    word_off = np.empty(n_digits.sum(), np.int64)
-    m = np.empty_like(word_off)
-    w_off = np.empty_like(word_off)
-    low_off = np.empty(d, np.int64)
-    low_len = np.zeros(d, np.int64)
-    p = 0
-    word_at = 0
-    at = 0
-    for j in range(d):
-        base = bases[j]
-        pos_first[j] = p
-        q = hi - 1  # largest index, then its high digits
-        for _ in range(n_digits[j]):
-            word_off[p] = word_at
-            word_at += 2 * (base - 1)
-            m[p] = min(base, q + 1)
-            w_off[p] = at
-            at += m[p]
-            q //= base
-            p += 1
-        if low_digits[j] == 1:
-            low_off[j] = w_off[pos_first[j]]
-        else:
-            low_off[j] = at
-            low_len[j] = min(base ** low_digits[j], hi)
-            at += low_len[j]
-    return (pos_first, word_off, m, w_off, low_off, low_len), at
+    pos_first = np.cumsum(n_digits) - n_digits
+    dim = np.repeat(np.arange(d, dtype=np.int64), n_digits)  # each position's dimension
+    steps = 2 * (bases[dim] - 1)  # stream words of each position's shuffle
+    word_off = np.cumsum(steps) - steps
+    m = np.empty(dim.shape[0], np.int64)
+    q = np.full(d, hi - 1, np.int64)  # the largest index, then its high digits
+    for k in range(int(n_digits.max(initial=0))):
+        has = n_digits > k
+        m[pos_first[has] + k] = np.minimum(bases[has], q[has] + 1)
+        q //= bases
+    # the value array: each dimension's positions, then its own low table (if any)
+    own_low = low_digits != 1
+    low_len = np.where(own_low, np.minimum(bases ** np.where(own_low, low_digits, 0), hi), 0)
+    slot = np.arange(dim.shape[0]) + dim  # position p's slot: p, plus one per earlier table
+    low_slot = pos_first + n_digits + np.arange(d)
+    lengths = np.zeros(dim.shape[0] + d, np.int64)
+    lengths[slot] = m
+    lengths[low_slot] = low_len
+    starts = np.cumsum(lengths) - lengths
+    w_off = starts[slot]
+    low_off = np.where(own_low, starts[low_slot], w_off[pos_first])
+    return (pos_first, word_off, m, w_off, low_off, low_len), int(lengths.sum())
 
 
 @helper
