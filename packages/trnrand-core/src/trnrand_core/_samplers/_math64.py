@@ -105,7 +105,9 @@ def log_batch(x, out):
 
 @helper
 def v32_batch(words, lane, out):
-    """``out[j] = v32(words[lane, j])`` for ``j < BATCH_BLOCKS`` (vectorised)."""
+    """``out[j] = v32(words[lane, j])`` for ``j < BATCH_BLOCKS`` (vectorised). Callers
+    pass ``lane`` as an int64, not a literal: numba would compile one copy per constant
+    (0.1-0.4 s each in a cold cache)."""
     for j in range(BATCH_BLOCKS):
         out[j] = (_word_to_float(words[lane, j]) + 0.5) * _TWO_M32
 
@@ -120,7 +122,7 @@ def box_muller(x0, x1):
 def box_muller_batch(words, scratch, z):
     """``z[j]`` = the Box-Muller cos normal of words ``(words[0, j], words[1, j])`` for
     ``j < BATCH_BLOCKS``; ``scratch`` is float64 of the same length."""
-    v32_batch(words, 0, scratch)
+    v32_batch(words, np.int64(0), scratch)
     log_batch(scratch, z)
     for j in range(BATCH_BLOCKS):
         z[j] = math.sqrt(-2.0 * z[j]) * _cos_turns(words[1, j])

@@ -111,7 +111,7 @@ def _gammas(k0, k1, block, first, tiles, scratch, pending, out):
     n = out.shape[0]
     words = batch_scratch()
     z, tmp, lt, lu, l3, value = _work_rows(scratch)
-    waiting = 0
+    waiting = np.int64(0)  # not a literal: one compile of _retry_pending, not two
     for start in range(0, n, BATCH_BLOCKS):
         ks = tiles[0, start : start + BATCH_BLOCKS]
         ds = tiles[1, start : start + BATCH_BLOCKS]
@@ -184,14 +184,15 @@ def _retry_pending(k0, k1, block, first, tiles, scratch, pending, waiting, words
             t = 1.0 + cs[j] * z[j]
             tmp[j] = t if t > 0.0 else 1.0
         log_batch(tmp, lt)
-        v32_batch(words, 2, tmp)
+        v32_batch(words, np.int64(2), tmp)
         log_batch(tmp, lu)
         _attempt(words, ks, ds, cs, log_ds, z, lt, lu, l3, value)
         for j in range(m):
             x = value[j]
             if x != x:  # attempt 1 rejected too
                 i = np.int64(pending[0, s + j])
-                t, ltj = retries_after(1, ds[j], cs[j], block, WORDS * (first + i), k0, k1)
+                word = WORDS * (first + i)
+                t, ltj = retries_after(np.int64(1), ds[j], cs[j], block, word, k0, k1)
                 k = ks[j]
                 x = gamma_log(k, log_ds[j], ltj, l3[j]) if k < 1.0 else ds[j] * (t * t * t)
             out[np.int64(pending[0, s + j])] = x

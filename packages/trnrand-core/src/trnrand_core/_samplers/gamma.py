@@ -97,7 +97,8 @@ def _accept(d, z, t, lt, u, lu):
 def retries_after(tried, d, c, block, word, k0, k1):
     """``(t, ln t)`` of the first accepted retry attempt after attempt ``tried`` (0: the
     first-pass attempt; kept out of line: rarely taken, and inlining its Philox rounds
-    would slow the hot loop down)."""
+    would slow the hot loop down). Callers pass ``tried`` as an int64, not a literal, so
+    that numba compiles it once for every caller instead of once per constant."""
     a = tried
     while True:
         a += 1
@@ -121,9 +122,9 @@ def mt_batch(words, c, z, scratch, lt, lu, l3):
         t = 1.0 + c[j] * z[j]
         scratch[j] = t if t > 0.0 else 1.0
     log_batch(scratch, lt)
-    v32_batch(words, 2, scratch)
+    v32_batch(words, np.int64(2), scratch)
     log_batch(scratch, lu)
-    v32_batch(words, 3, scratch)
+    v32_batch(words, np.int64(3), scratch)
     log_batch(scratch, l3)
 
 
@@ -134,7 +135,7 @@ def mt_result(d, c, z, lt, x2, lu, block, word, k0, k1):
     t = 1.0 + c * z
     if t > 0.0 and _accept(d, z, t, lt, v32(x2), lu):
         return t, lt
-    return retries_after(0, d, c, block, word, k0, k1)
+    return retries_after(np.int64(0), d, c, block, word, k0, k1)
 
 
 @inline
@@ -148,7 +149,7 @@ def mt_result_lazy(d, c, z, x2, block, word, k0, k1):
         z2 = z * z
         if u < 1.0 - 0.0331 * z2 * z2 or _accept(d, z, t, log64(t), u, log64(u)):
             return t
-    return retries_after(0, d, c, block, word, k0, k1)[0]
+    return retries_after(np.int64(0), d, c, block, word, k0, k1)[0]
 
 
 @inline
