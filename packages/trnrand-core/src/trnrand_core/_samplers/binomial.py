@@ -43,7 +43,7 @@ import torch
 
 from .._conversions import torch_u53, u53
 from .._generator import Generator
-from .._jit import helper, inline, jit
+from .._jit import callee, helper, inline, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
 from .._shards import Layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
@@ -161,7 +161,7 @@ def _btrs_hat(n, p):
     return a, b, ci, c - ci, alpha, vr, np.floor((n + 1.0) * p)
 
 
-@inline
+@callee
 def _btrs_exact(n, p, m):
     """``(lpq, lm, tm, ln, tn)``, the constants of BTRS's exact test: ``ln(p / q)``, the
     logarithm and Stirling tail of ``m + 1``, those of ``n - m + 1`` (made only when an
@@ -186,9 +186,11 @@ def _btrs_quick(n, a, b, ci, cf, vr, x0, x1, x2, x3):
     return 2, k, us, v
 
 
-@inline
+@callee
 def _btrs_test(n, a, b, alpha, m, lpq, lm, tm, ln, tn, k, us, v):
-    """BTRS's exact acceptance test of an attempt that reached it."""
+    """BTRS's exact acceptance test of an attempt that reached it (out of line, like
+    :func:`_btrs_exact`: taken by a minority of attempts, and inlined its logarithms and
+    log-gamma differences made the kernel's first compile 6-15 s per output dtype)."""
     lhs = log64(v * alpha / (a / (us * us) + b))
     rhs = _lgamma_diff(m + 1.0, lm, tm, k + 1.0) + _lgamma_diff(n - m + 1.0, ln, tn, n - k + 1.0)
     return lhs <= rhs + (k - m) * lpq
