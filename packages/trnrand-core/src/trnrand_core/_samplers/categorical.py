@@ -439,7 +439,9 @@ def _race_part(k0, k1, block, x, row, lo, hi, top, is_logits, keys, index):
                     y = t + (x[row, e0 + 2 * (j % BATCH_BLOCKS) + j // BATCH_BLOCKS] - top)
                     z = min(max(y, -700.0), 700.0) * _LOG2E + (1023.0 + 2.0**-28)
                     bits[j] = np.int64(z * 2.0**52)  # (1 + f) 2**n: the chord of 2**z
-                bound[:] = bits.view(np.float64)
+                as_float = bits.view(np.float64)
+                for j in range(2 * BATCH_BLOCKS):  # a loop: slice assignment costs 1.4 s
+                    bound[j] = as_float[j]  # of a cold compile (its shape-error message)
             else:
                 scale = t * _SLACK / top  # t * w * SLACK = x * scale
                 floor = t * _SLACK * W_MIN  # for w = W_MIN
@@ -487,8 +489,9 @@ def _race_merge(keys, index, sizes, parts, out):
     heap_index = np.empty(m, dtype=np.int64)
     for r in range(rows):
         if parts == 1:
-            heap_keys[:] = keys[r]
-            heap_index[:] = index[r]
+            for j in range(m):
+                heap_keys[j] = keys[r, j]
+                heap_index[j] = index[r, j]
         else:
             size = 0
             for p in range(r * parts, (r + 1) * parts):
