@@ -816,8 +816,8 @@ static PyObject *small_call(PyObject *self, PyObject *const *args, Py_ssize_t na
     PyObject *spec = args[0], *kwargs = args[2];
     PyObject *names = PyTuple_GET_ITEM(spec, 0), *defaults = PyTuple_GET_ITEM(spec, 1);
     Py_ssize_t count = PyTuple_GET_SIZE(names);
-    if (count > MAX_NAMES || count < 2) {
-        PyErr_SetString(PyExc_ValueError, "small_call: a spec has 2 to 8 names");
+    if (count > MAX_NAMES || count < 2 || PyTuple_GET_SIZE(defaults) != count) {
+        PyErr_SetString(PyExc_ValueError, "small_call: a spec has 2 to 8 names and defaults");
         return NULL;
     }
     int open = open_now();
