@@ -385,14 +385,14 @@ ENTRY(RANDINT1_I64, randint1_i64)
 
 static struct {
     int ready;
-    /* module dicts: _small (_off), _common (_PORTABLE_ON_CPU), _backends (_active) */
-    PyObject *small_globals, *common_globals, *backends_globals;
+    /* module dicts: _small (_off), _common (_PORTABLE_ON_CPU) */
+    PyObject *small_globals, *common_globals;
     PyObject *active_plugin, *default_generator, *generator_type, *dtype_type;
     PyObject *empty, *default_dtype, *reservations, *current_level;
 } S;
 /* interned attribute and key names */
-static PyObject *s_off, *s_portable, *s_active, *s_plugins, *s_choice, *s_advance, *s_seed,
-    *s_size, *s_check_call, *s_device, *s_type, *s_cpu, *s_is_cpu, *s_data_ptr, *s_dtype_kw;
+static PyObject *s_off, *s_portable, *s_advance, *s_seed, *s_size, *s_check_call, *s_device,
+    *s_type, *s_cpu, *s_is_cpu, *s_data_ptr, *s_dtype_kw;
 static unsigned long long small_calls;
 static PyObject *cpu_device; /* a torch.device known to be the CPU */
 
@@ -403,10 +403,9 @@ typedef struct {
 } Plan;
 
 static PyObject *setup(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    PyObject **slots[] = {&S.small_globals, &S.common_globals, &S.backends_globals,
-                          &S.active_plugin, &S.default_generator, &S.generator_type,
-                          &S.dtype_type, &S.empty, &S.default_dtype, &S.reservations,
-                          &S.current_level};
+    PyObject **slots[] = {&S.small_globals, &S.common_globals, &S.active_plugin,
+                          &S.default_generator, &S.generator_type, &S.dtype_type,
+                          &S.empty, &S.default_dtype, &S.reservations, &S.current_level};
     const Py_ssize_t count = sizeof slots / sizeof slots[0];
     if (nargs != count) {
         PyErr_Format(PyExc_TypeError, "setup takes %zd arguments, got %zd", count, nargs);
@@ -533,6 +532,34 @@ static PyTypeObject PlanCacheType = {
     .tp_dealloc = (destructor)plan_cache_dealloc,
 };
 
+/* A plan's answer in its cache form: the Plan's bytes, or None (declined); NULL with an
+ * error for an answer that names no kernel or gives it the wrong parameters. */
+static PyObject *plan_entry(PyObject *answer) {
+    if (answer == Py_None) {
+        return Py_NewRef(Py_None);
+    }
+    Plan made = {0};
+    const char *name;
+    PyObject *params;
+    if (!PyArg_ParseTuple(answer, "slO!", &name, &made.words, &PyTuple_Type, &params)) {
+        return NULL;
+    }
+    for (int k = 0; k < N_KERNELS; k++) {
+        if (strcmp(KERNELS[k].name, name) == 0) {
+            made.kernel = &KERNELS[k];
+        }
+    }
+    if (made.kernel == NULL || PyTuple_GET_SIZE(params) != made.kernel->n_params ||
+        made.words < 1 || made.words > 4) {
+        PyErr_Format(PyExc_RuntimeError, "bad small-call plan for kernel %s", name);
+        return NULL;
+    }
+    if (made.kernel->parse(&PyTuple_GET_ITEM(params, 0), &made.params)) {
+        return NULL;
+    }
+    return PyBytes_FromStringAndSize((const char *)&made, sizeof made);
+}
+
 /* The plan for (dtype, *params), from the cache or from the sampler's plan. Returns 1
  * with *plan filled, 0 when the plan declines, -1 on an error of trnrand's own. */
 static int find_plan(PyObject *spec, PyObject *dtype, PyObject **values, Py_ssize_t count,
@@ -569,7 +596,6 @@ static int find_plan(PyObject *spec, PyObject *dtype, PyObject **values, Py_ssiz
             Py_DECREF(key);
             return -1;
         }
-        found = Py_None;
         PyObject *plan_args[MAX_NAMES + 1];
         plan_args[0] = dtype;
         for (Py_ssize_t k = 0; k < count; k++) {
@@ -577,47 +603,12 @@ static int find_plan(PyObject *spec, PyObject *dtype, PyObject **values, Py_ssiz
         }
         PyObject *answer = PyObject_Vectorcall(PyTuple_GET_ITEM(spec, 2), plan_args,
                                                count + 1, NULL);
-        if (answer == NULL) {
+        PyObject *entry = answer == NULL ? NULL : plan_entry(answer);
+        Py_XDECREF(answer);
+        if (entry == NULL) {
             Py_DECREF(key);
             return -1;
         }
-        PyObject *entry = Py_None;
-        if (answer != Py_None) {
-            Plan made = {0};
-            const char *name;
-            PyObject *params;
-            if (!PyArg_ParseTuple(answer, "slO!", &name, &made.words, &PyTuple_Type, &params)) {
-                Py_DECREF(answer);
-                Py_DECREF(key);
-                return -1;
-            }
-            for (int k = 0; k < N_KERNELS; k++) {
-                if (strcmp(KERNELS[k].name, name) == 0) {
-                    made.kernel = &KERNELS[k];
-                }
-            }
-            if (made.kernel == NULL || PyTuple_GET_SIZE(params) != made.kernel->n_params ||
-                made.words < 1 || made.words > 4) {
-                PyErr_Format(PyExc_RuntimeError, "bad small-call plan for kernel %s", name);
-                Py_DECREF(answer);
-                Py_DECREF(key);
-                return -1;
-            }
-            if (made.kernel->parse(&PyTuple_GET_ITEM(params, 0), &made.params)) {
-                Py_DECREF(answer);
-                Py_DECREF(key);
-                return -1;
-            }
-            entry = PyBytes_FromStringAndSize((const char *)&made, sizeof made);
-            if (entry == NULL) {
-                Py_DECREF(answer);
-                Py_DECREF(key);
-                return -1;
-            }
-        } else {
-            Py_INCREF(entry);
-        }
-        Py_DECREF(answer);
         if (PyDict_GET_SIZE(cache) >= PLAN_CACHE_MAX) {
             PyDict_Clear(cache); /* keys that never repeat (NaN objects) stay bounded */
         }
@@ -704,20 +695,9 @@ static int cpu_generator(PyObject *gen) {
     return PyErr_Occurred() ? -1 : cpu;
 }
 
-/* Whether no plugin backend is active: _backends' answer for its current registry and
- * choice (_active = (plugins, choice, backend)) when it has one, else active_plugin(). */
+/* Whether no plugin backend is active (_backends.active_plugin(), which caches its
+ * answer per backend choice). 1 yes, 0 no, -1 error. */
 static int no_plugin(void) {
-    PyObject *active = PyDict_GetItemWithError(S.backends_globals, s_active);
-    PyObject *plugins = PyDict_GetItemWithError(S.backends_globals, s_plugins);
-    PyObject *choice = PyDict_GetItemWithError(S.backends_globals, s_choice);
-    if (PyErr_Occurred()) {
-        return -1;
-    }
-    if (active != NULL && PyTuple_CheckExact(active) && PyTuple_GET_SIZE(active) == 3 &&
-        plugins != NULL && plugins != Py_None && PyTuple_GET_ITEM(active, 0) == plugins &&
-        PyTuple_GET_ITEM(active, 1) == choice) {
-        return PyTuple_GET_ITEM(active, 2) == Py_None;
-    }
     PyObject *plugin = PyObject_CallNoArgs(S.active_plugin);
     if (plugin == NULL) {
         return -1;
@@ -745,7 +725,8 @@ static PyObject *allocate(PyObject *shape, PyObject *dtype) {
         memcpy(call, &PyTuple_GET_ITEM(shape, 0), dims * sizeof(PyObject *));
     }
     call[dims] = dtype;
-    PyObject *out = PyObject_Vectorcall(S.empty, call, dims, dtype == preferred ? NULL : s_dtype_kw);
+    PyObject *keywords = dtype == preferred ? NULL : s_dtype_kw;
+    PyObject *out = PyObject_Vectorcall(S.empty, call, dims, keywords);
     if (out == NULL) {
         return NULL;
     }
@@ -778,8 +759,7 @@ static int draw_into(PyObject *gen, PyObject *out, const Plan *plan, Py_ssize_t 
         return -1;
     }
     PyObject *call[2] = {gen, blocks};
-    PyObject *start = PyObject_VectorcallMethod(s_advance, call,
-                                                2, NULL);
+    PyObject *start = PyObject_VectorcallMethod(s_advance, call, 2, NULL);
     Py_DECREF(blocks);
     if (start == NULL) {
         return -1;
@@ -918,8 +898,7 @@ static PyMethodDef methods[] = {
     {"words_i64", (PyCFunction)(void (*)(void))words_i64, METH_FASTCALL, NULL},
     {"randint1_i64", (PyCFunction)(void (*)(void))randint1_i64, METH_FASTCALL, NULL},
     {"setup", (PyCFunction)(void (*)(void))setup, METH_FASTCALL,
-     "setup(small_globals, common_globals, backends_globals, active_plugin, "
-     "default_generator, Generator, "
+     "setup(small_globals, common_globals, active_plugin, default_generator, Generator, "
      "torch.dtype, torch.empty, torch.get_default_dtype, reservations, current_level)"},
     {"small_call", (PyCFunction)(void (*)(void))small_call, METH_FASTCALL,
      "small_call(spec, args, kwargs): a small call drawn here, or None"},
@@ -937,8 +916,7 @@ PyMODINIT_FUNC PyInit__native(void) {
         PyObject **slot;
         const char *text;
     } names[] = {{&s_off, "_off"},           {&s_portable, "_PORTABLE_ON_CPU"},
-                 {&s_active, "_active"},     {&s_plugins, "_plugins"},
-                 {&s_choice, "_choice"},
+
                  {&s_advance, "_advance"},   {&s_seed, "_seed"},
                  {&s_size, "_size"},         {&s_check_call, "_check_call"},
                  {&s_device, "_device"},     {&s_type, "type"},

@@ -72,7 +72,6 @@ def connect(generator_type, default_generator) -> None:
         _native.setup(
             globals(),  # _off
             _common.__dict__,  # _PORTABLE_ON_CPU
-            _backends.__dict__,  # _active, active_plugin's cached answer
             _backends.active_plugin,
             default_generator,
             generator_type,
@@ -105,8 +104,8 @@ def drawn() -> int:
     return 0 if _native is None else _native.drawn()
 
 
-def _words_plan(dtype: torch.dtype, *params):
-    return ("words_i64", 1, ()) if dtype == torch.int64 and not params else None
+def _words_plan(dtype: torch.dtype):
+    return ("words_i64", 1, ()) if dtype == torch.int64 else None
 
 
 _WORDS = spec((), {"dtype": torch.int64, "generator": None}, _words_plan)
