@@ -16,8 +16,15 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+
+#if defined(__GNUC__)
+#define INLINE static inline __attribute__((always_inline))
+#else
+#define INLINE static inline
+#endif
 
 #define M0 0xD2511F53u
 #define M1 0xCD9E8D57u
@@ -59,27 +66,27 @@ static uint32_t retry_word0(uint32_t k0, uint32_t k1, uint64_t block, uint64_t w
 }
 
 /* -- conversions (trnrand_core._conversions) ---------------------------------------- */
-static float u24(uint32_t x) { return (float)(int32_t)(x >> 8) * 0x1p-24f; }
-static float open_u23(uint32_t x) { return ((float)(int32_t)(x >> 9) + 0.5f) * 0x1p-23f; }
-static double merged53(uint32_t a, uint32_t b) {
+INLINE float u24(uint32_t x) { return (float)(int32_t)(x >> 8) * 0x1p-24f; }
+INLINE float open_u23(uint32_t x) { return ((float)(int32_t)(x >> 9) + 0.5f) * 0x1p-23f; }
+INLINE double merged53(uint32_t a, uint32_t b) {
     return (double)(int32_t)(a >> 5) * 67108864.0 + (double)(int32_t)(b >> 6);
 }
-static double u53(uint32_t a, uint32_t b) { return merged53(a, b) * 0x1p-53; }
-static double open_u53(uint32_t a, uint32_t b) { return (merged53(a, b) + 0.5) * 0x1p-53; }
+INLINE double u53(uint32_t a, uint32_t b) { return merged53(a, b) * 0x1p-53; }
+INLINE double open_u53(uint32_t a, uint32_t b) { return (merged53(a, b) + 0.5) * 0x1p-53; }
 
 /* -- float32 log and sincos (trnrand_core._samplers._fastmath) ---------------------- */
-static float f32_of(int32_t bits) {
+INLINE float f32_of(int32_t bits) {
     float f;
     memcpy(&f, &bits, 4);
     return f;
 }
-static int32_t bits_of(float f) {
+INLINE int32_t bits_of(float f) {
     int32_t i;
     memcpy(&i, &f, 4);
     return i;
 }
 
-static float log32(float x) {
+INLINE float log32(float x) {
     const float ln2_hi = f32_of(bits_of(0.6931471805599453f) & -4096);
     const float ln2_lo = (float)(0.6931471805599453 - (double)ln2_hi);
     int32_t bits = (int32_t)((uint32_t)bits_of(x) - 0x3F3504F3u);
@@ -95,7 +102,7 @@ static float log32(float x) {
 }
 
 /* (sin, cos) of q pi/2 + t from s = sin t and c = cos t, exactly. */
-static void quadrant(int32_t q, float s, float c, float *sin_v, float *cos_v) {
+INLINE void quadrant(int32_t q, float s, float c, float *sin_v, float *cos_v) {
     float a = (q & 1) ? c : s;
     float b = (q & 1) ? s : c;
     *sin_v = (q & 2) ? -a : a;
@@ -110,7 +117,7 @@ static void quadrant64(int32_t q, double s, double c, double *sin_v, double *cos
 }
 
 /* (sin, cos) of 2 pi y / 2**24 for an integer 0 <= y < 2**24. */
-static void sincos_turns(int32_t y, float *sin_v, float *cos_v) {
+INLINE void sincos_turns(int32_t y, float *sin_v, float *cos_v) {
     const float turn24 = (float)(2.0 * 3.141592653589793 / 16777216.0);
     int32_t q = (y + (1 << 21)) >> 22;
     float t = (float)(y - (q << 22)) * turn24;
@@ -133,159 +140,343 @@ static void sincos_turns53(int64_t y, double *sin_v, double *cos_v) {
     quadrant64((int32_t)(q & 3), sin(t), cos(t), sin_v, cos_v);
 }
 
-/* -- argument parsing -------------------------------------------------------------- */
+/* -- words in batches ----------------------------------------------------------------
+ * batch_words writes the words of consecutive first-pass blocks in stream order. On
+ * x86-64 it runs many blocks at once in SIMD registers, chosen when the module loads:
+ * AVX-512 (32 blocks: 4 registers of 8) or AVX2 (8 blocks: 2 registers of 4), else one
+ * block at a time. Each block's counter words sit in the low halves of 64-bit lanes, so
+ * one vpmuludq gives the whole 32 x 32 -> 64-bit product of every lane and the stray
+ * high halves never reach a product (vpmuludq reads only the low halves). The element
+ * loops below are plain C loops over those words, compiled for each of the three
+ * (target_clones) so that the compiler vectorises them.
+ */
+#define BATCH_BLOCKS 64
+#define BATCH_WORDS (4 * BATCH_BLOCKS)
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define X86_SIMD 1
+#if defined(__linux__)
+#define MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+#endif
+#ifndef MULTIVERSION
+#define MULTIVERSION
+#endif
+
+/* Blocks one SIMD call computes (1: no SIMD) and its name, chosen when the module loads. */
+static int simd_blocks = 1;
+static const char *simd_name = "none";
+
+#ifdef X86_SIMD
+#define AVX512_GROUPS 4 /* independent registers per round: hides the multiply latency */
+#define AVX2_GROUPS 2
+
+/* The 32 words of first-pass blocks b .. b + 31, in stream order, into w. */
+__attribute__((target("avx512f"))) static void blocks_avx512(uint32_t k0, uint32_t k1,
+                                                              uint64_t b, uint32_t *w) {
+    const __m512i m0 = _mm512_set1_epi64(M0), m1 = _mm512_set1_epi64(M1);
+    const __m512i step = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+    __m512i c0[AVX512_GROUPS], c1[AVX512_GROUPS], c2[AVX512_GROUPS], c3[AVX512_GROUPS];
+    for (int g = 0; g < AVX512_GROUPS; g++) {
+        __m512i counter = _mm512_add_epi64(_mm512_set1_epi64((long long)(b + 8 * g)), step);
+        c0[g] = counter;
+        c1[g] = _mm512_srli_epi64(counter, 32);
+        c2[g] = c3[g] = _mm512_setzero_si512();
+    }
+    for (int r = 0; r < 10; r++) {
+        const __m512i ka = _mm512_set1_epi64(k0), kb = _mm512_set1_epi64(k1);
+        for (int g = 0; g < AVX512_GROUPS; g++) {
+            __m512i p0 = _mm512_mul_epu32(c0[g], m0), p1 = _mm512_mul_epu32(c2[g], m1);
+            c0[g] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p1, 32), c1[g], ka, 0x96);
+            c2[g] = _mm512_ternarylogic_epi64(_mm512_srli_epi64(p0, 32), c3[g], kb, 0x96);
+            c1[g] = p1;
+            c3[g] = p0;
+        }
+        k0 += W0;
+        k1 += W1;
+    }
+    const __m512i first4 = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11);
+    const __m512i last4 = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
+    for (int g = 0; g < AVX512_GROUPS; g++) { /* words (0, 1) and (2, 3) per 64-bit lane */
+        __m512i a = _mm512_mask_blend_epi32(0xAAAA, c0[g], _mm512_slli_epi64(c1[g], 32));
+        __m512i d = _mm512_mask_blend_epi32(0xAAAA, c2[g], _mm512_slli_epi64(c3[g], 32));
+        _mm512_storeu_si512((void *)(w + 32 * g), _mm512_permutex2var_epi64(a, first4, d));
+        _mm512_storeu_si512((void *)(w + 32 * g + 16), _mm512_permutex2var_epi64(a, last4, d));
+    }
+}
+
+/* The 32 words of first-pass blocks b .. b + 7, in stream order, into w. */
+__attribute__((target("avx2"))) static void blocks_avx2(uint32_t k0, uint32_t k1, uint64_t b,
+                                                         uint32_t *w) {
+    const __m256i m0 = _mm256_set1_epi64x(M0), m1 = _mm256_set1_epi64x(M1);
+    const __m256i step = _mm256_setr_epi64x(0, 1, 2, 3);
+    __m256i c0[AVX2_GROUPS], c1[AVX2_GROUPS], c2[AVX2_GROUPS], c3[AVX2_GROUPS];
+    for (int g = 0; g < AVX2_GROUPS; g++) {
+        __m256i counter = _mm256_add_epi64(_mm256_set1_epi64x((long long)(b + 4 * g)), step);
+        c0[g] = counter;
+        c1[g] = _mm256_srli_epi64(counter, 32);
+        c2[g] = c3[g] = _mm256_setzero_si256();
+    }
+    for (int r = 0; r < 10; r++) {
+        const __m256i ka = _mm256_set1_epi64x(k0), kb = _mm256_set1_epi64x(k1);
+        for (int g = 0; g < AVX2_GROUPS; g++) {
+            __m256i p0 = _mm256_mul_epu32(c0[g], m0), p1 = _mm256_mul_epu32(c2[g], m1);
+            c0[g] = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p1, 32), c1[g]), ka);
+            c2[g] = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p0, 32), c3[g]), kb);
+            c1[g] = p1;
+            c3[g] = p0;
+        }
+        k0 += W0;
+        k1 += W1;
+    }
+    for (int g = 0; g < AVX2_GROUPS; g++) { /* words (0, 1) and (2, 3) per 64-bit lane */
+        __m256i a = _mm256_blend_epi32(c0[g], _mm256_slli_epi64(c1[g], 32), 0xAA);
+        __m256i d = _mm256_blend_epi32(c2[g], _mm256_slli_epi64(c3[g], 32), 0xAA);
+        __m256i lo = _mm256_unpacklo_epi64(a, d), hi = _mm256_unpackhi_epi64(a, d);
+        _mm256_storeu_si256((__m256i *)(w + 16 * g), _mm256_permute2x128_si256(lo, hi, 0x20));
+        _mm256_storeu_si256((__m256i *)(w + 16 * g + 8),
+                            _mm256_permute2x128_si256(lo, hi, 0x31));
+    }
+}
+#endif
+
+/* simd_blocks blocks from b into w (their 4 * simd_blocks words). */
+static void simd_words(uint32_t k0, uint32_t k1, uint64_t b, uint32_t *w) {
+#ifdef X86_SIMD
+    if (simd_blocks == 8 * AVX512_GROUPS) {
+        blocks_avx512(k0, k1, b, w);
+    } else if (simd_blocks == 4 * AVX2_GROUPS) {
+        blocks_avx2(k0, k1, b, w);
+    }
+#endif
+}
+
+/* w[4 i + l] = word l of first-pass block b + i, for i < count (count <= BATCH_BLOCKS). */
+static void batch_words(uint32_t k0, uint32_t k1, uint64_t b, Py_ssize_t count, uint32_t *w) {
+    Py_ssize_t i = 0;
+    if (simd_blocks > 1) {
+        for (; i + simd_blocks <= count; i += simd_blocks) {
+            simd_words(k0, k1, b + (uint64_t)i, w + 4 * i);
+        }
+        if (i < count) { /* the last blocks, fewer than one SIMD call computes */
+            uint32_t part[4 * 8 * 4];
+            simd_words(k0, k1, b + (uint64_t)i, part);
+            memcpy(w + 4 * i, part, (size_t)(count - i) * 16);
+        }
+        return;
+    }
+    for (; i < count; i++) {
+        block_words(k0, k1, b + (uint64_t)i, w + 4 * i);
+    }
+}
+
+#ifdef X86_SIMD
+/* Choose the widest SIMD Philox this CPU runs, unless TRNRAND_NATIVE_SIMD names a
+ * narrower one ("avx2", "none": for testing each on one machine). */
+static void choose_simd(void) {
+    const char *limit = getenv("TRNRAND_NATIVE_SIMD");
+    if (limit != NULL && limit[0] == '\0') {
+        limit = NULL;
+    }
+    int avx512 = limit == NULL || strcmp(limit, "avx512") == 0;
+    int avx2 = avx512 || (limit != NULL && strcmp(limit, "avx2") == 0);
+    __builtin_cpu_init();
+    if (avx512 && __builtin_cpu_supports("avx512f")) {
+        simd_blocks = 8 * AVX512_GROUPS;
+        simd_name = "avx512";
+    } else if (avx2 && __builtin_cpu_supports("avx2")) {
+        simd_blocks = 4 * AVX2_GROUPS;
+        simd_name = "avx2";
+    }
+}
+#endif
+
+/* -- kernels ---------------------------------------------------------------------------
+ * A kernel writes elements first .. first + n - 1 of a call that starts at first-pass
+ * block `block` (docs/stream.md (positions)). Its elements come in groups: one or two
+ * elements (normal's Box-Muller pairs) from `words` words each, the groups' words
+ * consecutive in the stream. Its `span` function computes whole groups from their words;
+ * run_kernel feeds it batches of words and computes a group cut by the call's start or
+ * end whole, keeping the part inside.
+ */
 typedef struct {
     uint32_t k0, k1;
     uint64_t block;
-    Py_ssize_t n;
+    Py_ssize_t first, n;
     void *out;
 } Call;
 
-/* Arguments (k0, k1, block, n, address, *params); `want` parameters are expected. */
-static int parse_call(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t want, Call *c) {
-    if (nargs != 5 + want) {
-        PyErr_Format(PyExc_TypeError, "expected %zd arguments, got %zd", 5 + want, nargs);
-        return -1;
-    }
-    c->k0 = (uint32_t)PyLong_AsUnsignedLongLong(args[0]);
-    c->k1 = (uint32_t)PyLong_AsUnsignedLongLong(args[1]);
-    c->block = (uint64_t)PyLong_AsUnsignedLongLongMask(args[2]); /* 2**64 only when n == 0 */
-    c->n = PyLong_AsSsize_t(args[3]);
-    c->out = PyLong_AsVoidPtr(args[4]);
-    if (PyErr_Occurred()) {
-        return -1;
-    }
-    if (c->n < 0 || (c->n > 0 && c->out == NULL)) {
-        PyErr_SetString(PyExc_ValueError, "n must be >= 0 and the address not null");
-        return -1;
-    }
-    return 0;
-}
-
-/* -- element loops ------------------------------------------------------------------
- * Element i of a one-word sampler reads lane i mod 4 of block `block + i / 4`; of a
- * two-word sampler, lanes (0, 1) or (2, 3) of block `block + i / 2`. normal writes
- * elements 2j and 2j + 1 from one pair of words (float32: lanes (0, 1) or (2, 3) of
- * block `block + j / 2`) or one block (float64: block `block + j`).
- */
 typedef struct {
     double p[4];   /* the sampler's float parameters */
     long long t;   /* bernoulli's threshold */
     uint64_t u[3]; /* randint's low, span, rejection threshold */
-    const Call *call;
 } Params;
 
-typedef void (*OneWord)(Py_ssize_t i, uint32_t x, const Params *p, void *out);
-typedef void (*TwoWords)(Py_ssize_t i, uint32_t a, uint32_t b, const Params *p, void *out);
-
-static void each_word(const Call *c, OneWord f, const Params *p) {
-    uint32_t x[4];
-    for (Py_ssize_t i = 0; i < c->n; i++) {
-        if ((i & 3) == 0) {
-            block_words(c->k0, c->k1, c->block + (uint64_t)(i >> 2), x);
-        }
-        f(i, x[i & 3], p, c->out);
-    }
-}
-
-static void each_two_words(const Call *c, TwoWords f, const Params *p) {
-    uint32_t x[4];
-    for (Py_ssize_t i = 0; i < c->n; i++) {
-        if ((i & 1) == 0) {
-            block_words(c->k0, c->k1, c->block + (uint64_t)(i >> 1), x);
-        }
-        int lane = 2 * (int)(i & 1);
-        f(i, x[lane], x[lane + 1], p, c->out);
-    }
-}
-
-/* -- uniform: low + span * u, a value reaching `top` becomes `below` ------------------ */
-static void uniform32(Py_ssize_t i, uint32_t x, const Params *p, void *out) {
-    float v = (float)p->p[0] + (float)p->p[1] * u24(x);
-    ((float *)out)[i] = v >= (float)p->p[2] ? (float)p->p[3] : v;
-}
-
-static void uniform64(Py_ssize_t i, uint32_t a, uint32_t b, const Params *p, void *out) {
-    double v = p->p[0] + p->p[1] * u53(a, b);
-    ((double *)out)[i] = v >= p->p[2] ? p->p[3] : v;
-}
-
-/* -- exponential: 0 + scale * -ln(u) of the open uniform ----------------------------- */
-static void exponential32(Py_ssize_t i, uint32_t x, const Params *p, void *out) {
-    ((float *)out)[i] = 0.0f + (float)p->p[0] * -log32(open_u23(x));
-}
-
-static void exponential64(Py_ssize_t i, uint32_t a, uint32_t b, const Params *p, void *out) {
-    ((double *)out)[i] = 0.0 + p->p[0] * -log(open_u53(a, b));
-}
-
-/* -- bernoulli into float32: 1 where the word is below floor(p 2**32) ---------------- */
-static void bernoulli32(Py_ssize_t i, uint32_t x, const Params *p, void *out) {
-    ((float *)out)[i] = (long long)x < p->t ? 1.0f : 0.0f;
-}
-
-/* -- randint into int64, span <= 2**32: Lemire, rejections from retry blocks --------- */
-static void randint1(Py_ssize_t i, uint32_t x, const Params *p, void *out) {
-    const Call *c = p->call;
-    uint64_t m = (uint64_t)x * p->u[1];
-    uint32_t a = 0;
-    while ((m & 0xFFFFFFFFu) < p->u[2]) {
-        a += 1;
-        m = (uint64_t)retry_word0(c->k0, c->k1, c->block, (uint64_t)i, a) * p->u[1];
-    }
-    ((int64_t *)out)[i] = (int64_t)(p->u[0] + (m >> 32));
-}
-
-/* -- raw words into int64 (Generator.random_raw) ------------------------------------ */
-static void word64(Py_ssize_t i, uint32_t x, const Params *p, void *out) {
-    ((int64_t *)out)[i] = (int64_t)x;
-}
-
-/* -- normal: Box-Muller, loc + scale * z --------------------------------------------- */
-static void normal_pair32(const Call *c, const Params *p) {
-    float loc = (float)p->p[0], scale = (float)p->p[1];
-    float *out = (float *)c->out;
-    uint32_t x[4];
-    for (Py_ssize_t i = 0; i < c->n; i += 2) {
-        if ((i & 3) == 0) {
-            block_words(c->k0, c->k1, c->block + (uint64_t)(i >> 2), x);
-        }
-        int lane = (int)(i & 3);
-        float r = sqrtf(-2.0f * log32(open_u23(x[lane])));
-        float s, co;
-        sincos_turns((int32_t)(x[lane + 1] >> 8), &s, &co);
-        out[i] = loc + scale * (r * co);
-        if (i + 1 < c->n) {
-            out[i + 1] = loc + scale * (r * s);
-        }
-    }
-}
-
-static void normal_pair64(const Call *c, const Params *p) {
-    double *out = (double *)c->out;
-    uint32_t x[4];
-    for (Py_ssize_t i = 0; i < c->n; i += 2) {
-        block_words(c->k0, c->k1, c->block + (uint64_t)(i >> 1), x);
-        double r = sqrt(-2.0 * log(open_u53(x[0], x[1])));
-        double s, co;
-        sincos_turns53((int64_t)(x[2] >> 5) * 67108864 + (int64_t)(x[3] >> 6), &s, &co);
-        out[i] = p->p[0] + p->p[1] * (r * co);
-        if (i + 1 < c->n) {
-            out[i + 1] = p->p[0] + p->p[1] * (r * s);
-        }
-    }
-}
-
-/* -- the kernels: parameters parsed once, then run on a call -------------------------- */
+/* span(c, p, w, groups, e, out): groups whole groups from the words w, the first group's
+ * first element being element e of the call, into out. */
+typedef void (*Span)(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t groups,
+                     Py_ssize_t e, void *out);
 typedef int (*Parse)(PyObject *const *params, Params *p);
-typedef void (*Run)(const Call *c, const Params *p);
 typedef struct {
     const char *name;
     Py_ssize_t n_params;
     Parse parse;
-    Run run;
+    Span span;
+    int words, group, size; /* words per element, elements per group, bytes per element */
 } Kernel;
 
+/* Elements [e, stop) of the group that holds element e, computed whole. */
+static void edge_group(const Kernel *k, const Call *c, const Params *p, Py_ssize_t e,
+                       Py_ssize_t stop) {
+    Py_ssize_t g0 = e - e % k->group;
+    uint64_t word = (uint64_t)g0 * (uint64_t)k->words; /* a group never spans blocks */
+    uint32_t x[4];
+    char whole[4 * sizeof(double)];
+    block_words(c->k0, c->k1, c->block + word / 4, x);
+    k->span(c, p, x + word % 4, 1, g0, whole);
+    memcpy((char *)c->out + (e - c->first) * k->size, whole + (e - g0) * k->size,
+           (size_t)(stop - e) * (size_t)k->size);
+}
+
+static void run_kernel(const Kernel *k, const Call *c, const Params *p) {
+    uint32_t w[BATCH_WORDS];
+    const Py_ssize_t per_group = (Py_ssize_t)k->words * k->group, end = c->first + c->n;
+    Py_ssize_t e = c->first;
+    if (e % k->group && e < end) {
+        Py_ssize_t stop = e - e % k->group + k->group;
+        edge_group(k, c, p, e, stop < end ? stop : end);
+        e = stop < end ? stop : end;
+    }
+    while (end - e >= k->group) {
+        uint64_t word = (uint64_t)e * (uint64_t)k->words;
+        Py_ssize_t offset = (Py_ssize_t)(word % 4);
+        Py_ssize_t groups = (end - e) / k->group, most = (BATCH_WORDS - offset) / per_group;
+        groups = groups < most ? groups : most;
+        batch_words(c->k0, c->k1, c->block + word / 4, (offset + groups * per_group + 3) / 4, w);
+        k->span(c, p, w + offset, groups, e, (char *)c->out + (e - c->first) * k->size);
+        e += groups * k->group;
+    }
+    if (e < end) {
+        edge_group(k, c, p, e, end);
+    }
+}
+
+/* -- uniform: low + span * u, a value reaching `top` becomes `below` ------------------ */
+MULTIVERSION static void uniform32(const Call *c, const Params *p, const uint32_t *w,
+                                   Py_ssize_t m, Py_ssize_t e, void *out) {
+    const float low = (float)p->p[0], span = (float)p->p[1];
+    const float top = (float)p->p[2], below = (float)p->p[3];
+    float *o = out;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        float v = low + span * u24(w[i]);
+        o[i] = v >= top ? below : v;
+    }
+}
+
+MULTIVERSION static void uniform64(const Call *c, const Params *p, const uint32_t *w,
+                                   Py_ssize_t m, Py_ssize_t e, void *out) {
+    const double low = p->p[0], span = p->p[1], top = p->p[2], below = p->p[3];
+    double *o = out;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        double v = low + span * u53(w[2 * i], w[2 * i + 1]);
+        o[i] = v >= top ? below : v;
+    }
+}
+
+/* -- exponential: 0 + scale * -ln(u) of the open uniform ----------------------------- */
+MULTIVERSION static void exponential32(const Call *c, const Params *p, const uint32_t *w,
+                                       Py_ssize_t m, Py_ssize_t e, void *out) {
+    const float scale = (float)p->p[0];
+    float *o = out;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        o[i] = 0.0f + scale * -log32(open_u23(w[i]));
+    }
+}
+
+static void exponential64(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t m,
+                          Py_ssize_t e, void *out) {
+    double *o = out;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        o[i] = 0.0 + p->p[0] * -log(open_u53(w[2 * i], w[2 * i + 1]));
+    }
+}
+
+/* -- bernoulli into float32: 1 where the word is below t = floor(p 2**32) ------------- */
+MULTIVERSION static void bernoulli32(const Call *c, const Params *p, const uint32_t *w,
+                                     Py_ssize_t m, Py_ssize_t e, void *out) {
+    float *o = out;
+    if (p->t > (long long)UINT32_MAX) { /* p = 1: every word is below 2**32 */
+        for (Py_ssize_t i = 0; i < m; i++) {
+            o[i] = 1.0f;
+        }
+        return;
+    }
+    const uint32_t t = (uint32_t)p->t;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        o[i] = w[i] < t ? 1.0f : 0.0f;
+    }
+}
+
+/* -- randint into int64, span <= 2**32: Lemire, rejections from retry blocks ---------
+ * A first branch-free pass stores every first-pass value; the few rejected elements
+ * (their low product half below the threshold) are then redone from their retries. */
+MULTIVERSION static void randint1(const Call *c, const Params *p, const uint32_t *w,
+                                  Py_ssize_t m, Py_ssize_t e, void *out) {
+    const uint64_t low = p->u[0], span = p->u[1], threshold = p->u[2];
+    int64_t *o = out;
+    int rejected = 0;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        uint64_t product = (uint64_t)w[i] * span;
+        o[i] = (int64_t)(low + (product >> 32));
+        rejected |= (product & 0xFFFFFFFFu) < threshold;
+    }
+    for (Py_ssize_t i = 0; rejected && i < m; i++) {
+        uint64_t product = (uint64_t)w[i] * span;
+        for (uint32_t a = 1; (product & 0xFFFFFFFFu) < threshold; a++) {
+            product = (uint64_t)retry_word0(c->k0, c->k1, c->block, (uint64_t)(e + i), a) * span;
+            o[i] = (int64_t)(low + (product >> 32));
+        }
+    }
+}
+
+/* -- raw words into int64 (Generator.random_raw) ------------------------------------ */
+MULTIVERSION static void word64(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t m,
+                                Py_ssize_t e, void *out) {
+    int64_t *o = out;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        o[i] = (int64_t)w[i];
+    }
+}
+
+/* -- normal: Box-Muller pairs, loc + scale * z ---------------------------------------- */
+MULTIVERSION static void normal32(const Call *c, const Params *p, const uint32_t *w,
+                                  Py_ssize_t pairs, Py_ssize_t e, void *out) {
+    const float loc = (float)p->p[0], scale = (float)p->p[1];
+    float *o = out;
+    for (Py_ssize_t j = 0; j < pairs; j++) {
+        float r = sqrtf(-2.0f * log32(open_u23(w[2 * j])));
+        float s, co;
+        sincos_turns((int32_t)(w[2 * j + 1] >> 8), &s, &co);
+        o[2 * j] = loc + scale * (r * co);
+        o[2 * j + 1] = loc + scale * (r * s);
+    }
+}
+
+static void normal64(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t pairs,
+                     Py_ssize_t e, void *out) {
+    double *o = out;
+    for (Py_ssize_t j = 0; j < pairs; j++) {
+        const uint32_t *x = w + 4 * j;
+        double r = sqrt(-2.0 * log(open_u53(x[0], x[1])));
+        double s, co;
+        sincos_turns53((int64_t)(x[2] >> 5) * 67108864 + (int64_t)(x[3] >> 6), &s, &co);
+        o[2 * j] = p->p[0] + p->p[1] * (r * co);
+        o[2 * j + 1] = p->p[0] + p->p[1] * (r * s);
+    }
+}
+
+/* -- parameters ------------------------------------------------------------------------ */
 static int parse_doubles(PyObject *const *params, Py_ssize_t count, Params *p) {
     for (Py_ssize_t k = 0; k < count; k++) {
         p->p[k] = PyFloat_AsDouble(params[k]);
@@ -300,7 +491,14 @@ static int parse_four(PyObject *const *params, Params *p) { return parse_doubles
 /* bernoulli: the threshold floor(p 2**32) */
 static int parse_threshold(PyObject *const *params, Params *p) {
     p->t = PyLong_AsLongLong(params[0]);
-    return PyErr_Occurred() ? -1 : 0;
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+    if (p->t < 0 || p->t > ((long long)1 << 32)) {
+        PyErr_Format(PyExc_ValueError, "threshold must be in [0, 2**32], got %lld", p->t);
+        return -1;
+    }
+    return 0;
 }
 
 /* randint: low mod 2**64, span, (2**32 - span) mod span */
@@ -319,40 +517,48 @@ static int parse_randint(PyObject *const *params, Params *p) {
     return 0;
 }
 
-#define ONE_WORD_RUN(name, element) \
-    static void name(const Call *c, const Params *p) { each_word(c, element, p); }
-#define TWO_WORD_RUN(name, element) \
-    static void name(const Call *c, const Params *p) { each_two_words(c, element, p); }
-ONE_WORD_RUN(run_uniform32, uniform32)
-TWO_WORD_RUN(run_uniform64, uniform64)
-ONE_WORD_RUN(run_exponential32, exponential32)
-TWO_WORD_RUN(run_exponential64, exponential64)
-ONE_WORD_RUN(run_bernoulli32, bernoulli32)
-ONE_WORD_RUN(run_randint1, randint1)
-ONE_WORD_RUN(run_word64, word64)
-
 enum { UNIFORM_F32, UNIFORM_F64, NORMAL_F32, NORMAL_F64, EXPONENTIAL_F32, EXPONENTIAL_F64,
        BERNOULLI_F32, WORDS_I64, RANDINT1_I64, N_KERNELS };
 static const Kernel KERNELS[N_KERNELS] = {
-    [UNIFORM_F32] = {"uniform_f32", 4, parse_four, run_uniform32},
-    [UNIFORM_F64] = {"uniform_f64", 4, parse_four, run_uniform64},
-    [NORMAL_F32] = {"normal_f32", 2, parse_two, normal_pair32},
-    [NORMAL_F64] = {"normal_f64", 2, parse_two, normal_pair64},
-    [EXPONENTIAL_F32] = {"exponential_f32", 1, parse_one, run_exponential32},
-    [EXPONENTIAL_F64] = {"exponential_f64", 1, parse_one, run_exponential64},
-    [BERNOULLI_F32] = {"bernoulli_f32", 1, parse_threshold, run_bernoulli32},
-    [WORDS_I64] = {"words_i64", 0, parse_none, run_word64},
-    [RANDINT1_I64] = {"randint1_i64", 3, parse_randint, run_randint1},
+    [UNIFORM_F32] = {"uniform_f32", 4, parse_four, uniform32, 1, 1, 4},
+    [UNIFORM_F64] = {"uniform_f64", 4, parse_four, uniform64, 2, 1, 8},
+    [NORMAL_F32] = {"normal_f32", 2, parse_two, normal32, 1, 2, 4},
+    [NORMAL_F64] = {"normal_f64", 2, parse_two, normal64, 2, 2, 8},
+    [EXPONENTIAL_F32] = {"exponential_f32", 1, parse_one, exponential32, 1, 1, 4},
+    [EXPONENTIAL_F64] = {"exponential_f64", 1, parse_one, exponential64, 2, 1, 8},
+    [BERNOULLI_F32] = {"bernoulli_f32", 1, parse_threshold, bernoulli32, 1, 1, 4},
+    [WORDS_I64] = {"words_i64", 0, parse_none, word64, 1, 1, 8},
+    [RANDINT1_I64] = {"randint1_i64", 3, parse_randint, randint1, 1, 1, 8},
 };
 
-/* A kernel called directly: (k0, k1, block, n, address, *parameters). */
+/* A kernel called from Python, without the GIL while it runs (the thread pool runs
+ * parts of one call at once): (k0, k1, block, first, n, address, *parameters). */
 static PyObject *call_kernel(const Kernel *k, PyObject *const *args, Py_ssize_t nargs) {
-    Call c;
-    Params p = {.call = &c};
-    if (parse_call(args, nargs, k->n_params, &c) || k->parse(args + 5, &p)) {
+    if (nargs != 6 + k->n_params) {
+        PyErr_Format(PyExc_TypeError, "%s takes %zd arguments, got %zd", k->name,
+                     6 + k->n_params, nargs);
         return NULL;
     }
-    k->run(&c, &p);
+    Call c = {
+        .k0 = (uint32_t)PyLong_AsUnsignedLongLong(args[0]),
+        .k1 = (uint32_t)PyLong_AsUnsignedLongLong(args[1]),
+        .block = (uint64_t)PyLong_AsUnsignedLongLongMask(args[2]), /* 2**64 only if n == 0 */
+        .first = PyLong_AsSsize_t(args[3]),
+        .n = PyLong_AsSsize_t(args[4]),
+        .out = PyLong_AsVoidPtr(args[5]),
+    };
+    Params p = {0};
+    if (PyErr_Occurred() || k->parse(args + 6, &p)) {
+        return NULL;
+    }
+    if (c.first < 0 || c.n < 0 || c.first > PY_SSIZE_T_MAX - c.n ||
+        (c.n > 0 && c.out == NULL)) {
+        PyErr_SetString(PyExc_ValueError, "first and n must be >= 0, the address not null");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    run_kernel(k, &c, &p);
+    Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }
 
@@ -375,8 +581,8 @@ ENTRY(RANDINT1_I64, randint1_i64)
  * returns None (nothing reserved, nothing raised for a user's argument) so that the
  * general path runs it. spec = (names, defaults, plan, cache): the sampler's parameter
  * names in signature order followed by "dtype" and "generator", their defaults, the
- * sampler's plan (plan(dtype, *params) -> None or (kernel name, words per element,
- * kernel parameters)) and a PlanCache holding the plans' answers in C form.
+ * sampler's plan (plan(dtype, *params) -> None or (kernel name, kernel parameters))
+ * and a PlanCache holding the plans' answers in C form.
  */
 #define SMALL_MAX 4096
 #define MAX_NAMES 8
@@ -398,7 +604,6 @@ static PyObject *cpu_device; /* a torch.device known to be the CPU */
 
 typedef struct {
     const Kernel *kernel;
-    long words;
     Params params;
 } Plan;
 
@@ -541,7 +746,7 @@ static PyObject *plan_entry(PyObject *answer) {
     Plan made = {0};
     const char *name;
     PyObject *params;
-    if (!PyArg_ParseTuple(answer, "slO!", &name, &made.words, &PyTuple_Type, &params)) {
+    if (!PyArg_ParseTuple(answer, "sO!", &name, &PyTuple_Type, &params)) {
         return NULL;
     }
     for (int k = 0; k < N_KERNELS; k++) {
@@ -549,8 +754,7 @@ static PyObject *plan_entry(PyObject *answer) {
             made.kernel = &KERNELS[k];
         }
     }
-    if (made.kernel == NULL || PyTuple_GET_SIZE(params) != made.kernel->n_params ||
-        made.words < 1 || made.words > 4) {
+    if (made.kernel == NULL || PyTuple_GET_SIZE(params) != made.kernel->n_params) {
         PyErr_Format(PyExc_RuntimeError, "bad small-call plan for kernel %s", name);
         return NULL;
     }
@@ -754,7 +958,7 @@ static int draw_into(PyObject *gen, PyObject *out, const Plan *plan, Py_ssize_t 
     if (PyErr_Occurred()) {
         return -1;
     }
-    PyObject *blocks = PyLong_FromLongLong(((long long)n * plan->words + 3) / 4);
+    PyObject *blocks = PyLong_FromLongLong(((long long)n * plan->kernel->words + 3) / 4);
     if (blocks == NULL) {
         return -1;
     }
@@ -764,7 +968,7 @@ static int draw_into(PyObject *gen, PyObject *out, const Plan *plan, Py_ssize_t 
     if (start == NULL) {
         return -1;
     }
-    Call c = {.block = PyLong_AsUnsignedLongLongMask(start), .n = n, .out = data};
+    Call c = {.block = PyLong_AsUnsignedLongLongMask(start), .first = 0, .n = n, .out = data};
     Py_DECREF(start);
     PyObject *seed = PyObject_GetAttr(gen, s_seed);
     if (seed == NULL) {
@@ -777,9 +981,7 @@ static int draw_into(PyObject *gen, PyObject *out, const Plan *plan, Py_ssize_t 
     }
     c.k0 = (uint32_t)key;
     c.k1 = (uint32_t)(key >> 32);
-    Params params = plan->params;
-    params.call = &c;
-    plan->kernel->run(&c, &params);
+    run_kernel(plan->kernel, &c, &plan->params);
     small_calls++;
     return 0;
 }
@@ -935,8 +1137,12 @@ PyMODINIT_FUNC PyInit__native(void) {
     if (PyType_Ready(&PlanCacheType)) {
         return NULL;
     }
+#ifdef X86_SIMD
+    choose_simd();
+#endif
     PyObject *m = PyModule_Create(&module);
     if (m != NULL && (PyModule_AddIntConstant(m, "SMALL", SMALL_MAX) ||
+                      PyModule_AddStringConstant(m, "SIMD", simd_name) ||
                       PyModule_AddObjectRef(m, "PlanCache", (PyObject *)&PlanCacheType))) {
         Py_CLEAR(m);
     }

@@ -170,24 +170,32 @@ def _sliced(param, start: int, stop: int, n: int):
 
 def launch(kernel, stream: tuple, first: int, params: tuple, out: np.ndarray, words: int) -> None:
     """``kernel(*stream, first, *params, out)``, where ``out[i]`` is element ``first + i``
-    of the call and each element owns ``words`` words, run in chunks on the pool.
+    of the call and each element owns ``words`` words, run in chunks on the pool."""
+    n = out.shape[0]
+
+    def part(start: int, stop: int) -> None:
+        chunk = tuple(_sliced(p, start, stop, n) for p in params)
+        kernel(*stream, first + start, *chunk, out[start:stop])
+
+    run_parts(first, n, words, part)
+
+
+def run_parts(first: int, n: int, words: int, part, chunk_words: int = CHUNK_WORDS) -> None:
+    """``part(start, stop)`` over ``[0, n)``, the elements ``first ..`` of a call whose
+    elements own ``words`` words each, in chunks of about ``chunk_words`` words on the pool.
 
     Chunk edges fall on multiples of the chunk length in the call's element index, so a
     chunk starts on a block boundary whatever ``first`` is.
     """
-    n = out.shape[0]
-    per_chunk = max(4, CHUNK_WORDS // words)
+    per_chunk = max(4, chunk_words // words)
     if n <= per_chunk or _num_threads == 1:
-        kernel(*stream, first, *params, out)
+        part(0, n)
         return
     offset = first % per_chunk
     n_chunks = -(-(offset + n) // per_chunk)
 
     def run(i: int) -> None:
-        start = max(0, i * per_chunk - offset)
-        stop = min(n, (i + 1) * per_chunk - offset)
-        chunk = tuple(_sliced(p, start, stop, n) for p in params)
-        kernel(*stream, first + start, *chunk, out[start:stop])
+        part(max(0, i * per_chunk - offset), min(n, (i + 1) * per_chunk - offset))
 
     _get_pool().run(_Job(run, n_chunks))
 

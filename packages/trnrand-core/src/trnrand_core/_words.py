@@ -24,14 +24,21 @@ def portable_words(draw, dtype, device) -> torch.Tensor:
     return _common.element_words(draw, device).reshape(-1)
 
 
-KERNEL = Kernel("words", (), cpu_words, portable_words)
+def _native(dtype: torch.dtype):
+    """The C kernel for int64 (:mod:`._samplers._compiled`)."""
+    return ("words_i64", ()) if dtype == torch.int64 else None
+
+
+KERNEL = Kernel("words", (), cpu_words, portable_words, native=_native)
+_SMALL = _small.spec((), {"dtype": torch.int64, "generator": None}, _native)
 
 
 def random_words(generator, shape: tuple[int, ...]) -> torch.Tensor:
     """Words of the next call of ``numel(shape)`` elements, shaped, on the generator's device."""
-    small = _small.words(generator, shape)
-    if small is not None:
-        return small
+    if _SMALL is not None and not torch.compiler.is_compiling():
+        small = _small.call(_SMALL, (shape,), {"generator": generator})
+        if small is not None:
+            return small
     draw = generator._reserve(_common.numel(shape), WORDS)
     flat = _common.sample(KERNEL, draw, torch.int64, generator.device, {})
     return flat.view(shape)

@@ -17,6 +17,7 @@ from .._draw import Draw
 from .._philox_torch import block_words
 from .._shards import Layout
 from .._validation import check_device
+from . import _compiled
 
 if TYPE_CHECKING:  # the Generator module imports this one (raw words)
     from .._generator import Generator
@@ -182,14 +183,16 @@ def _produce(kernel, draw, dtype, device, params, out) -> torch.Tensor:
 
 def own_kernel(kernel: Kernel, device: torch.device, into: torch.Tensor | None = None):
     """The device's own kernel of ``kernel``'s family, as ``(draw, dtype, device,
-    **params) -> Tensor | None``: on CPU the compiled kernel (writing into the flat
+    **params) -> Tensor | None``: on CPU the compiled kernel, C where the family names
+    one for these parameters (:mod:`._compiled`), else numba (writing into the flat
     contiguous ``into`` when given; none under ``portable_on_cpu``), on CUDA the family's
     fused kernel where it has one, elsewhere none."""
     if use_cpu_kernels(device):
 
         def compiled(draw, dtype, device, **params):
             flat = into if into is not None else _memory.empty(draw.count, dtype)
-            kernel.cpu(draw, flat, **params)
+            if not _compiled.run(kernel.native, draw, flat, params):
+                kernel.cpu(draw, flat, **params)
             return flat
 
         return compiled

@@ -44,8 +44,10 @@ class Kernel:
     into a contiguous CPU tensor; ``portable(draw, dtype, device, **params)`` returns
     them on any device; ``cuda(draw, dtype, device, **params)``, where given, returns
     them from a fused Triton kernel on a CUDA device, or ``None`` where it cannot (tensor
-    parameters, no Triton), and the portable path runs. ``params`` names their keyword
-    parameters, in operator order."""
+    parameters, no Triton), and the portable path runs. ``native(dtype, **params)``,
+    where given, names the C kernel of ``_native`` that computes the same values as
+    ``cpu`` and its parameters, ``(name, args)``, or ``None`` where there is none
+    (:mod:`._compiled`). ``params`` names their keyword parameters, in operator order."""
 
     def __init__(
         self,
@@ -54,6 +56,7 @@ class Kernel:
         cpu: Callable,
         portable: Callable,
         cuda: Callable | None = None,
+        native: Callable | None = None,
     ):
         if name in KERNELS:
             raise ValueError(f"kernel family {name!r} is declared twice")
@@ -62,6 +65,7 @@ class Kernel:
         self.cpu = cpu
         self.portable = portable
         self.cuda = cuda
+        self.native = native
         self._operator = None
         KERNELS[name] = self
 

@@ -31,17 +31,12 @@ import torch
 
 from .. import _backends
 from . import _common
-
-try:
-    from .. import _native
-except ImportError:  # built without a C compiler: the numba kernels serve every call
-    _native = None  # type: ignore[assignment]
+from ._compiled import _native
 
 #: Largest call (elements) the compiled small-call kernels serve (0: not built); larger
-#: calls use the vectorised numba kernels and the thread pool.
+#: calls take the general path (which runs the same C kernels on the thread pool where
+#: :mod:`._compiled` says so).
 SMALL = 0 if _native is None else _native.SMALL
-#: The float dtypes the compiled kernels write (float16/bfloat16 take the general path).
-FLOAT_KERNEL_DTYPES = (torch.float32, torch.float64)
 #: Marks a keyword without a default (randint's ``high``) in a sampler's defaults.
 REQUIRED = object()
 
@@ -104,22 +99,7 @@ def drawn() -> int:
     return 0 if _native is None else _native.drawn()
 
 
-def _words_plan(dtype: torch.dtype):
-    return ("words_i64", 1, ()) if dtype == torch.int64 else None
-
-
-_WORDS = spec((), {"dtype": torch.int64, "generator": None}, _words_plan)
-
-
-def words(generator, size: tuple[int, ...]) -> torch.Tensor | None:
-    """``Generator.random_raw``'s small calls (raw words into int64), or ``None``."""
-    if _WORDS is None or torch.compiler.is_compiling():
-        return None
-    return _native.small_call(_WORDS, (size,), {"generator": generator})
-
-
 __all__ = [
-    "FLOAT_KERNEL_DTYPES",
     "REQUIRED",
     "SMALL",
     "available",
@@ -128,5 +108,4 @@ __all__ = [
     "drawn",
     "general_path",
     "spec",
-    "words",
 ]

@@ -88,18 +88,21 @@ def _portable(draw, dtype, device, p) -> torch.Tensor:
     return (words < _thresholds(p)).to(dtype)
 
 
+def _native(dtype: torch.dtype, p: float):
+    """The C kernel for float32 (:mod:`._compiled`)."""
+    return ("bernoulli_f32", (_thresholds(p),)) if dtype == torch.float32 else None
+
+
 def _small_plan(dtype: torch.dtype, p: float):
-    """:mod:`._small`'s plan: the compiled kernel for a scalar ``p`` into float32."""
-    if dtype != torch.float32:
-        return None
+    """:mod:`._small`'s plan: the C kernel for a valid scalar ``p``."""
     try:
         p = BERNOULLI.parameter("p", p, None, None)
     except (TypeError, ValueError, OverflowError):
         return None  # the general path reports it
-    return "bernoulli_f32", WORDS, (_thresholds(p),)
+    return _native(dtype, p)
 
 
-KERNEL = Kernel("bernoulli", ("p",), _cpu, _portable, cuda=_cuda)
+KERNEL = Kernel("bernoulli", ("p",), _cpu, _portable, cuda=_cuda, native=_native)
 
 
 @public_sampler(BERNOULLI, small=_small_plan)

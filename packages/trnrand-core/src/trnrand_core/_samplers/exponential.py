@@ -29,7 +29,7 @@ from .._generator import Generator
 from .._jit import jit
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES
-from . import _common, _small
+from . import _common, _compiled
 from ._api import fill, public_sampler
 from ._call import begin
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
@@ -139,21 +139,26 @@ def _check_rate_elementwise(rate: torch.Tensor, dtype: torch.dtype) -> None:
             raise ValueError(f"{rule}, got {float(rate[i])!r} at element {i}")
 
 
-def _small_plan(dtype: torch.dtype, rate: float):
-    """:mod:`._small`'s plan: the compiled kernel for a scalar rate."""
-    if dtype not in _small.FLOAT_KERNEL_DTYPES:
+def _native(dtype: torch.dtype, scale: float):
+    """The C kernel for float32 and float64 (:mod:`._compiled`)."""
+    if dtype not in _compiled.FLOAT_DTYPES:
         return None
+    return "exponential_f64" if dtype == torch.float64 else "exponential_f32", (scale,)
+
+
+def _small_plan(dtype: torch.dtype, rate: float):
+    """:mod:`._small`'s plan: the C kernel for a valid scalar rate."""
+    if dtype not in _compiled.FLOAT_DTYPES:
+        return None  # the general path draws (or refuses) the others
     try:
         rate = EXPONENTIAL.parameter("rate", rate, None, None)
         _check_rate(rate, dtype)
     except (TypeError, ValueError, OverflowError):
         return None  # the general path reports it
-    if dtype == torch.float64:
-        return "exponential_f64", 2, (1.0 / rate,)
-    return "exponential_f32", 1, (float(np.float32(1.0 / rate)),)
+    return _native(dtype, 1.0 / rate)
 
 
-KERNEL = Kernel("exponential", ("scale",), _cpu, _portable, cuda=_cuda)
+KERNEL = Kernel("exponential", ("scale",), _cpu, _portable, cuda=_cuda, native=_native)
 
 
 @public_sampler(EXPONENTIAL, small=_small_plan)

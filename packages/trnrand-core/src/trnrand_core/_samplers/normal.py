@@ -32,7 +32,7 @@ from .._generator import Generator
 from .._jit import jit
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES
-from . import _common, _small
+from . import _common, _compiled
 from ._api import fill, public_sampler
 from ._call import begin
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
@@ -150,20 +150,25 @@ def _rounded(value, dtype: torch.dtype):
     return float(torch.tensor(value, dtype=torch.float64).to(dtype))
 
 
-def _small_plan(dtype: torch.dtype, mean: float = 0.0, std: float = 1.0):
-    """:mod:`._small`'s plan: the compiled kernel for scalar parameters (standard_normal:
-    the defaults)."""
-    if dtype not in _small.FLOAT_KERNEL_DTYPES:
+def _native(dtype: torch.dtype, loc: float, scale: float):
+    """The C kernel for float32 and float64 (:mod:`._compiled`)."""
+    if dtype not in _compiled.FLOAT_DTYPES:
         return None
+    return "normal_f64" if dtype == torch.float64 else "normal_f32", (loc, scale)
+
+
+def _small_plan(dtype: torch.dtype, mean: float = 0.0, std: float = 1.0):
+    """:mod:`._small`'s plan: the C kernel for valid scalar parameters (standard_normal:
+    the defaults)."""
+    if dtype not in _compiled.FLOAT_DTYPES:
+        return None  # the general path draws (or refuses) the others
     try:
         loc = NORMAL.parameter("mean", mean, None, None)
         scale = NORMAL.parameter("std", std, None, None)
         _check_range(loc, scale, dtype)
     except (TypeError, ValueError, OverflowError):
         return None  # the general path reports it
-    if dtype == torch.float64:
-        return "normal_f64", 2, (loc, scale)
-    return "normal_f32", 1, (loc, scale)
+    return _native(dtype, loc, scale)
 
 
 def _normal(declaration, size, shard, mean, std, dtype, generator, device, out) -> torch.Tensor:
@@ -202,7 +207,7 @@ def _check_range_elementwise(loc, scale, dtype: torch.dtype) -> None:
         )
 
 
-KERNEL = Kernel("normal", ("loc", "scale"), _cpu, _portable, cuda=_cuda)
+KERNEL = Kernel("normal", ("loc", "scale"), _cpu, _portable, cuda=_cuda, native=_native)
 
 
 @public_sampler(NORMAL, small=_small_plan)

@@ -284,17 +284,24 @@ def dtype_range(dtype: torch.dtype) -> tuple[int, int]:
     return info.min, info.max
 
 
-KERNEL = Kernel("randint", ("low", "span"), _cpu, _portable)
+def _native(dtype: torch.dtype, low: int, span: int):
+    """The C kernel for int64 and spans of one word (:mod:`._compiled`)."""
+    if dtype != torch.int64 or span > TWO32:
+        return None
+    return "randint1_i64", (low % TWO64, span, (TWO32 - span) % span)
+
+
+KERNEL = Kernel("randint", ("low", "span"), _cpu, _portable, native=_native)
 
 
 def _small_plan(dtype: torch.dtype, low: int, high: int):
-    """:mod:`._small`'s plan: the compiled kernel for int bounds into int64."""
+    """:mod:`._small`'s plan: the C kernel for valid int bounds."""
     span = high - low
-    if type(low) is not int or type(high) is not int or dtype != torch.int64:
+    if type(low) is not int or type(high) is not int:
         return None  # float bounds: the general path refuses them
-    if not 0 < span <= TWO32 or low < -(1 << 63) or high > 1 << 63:
+    if not 0 < span or low < -(1 << 63) or high > 1 << 63:
         return None  # the general path reports what is wrong
-    return "randint1_i64", 1, (low % TWO64, span, (TWO32 - span) % span)
+    return _native(dtype, low, span)
 
 
 @public_sampler(RANDINT, small=_small_plan)

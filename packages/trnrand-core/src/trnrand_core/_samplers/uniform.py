@@ -33,7 +33,7 @@ from .._shards import Layout
 from .._threads import launch
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, check_bounds
-from . import _common, _small
+from . import _common, _compiled
 from ._api import fill, public_sampler
 from ._call import begin
 from ._declaration import Declaration, Rule
@@ -259,20 +259,27 @@ def _float32_bounds(low: float, high: float) -> tuple[np.float32, np.float32]:
     return low32, np.float32(np.float32(high) - low32)
 
 
-def _small_plan(dtype: torch.dtype, low: float, high: float):
-    """:mod:`._small`'s plan: the compiled kernel for scalar bounds."""
-    if dtype not in _small.FLOAT_KERNEL_DTYPES:
+def _native(dtype: torch.dtype, low: float, high: float):
+    """The C kernel for float32 and float64 (:mod:`._compiled`)."""
+    if dtype not in _compiled.FLOAT_DTYPES:
         return None
+    top, below = clip_bounds(high, dtype)
+    if dtype == torch.float64:
+        return "uniform_f64", (low, high - low, top, below)
+    low32, span32 = _float32_bounds(low, high)
+    return "uniform_f32", (float(low32), float(span32), top, below)
+
+
+def _small_plan(dtype: torch.dtype, low: float, high: float):
+    """:mod:`._small`'s plan: the C kernel for valid scalar bounds."""
+    if dtype not in _compiled.FLOAT_DTYPES:
+        return None  # the general path draws (or refuses) the others
     try:
         low, high = check_bounds(low, high)
         _check_representable(low, high, dtype)
     except (TypeError, ValueError, OverflowError):
         return None  # the general path reports it
-    top, below = clip_bounds(high, dtype)
-    if dtype == torch.float64:
-        return "uniform_f64", 2, (low, high - low, top, below)
-    low32, span32 = _float32_bounds(low, high)
-    return "uniform_f32", 1, (float(low32), float(span32), top, below)
+    return _native(dtype, low, high)
 
 
 def _clip_below_high(values: torch.Tensor, high: float) -> None:
@@ -336,7 +343,7 @@ def _check_representable(low: float, high: float, dtype: torch.dtype) -> None:
         )
 
 
-KERNEL = Kernel("uniform", ("low", "high"), _cpu, _portable, cuda=_cuda)
+KERNEL = Kernel("uniform", ("low", "high"), _cpu, _portable, cuda=_cuda, native=_native)
 
 
 @public_sampler(UNIFORM, small=_small_plan)

@@ -1,0 +1,60 @@
+"""The ahead-of-time compiled C kernels of ``_native`` for calls of any size.
+
+A kernel family may name, for scalar parameters and some dtypes, a C kernel that
+computes the same values as its numba kernel (``Kernel(..., native=...)``). The small
+calls of :mod:`._small` always run them; larger calls run them on the thread pool where
+the CPU has the SIMD Philox they are built for (AVX-512 or AVX2 on x86-64), and the
+numba kernels elsewhere (without SIMD the C kernels are slower than numba's;
+docs/design.md, "Compiled kernels"). A process that draws only through C kernels never
+imports numba, so its first draw costs no JIT start-up.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+try:
+    from .. import _native
+except ImportError:  # built without a C compiler: the numba kernels serve every call
+    _native = None  # type: ignore[assignment]
+
+from .. import _threads
+
+#: The SIMD Philox the C kernels use here: ``"avx512"``, ``"avx2"`` or ``"none"``
+#: (``None``: not built).
+SIMD = None if _native is None else _native.SIMD
+#: Whether calls of any size run the C kernels (``TRNRAND_CPU_KERNELS=numba``: never).
+LARGE = SIMD not in (None, "none") and os.environ.get("TRNRAND_CPU_KERNELS") != "numba"
+#: The float dtypes the C kernels write (float16/bfloat16 take the numba kernels).
+FLOAT_DTYPES = (torch.float32, torch.float64)
+#: Words per thread-pool chunk: the C kernels run 2-5x faster than numba's, so their
+#: chunks are larger to keep the few microseconds of taking one small beside the work.
+CHUNK_WORDS = 4 * _threads.CHUNK_WORDS
+
+
+def run(native, draw, flat, params: dict) -> bool:
+    """Write ``draw``'s values into the contiguous CPU tensor ``flat`` through the C
+    kernel that ``native(dtype, **params) -> (name, kernel parameters) | None`` names;
+    ``False`` (nothing written) where there is none."""
+    if not LARGE or native is None:
+        return False
+    if any(isinstance(value, torch.Tensor) for value in params.values()):
+        return False  # per-element parameters: the numba kernels
+    answer = native(flat.dtype, **params)
+    if answer is None:
+        return False
+    name, args = answer
+    kernel = getattr(_native, name)
+    k0, k1, block, first = draw.k0, draw.k1, draw.block, draw.first
+    address, size = flat.data_ptr(), flat.element_size()
+
+    def part(start: int, stop: int) -> None:
+        kernel(k0, k1, block, first + start, stop - start, address + start * size, *args)
+
+    _threads.run_parts(first, draw.count, draw.words, part, CHUNK_WORDS)
+    return True
+
+
+__all__ = ["FLOAT_DTYPES", "LARGE", "SIMD", "run"]
