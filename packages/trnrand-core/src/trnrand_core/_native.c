@@ -156,7 +156,7 @@ static void sincos_turns53(int64_t y, double *sin_v, double *cos_v) {
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
 #define X86_SIMD 1
-#if defined(__linux__)
+#if defined(__linux__) && defined(__GLIBC__) /* target_clones needs glibc's ifunc */
 #define MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 #endif
