@@ -19,7 +19,16 @@ import torch
 import trnrand_core as tr
 from trnrand_core import _words
 from trnrand_core._draw import Draw
-from trnrand_core._samplers import _compiled, bernoulli, exponential, normal, randint, uniform
+from trnrand_core._samplers import (
+    _compiled,
+    bernoulli,
+    beta,
+    exponential,
+    gamma,
+    normal,
+    randint,
+    uniform,
+)
 
 needs_native = pytest.mark.skipif(_compiled._native is None, reason="_native was not built")
 
@@ -38,6 +47,14 @@ CASES = [
     (randint.KERNEL, torch.int64, {"low": -5, "span": 3_000_000_007}),
     (randint.KERNEL, torch.int64, {"low": 2**63 - 10, "span": 7}),
     (_words.KERNEL, torch.int64, {}),
+    # gamma: shapes above and below 1 (the boost), near 1/3 + tiny d (many retries)
+    (gamma.KERNEL, torch.float32, {"shape": 2.5, "scale": 3.0}),
+    (gamma.KERNEL, torch.float64, {"shape": 0.3, "scale": 2.0}),
+    (gamma.KERNEL, torch.float64, {"shape": 1.0, "scale": 1.0}),
+    (gamma.KERNEL, torch.float32, {"shape": 1e-3, "scale": 1.0}),
+    (beta.KERNEL, torch.float32, {"alpha": 0.5, "beta": 2.0}),
+    (beta.KERNEL, torch.float64, {"alpha": 3.0, "beta": 0.7}),
+    (beta.KERNEL, torch.float64, {"alpha": 1e-310, "beta": 1e-309}),
 ]
 #: First-pass blocks where calls start: zero, across the 2**32 carry into the counter's
 #: second word, and across the 2**64 wrap.
@@ -57,7 +74,7 @@ def mismatches(trials: int = 60, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
     found = []
     for kernel, dtype, params in CASES:
-        words = 2 if dtype == torch.float64 else 1
+        words = {"gamma": 4, "beta": 8}.get(kernel.name, 2 if dtype == torch.float64 else 1)
         for trial in range(trials):
             first = rng.choice([0, 1, 2, 3, rng.randrange(4096)])
             count = rng.choice([1, 2, 3, 5, 31, 64, 257, rng.randrange(1, 3000)])

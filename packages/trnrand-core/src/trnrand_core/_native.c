@@ -57,11 +57,16 @@ static void block_words(uint32_t k0, uint32_t k1, uint64_t b, uint32_t x[4]) {
     philox((uint32_t)b, (uint32_t)(b >> 32), 0, 0, k0, k1, x);
 }
 
-/* Word 0 of retry attempt `a` of the sub-draw at call word `word` (stream section 5). */
-static uint32_t retry_word0(uint32_t k0, uint32_t k1, uint64_t block, uint64_t word, uint32_t a) {
-    uint32_t x[4];
+/* The words of retry attempt `a` of the sub-draw at call word `word` (stream section 5). */
+static void retry_words(uint32_t k0, uint32_t k1, uint64_t block, uint64_t word, uint32_t a,
+                        uint32_t x[4]) {
     uint64_t b = block + (word >> 2);
     philox((uint32_t)b, (uint32_t)(b >> 32), a, (uint32_t)(word & 3), k0, k1, x);
+}
+
+static uint32_t retry_word0(uint32_t k0, uint32_t k1, uint64_t block, uint64_t word, uint32_t a) {
+    uint32_t x[4];
+    retry_words(k0, k1, block, word, a, x);
     return x[0];
 }
 
@@ -476,6 +481,222 @@ static void normal64(const Call *c, const Params *p, const uint32_t *w, Py_ssize
     }
 }
 
+/* -- the gamma family: Marsaglia-Tsang in float64 (trnrand_core._samplers.gamma, beta) --
+ * The float64 logarithm and cosine of _samplers._math64, built from IEEE basic
+ * operations (libm's would differ), and the acceptance test and retries of gamma.py,
+ * operation for operation. */
+static const double LN2_HI = 6.93147180369123816490e-01, LN2_LO = 1.90821492927058770002e-10;
+static const double ATANH[11] = {2.0 / 21, 2.0 / 19, 2.0 / 17, 2.0 / 15, 2.0 / 13, 2.0 / 11,
+                                 2.0 / 9,  2.0 / 7,  2.0 / 5,  2.0 / 3,  2.0 / 1};
+static const double COS[9] = {1.0 / 20922789888000.0, -1.0 / 87178291200.0,
+                              1.0 / 479001600.0,      -1.0 / 3628800.0,
+                              1.0 / 40320.0,          -1.0 / 720.0,
+                              1.0 / 24.0,             -1.0 / 2.0,
+                              1.0};
+static const double SIN[9] = {1.0 / 355687428096000.0, -1.0 / 1307674368000.0,
+                              1.0 / 6227020800.0,      -1.0 / 39916800.0,
+                              1.0 / 362880.0,          -1.0 / 5040.0,
+                              1.0 / 120.0,             -1.0 / 6.0,
+                              1.0};
+
+INLINE double horner(double x, const double *coefs, int count) {
+    double acc = coefs[0];
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 16
+#endif
+    for (int k = 1; k < count; k++) {
+        acc = acc * x + coefs[k];
+    }
+    return acc;
+}
+
+/* ln x for a positive normal float64 (_math64.log64). */
+INLINE double log64(double x) {
+    uint64_t bits;
+    memcpy(&bits, &x, 8);
+    double e = (double)(int32_t)((int64_t)(bits >> 52) - 1023);
+    bits = (bits & (((uint64_t)1 << 52) - 1)) | ((uint64_t)1023 << 52);
+    double m;
+    memcpy(&m, &bits, 8);
+    int big = m > 1.4142135623730951;
+    m = big ? m * 0.5 : m;
+    e = big ? e + 1.0 : e;
+    double s = (m - 1.0) / (m + 1.0);
+    return e * LN2_HI + (s * horner(s * s, ATANH, 11) + e * LN2_LO);
+}
+
+/* cos(2 pi x 2**-32) for a word x (_math64._cos_turns). */
+INLINE double cos_turns(uint32_t x) {
+    int64_t t = (int64_t)x + (1 << 29);
+    int64_t q = (t >> 30) & 3;
+    double theta = (double)(int32_t)((t & ((1 << 30) - 1)) - (1 << 29)) *
+                   (3.141592653589793 / 2 * 0x1p-30);
+    double t2 = theta * theta;
+    double c = horner(t2, COS, 9), s = theta * horner(t2, SIN, 9);
+    double r = (q & 1) == 0 ? c : s;
+    return (q == 1) | (q == 2) ? -r : r;
+}
+
+INLINE double v32(uint32_t x) { return ((double)x + 0.5) * 0x1p-32; }
+
+INLINE double box_muller(uint32_t x0, uint32_t x1) {
+    return sqrt(-2.0 * log64(v32(x0))) * cos_turns(x1);
+}
+
+/* Marsaglia-Tsang's d, c and ln d for shape k (k + 1 below 1). */
+typedef struct {
+    double k, d, c, log_d;
+} Shape;
+
+static Shape mt_shape(double k) {
+    Shape m = {.k = k, .d = (k < 1.0 ? k + 1.0 : k) - 1.0 / 3.0};
+    m.c = 1.0 / sqrt(9.0 * m.d);
+    m.log_d = log64(m.d);
+    return m;
+}
+
+INLINE int mt_accept(double d, double z, double t, double lt, double u, double lu) {
+    double v = t * t * t, z2 = z * z;
+    return (u < 1.0 - 0.0331 * z2 * z2) | (lu < 0.5 * z2 + d * (1.0 - v + 3.0 * lt));
+}
+
+/* ln X of the standard gamma variate from ln t (times U**(1/k) below 1, ln U = l3). */
+INLINE double gamma_log(const Shape *m, double lt, double l3) {
+    return m->log_d + 3.0 * lt + (m->k < 1.0 ? l3 / m->k : 0.0);
+}
+
+#define MT_MAX (BATCH_WORDS / 4) /* sub-draws of one batch at most */
+
+/* t[i] (and, when lt is not NULL, lt[i] = ln t[i]) of the first accepted attempt of n
+ * sub-draws: sub-draw i has first-pass words x + stride i and starts at call word
+ * word0 + stride i. Attempt 0 runs for all in one loop the compiler vectorises (with
+ * lt, its logarithms too, those of t <= 0 taken of 1 and unused; without, only the
+ * squeeze test); the few sub-draws it leaves then take the full test (without lt) and
+ * their retries one by one. */
+MULTIVERSION static void mt_batch(const Call *call, const Shape *m, const uint32_t *x,
+                                  Py_ssize_t stride, Py_ssize_t n, uint64_t word0,
+                                  double *t, double *lt) {
+    unsigned char accepted[MT_MAX];
+    double zs[MT_MAX], us[MT_MAX];
+    const double c = m->c, d = m->d;
+    if (lt != NULL) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            const uint32_t *xi = x + stride * i;
+            double z = box_muller(xi[0], xi[1]), ti = 1.0 + c * z, u = v32(xi[2]);
+            double lti = log64(ti > 0.0 ? ti : 1.0);
+            accepted[i] = (ti > 0.0) & mt_accept(d, z, ti, lti, u, log64(u));
+            t[i] = ti;
+            lt[i] = lti;
+        }
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            const uint32_t *xi = x + stride * i;
+            double z = box_muller(xi[0], xi[1]), ti = 1.0 + c * z, u = v32(xi[2]), z2 = z * z;
+            accepted[i] = (ti > 0.0) & (u < 1.0 - 0.0331 * z2 * z2);
+            t[i] = ti;
+            zs[i] = z;
+            us[i] = u;
+        }
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (accepted[i] || (lt == NULL && t[i] > 0.0 &&
+                            mt_accept(d, zs[i], t[i], log64(t[i]), us[i], log64(us[i])))) {
+            continue;
+        }
+        for (uint32_t a = 1;; a++) {
+            uint32_t y[4];
+            retry_words(call->k0, call->k1, call->block, word0 + (uint64_t)(stride * i), a, y);
+            double z = box_muller(y[0], y[1]), ti = 1.0 + c * z;
+            if (ti > 0.0) {
+                double lti = log64(ti), u = v32(y[2]);
+                if (mt_accept(d, z, ti, lti, u, log64(u))) {
+                    t[i] = ti;
+                    if (lt != NULL) {
+                        lt[i] = lti;
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/* gamma: X * scale with X = d t**3, or exp(gamma_log) below shape 1; a block an element */
+MULTIVERSION static void gamma_values(const Call *c, const Params *p, const uint32_t *w,
+                                      Py_ssize_t n, Py_ssize_t e, double *out) {
+    const Shape m = mt_shape(p->p[0]);
+    const double scale = p->p[1];
+    double t[MT_MAX], lt[MT_MAX];
+    if (m.k >= 1.0) {
+        mt_batch(c, &m, w, 4, n, 4 * (uint64_t)e, t, NULL);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            out[i] = m.d * (t[i] * t[i] * t[i]) * scale;
+        }
+        return;
+    }
+    mt_batch(c, &m, w, 4, n, 4 * (uint64_t)e, t, lt);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        lt[i] = gamma_log(&m, lt[i], log64(v32(w[4 * i + 3])));
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        out[i] = exp(lt[i]) * scale;
+    }
+}
+
+/* beta: X / (X + Y) from ln X (words 0-3) and ln Y (words 4-7) (beta.py's _ratio) */
+MULTIVERSION static void beta_values(const Call *c, const Params *p, const uint32_t *w,
+                                     Py_ssize_t n, Py_ssize_t e, double *out) {
+    const Shape a = mt_shape(p->p[0]), b = mt_shape(p->p[1]);
+    double t[MT_MAX], ltx[MT_MAX], lty[MT_MAX], l3x[MT_MAX], l3y[MT_MAX], r[MT_MAX];
+    mt_batch(c, &a, w, 8, n, 8 * (uint64_t)e, t, ltx);
+    mt_batch(c, &b, w + 4, 8, n, 8 * (uint64_t)e + 4, t, lty);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        l3x[i] = log64(v32(w[8 * i + 3]));
+        l3y[i] = log64(v32(w[8 * i + 7]));
+        r[i] = gamma_log(&b, lty[i], l3y[i]) - gamma_log(&a, ltx[i], l3x[i]);
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (r[i] <= 0.0) {
+            out[i] = 1.0 / (1.0 + exp(r[i]));
+        } else if (r[i] > 0.0) {
+            double ex = exp(-r[i]);
+            out[i] = ex / (1.0 + ex);
+        } else { /* both logarithms -inf: the limit */
+            double sx = l3x[i] * b.k, sy = l3y[i] * a.k;
+            out[i] = sx > sy ? 1.0 : (sx < sy ? 0.0 : 0.5);
+        }
+    }
+}
+
+/* The float64 values of `values`, rounded once to float32 (at most MT_MAX at a time). */
+static void to_float32(void (*values)(const Call *, const Params *, const uint32_t *,
+                                      Py_ssize_t, Py_ssize_t, double *),
+                       const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
+                       Py_ssize_t e, float *out) {
+    double wide[MT_MAX];
+    values(c, p, w, n, e, wide);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        out[i] = (float)wide[i];
+    }
+}
+
+static void gamma32(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
+                    Py_ssize_t e, void *out) {
+    to_float32(gamma_values, c, p, w, n, e, out);
+}
+static void gamma64(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
+                    Py_ssize_t e, void *out) {
+    gamma_values(c, p, w, n, e, out);
+}
+static void beta32(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
+                   Py_ssize_t e, void *out) {
+    to_float32(beta_values, c, p, w, n, e, out);
+}
+static void beta64(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
+                   Py_ssize_t e, void *out) {
+    beta_values(c, p, w, n, e, out);
+}
+
 /* -- parameters ------------------------------------------------------------------------ */
 static int parse_doubles(PyObject *const *params, Py_ssize_t count, Params *p) {
     for (Py_ssize_t k = 0; k < count; k++) {
@@ -518,7 +739,8 @@ static int parse_randint(PyObject *const *params, Params *p) {
 }
 
 enum { UNIFORM_F32, UNIFORM_F64, NORMAL_F32, NORMAL_F64, EXPONENTIAL_F32, EXPONENTIAL_F64,
-       BERNOULLI_F32, WORDS_I64, RANDINT1_I64, N_KERNELS };
+       BERNOULLI_F32, WORDS_I64, RANDINT1_I64, GAMMA_F32, GAMMA_F64, BETA_F32, BETA_F64,
+       N_KERNELS };
 static const Kernel KERNELS[N_KERNELS] = {
     [UNIFORM_F32] = {"uniform_f32", 4, parse_four, uniform32, 1, 1, 4},
     [UNIFORM_F64] = {"uniform_f64", 4, parse_four, uniform64, 2, 1, 8},
@@ -529,6 +751,10 @@ static const Kernel KERNELS[N_KERNELS] = {
     [BERNOULLI_F32] = {"bernoulli_f32", 1, parse_threshold, bernoulli32, 1, 1, 4},
     [WORDS_I64] = {"words_i64", 0, parse_none, word64, 1, 1, 8},
     [RANDINT1_I64] = {"randint1_i64", 3, parse_randint, randint1, 1, 1, 8},
+    [GAMMA_F32] = {"gamma_f32", 2, parse_two, gamma32, 4, 1, 4},
+    [GAMMA_F64] = {"gamma_f64", 2, parse_two, gamma64, 4, 1, 8},
+    [BETA_F32] = {"beta_f32", 2, parse_two, beta32, 8, 1, 4},
+    [BETA_F64] = {"beta_f64", 2, parse_two, beta64, 8, 1, 8},
 };
 
 /* A kernel called from Python, without the GIL while it runs (the thread pool runs
@@ -575,6 +801,10 @@ ENTRY(EXPONENTIAL_F64, exponential_f64)
 ENTRY(BERNOULLI_F32, bernoulli_f32)
 ENTRY(WORDS_I64, words_i64)
 ENTRY(RANDINT1_I64, randint1_i64)
+ENTRY(GAMMA_F32, gamma_f32)
+ENTRY(GAMMA_F64, gamma_f64)
+ENTRY(BETA_F32, beta_f32)
+ENTRY(BETA_F64, beta_f64)
 
 /* -- the front end of small calls (trnrand_core._samplers._small) --------------------
  * small_call(spec, args, kwargs) draws a small call the way _small's docstring says, or
@@ -1099,6 +1329,10 @@ static PyMethodDef methods[] = {
     {"bernoulli_f32", (PyCFunction)(void (*)(void))bernoulli_f32, METH_FASTCALL, NULL},
     {"words_i64", (PyCFunction)(void (*)(void))words_i64, METH_FASTCALL, NULL},
     {"randint1_i64", (PyCFunction)(void (*)(void))randint1_i64, METH_FASTCALL, NULL},
+    {"gamma_f32", (PyCFunction)(void (*)(void))gamma_f32, METH_FASTCALL, NULL},
+    {"gamma_f64", (PyCFunction)(void (*)(void))gamma_f64, METH_FASTCALL, NULL},
+    {"beta_f32", (PyCFunction)(void (*)(void))beta_f32, METH_FASTCALL, NULL},
+    {"beta_f64", (PyCFunction)(void (*)(void))beta_f64, METH_FASTCALL, NULL},
     {"setup", (PyCFunction)(void (*)(void))setup, METH_FASTCALL,
      "setup(small_globals, common_globals, active_plugin, default_generator, Generator, "
      "torch.dtype, torch.empty, torch.get_default_dtype, reservations, current_level)"},

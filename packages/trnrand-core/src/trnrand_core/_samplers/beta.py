@@ -24,7 +24,7 @@ from .._jit import inline, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES
-from . import _common
+from . import _common, _compiled
 from ._api import public_sampler
 from ._call import begin
 from ._declaration import Declaration, Rule
@@ -155,7 +155,14 @@ def _portable(draw, dtype, device, alpha, beta) -> torch.Tensor:
 
 
 # -- public function --------------------------------------------------------------------
-KERNEL = Kernel("beta", ("alpha", "beta"), _cpu, _portable)
+def _native(dtype: torch.dtype, alpha: float, beta: float):
+    """The C kernel for float32 and float64 (:mod:`._compiled`)."""
+    if dtype not in _compiled.FLOAT_DTYPES:
+        return None
+    return "beta_f64" if dtype == torch.float64 else "beta_f32", (alpha, beta)
+
+
+KERNEL = Kernel("beta", ("alpha", "beta"), _cpu, _portable, native=_native)
 
 
 @public_sampler(BETA)

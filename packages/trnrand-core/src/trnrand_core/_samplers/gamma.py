@@ -32,7 +32,7 @@ from .._jit import helper, inline, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES
-from . import _common
+from . import _common, _compiled
 from ._api import public_sampler
 from ._call import begin
 from ._declaration import Declaration, Rule
@@ -308,7 +308,14 @@ def _sample_gamma(
     return call.draw(KERNEL, params)
 
 
-KERNEL = Kernel("gamma", ("shape", "scale"), _cpu, _portable)
+def _native(dtype: torch.dtype, shape: float, scale: float):
+    """The C kernel for float32 and float64 (:mod:`._compiled`)."""
+    if dtype not in _compiled.FLOAT_DTYPES:
+        return None
+    return "gamma_f64" if dtype == torch.float64 else "gamma_f32", (shape, scale)
+
+
+KERNEL = Kernel("gamma", ("shape", "scale"), _cpu, _portable, native=_native)
 
 
 @public_sampler(GAMMA)
