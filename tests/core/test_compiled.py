@@ -23,6 +23,7 @@ from trnrand_core._samplers import (
     _compiled,
     bernoulli,
     beta,
+    dirichlet,
     exponential,
     gamma,
     normal,
@@ -208,3 +209,31 @@ def test_numba_only_setting_gives_the_same_values():
 def test_c_kernels_refuse_impossible_arguments(name, args, message):
     with pytest.raises(ValueError, match=message):
         getattr(_compiled._native, name)(*args)
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(
+    ("alpha", "k"),
+    [
+        ([0.5, 1.0, 2.0], 3),  # one vector, shapes below and from 1
+        ([1e-3, 2e-3, 5.0, 0.3], 4),  # rows normalised in log space
+        ([2.0] * 70 + [0.2] * 30, 100),  # rows longer than a batch of blocks
+        ([0.5, 3.0, 0.01, 1.5, 4.0, 0.7], 3),  # a batch of two vectors (m = 2 k)
+    ],
+)
+def test_dirichlet_c_kernel_equals_numba(monkeypatch, alpha, k, dtype):
+    """Rows of a partition's part (first a row boundary) and of a shard's run (first
+    re-based: not a multiple of k) give numba's values, on one thread and on several."""
+    if not _compiled.LARGE:
+        pytest.skip(f"large calls use numba here (SIMD {_compiled.SIMD})")
+    alpha_t = torch.tensor(alpha, dtype=torch.float64)
+    for first, rows in ((0, 900), (6 * k, 40), (1, 7)):
+        draw = Draw(123, 456, 2**32 - 70, first, rows * k, 4)
+        c_out = torch.empty(rows * k, dtype=dtype)
+        dirichlet._cpu(draw, c_out, alpha_t, k)
+        with monkeypatch.context() as m:
+            m.setattr(_compiled, "LARGE", False)
+            numba_out = torch.empty(rows * k, dtype=dtype)
+            dirichlet._cpu(draw, numba_out, alpha_t, k)
+        assert torch.equal(c_out, numba_out), (first, rows)

@@ -316,6 +316,10 @@ typedef struct {
     double p[4];   /* the sampler's float parameters */
     long long t;   /* bernoulli's threshold */
     uint64_t u[3]; /* randint's low, span, rejection threshold */
+    /* dirichlet: the concentrations (m float64 values), the row length, and the call
+     * element of concentration 0 */
+    const double *alpha;
+    Py_ssize_t m, k, origin;
 } Params;
 
 /* span(c, p, w, groups, e, out): groups whole groups from the words w, the first group's
@@ -323,13 +327,18 @@ typedef struct {
 typedef void (*Span)(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t groups,
                      Py_ssize_t e, void *out);
 typedef int (*Parse)(PyObject *const *params, Params *p);
-typedef struct {
+typedef struct Kernel Kernel;
+/* A kernel whose elements are not independent groups (dirichlet's rows) runs its own
+ * loop instead of run_kernel's: -1 when out of memory. */
+typedef int (*Run)(const Kernel *k, const Call *c, const Params *p);
+struct Kernel {
     const char *name;
     Py_ssize_t n_params;
     Parse parse;
     Span span;
     int words, group, size; /* words per element, elements per group, bytes per element */
-} Kernel;
+    Run run;                /* NULL: run_kernel */
+};
 
 /* Elements [e, stop) of the group that holds element e, computed whole. */
 static void edge_group(const Kernel *k, const Call *c, const Params *p, Py_ssize_t e,
@@ -537,22 +546,40 @@ INLINE double cos_turns(uint32_t x) {
     return (q == 1) | (q == 2) ? -r : r;
 }
 
-INLINE double v32(uint32_t x) { return ((double)x + 0.5) * 0x1p-32; }
+/* (x + 0.5) 2**-32, exact; the word through a signed conversion, which SIMD has */
+INLINE double v32(uint32_t x) {
+    return ((double)(int32_t)(x ^ 0x80000000u) + 2147483648.0 + 0.5) * 0x1p-32;
+}
 
 INLINE double box_muller(uint32_t x0, uint32_t x1) {
     return sqrt(-2.0 * log64(v32(x0))) * cos_turns(x1);
 }
 
-/* Marsaglia-Tsang's d, c and ln d for shape k (k + 1 below 1). */
-typedef struct {
-    double k, d, c, log_d;
-} Shape;
+#define MT_MAX (BATCH_WORDS / 4) /* sub-draws of one batch at most */
 
-static Shape mt_shape(double k) {
-    Shape m = {.k = k, .d = (k < 1.0 ? k + 1.0 : k) - 1.0 / 3.0};
-    m.c = 1.0 / sqrt(9.0 * m.d);
-    m.log_d = log64(m.d);
-    return m;
+/* The shapes k of up to MT_MAX sub-draws and their Marsaglia-Tsang d, c and ln d
+ * (of k + 1 below 1). */
+typedef struct {
+    double k[MT_MAX], d[MT_MAX], c[MT_MAX], log_d[MT_MAX];
+} Shapes;
+
+INLINE void mt_shape(Shapes *s, Py_ssize_t i, double k) {
+    double d = (k < 1.0 ? k + 1.0 : k) - 1.0 / 3.0;
+    s->k[i] = k;
+    s->d[i] = d;
+    s->c[i] = 1.0 / sqrt(9.0 * d);
+    s->log_d[i] = log64(d);
+}
+
+/* n sub-draws of the one shape k. */
+static void one_shape(Shapes *s, double k, Py_ssize_t n) {
+    mt_shape(s, 0, k);
+    for (Py_ssize_t i = 1; i < n; i++) {
+        s->k[i] = s->k[0];
+        s->d[i] = s->d[0];
+        s->c[i] = s->c[0];
+        s->log_d[i] = s->log_d[0];
+    }
 }
 
 INLINE int mt_accept(double d, double z, double t, double lt, double u, double lu) {
@@ -560,100 +587,149 @@ INLINE int mt_accept(double d, double z, double t, double lt, double u, double l
     return (u < 1.0 - 0.0331 * z2 * z2) | (lu < 0.5 * z2 + d * (1.0 - v + 3.0 * lt));
 }
 
-/* ln X of the standard gamma variate from ln t (times U**(1/k) below 1, ln U = l3). */
-INLINE double gamma_log(const Shape *m, double lt, double l3) {
-    return m->log_d + 3.0 * lt + (m->k < 1.0 ? l3 / m->k : 0.0);
+/* ln X of sub-draw i's standard gamma variate from ln t (times U**(1/k) below 1,
+ * ln U = l3). */
+INLINE double gamma_log(const Shapes *s, Py_ssize_t i, double lt, double l3) {
+    double boost = l3 / s->k[i]; /* computed either way: the select below vectorises */
+    return s->log_d[i] + 3.0 * lt + (s->k[i] < 1.0 ? boost : 0.0);
 }
 
-#define MT_MAX (BATCH_WORDS / 4) /* sub-draws of one batch at most */
+/* One attempt of n sub-draws on the words (x0, x1, x2) with constants c, d: t, ln t
+ * (of 1 where t <= 0, unused) and whether it is accepted; a loop the compiler
+ * vectorises. */
+MULTIVERSION static void mt_attempt(const uint32_t *restrict x0, const uint32_t *restrict x1,
+                                    const uint32_t *restrict x2, const double *restrict c,
+                                    const double *restrict d, Py_ssize_t n, double *restrict t,
+                                    double *restrict lt, unsigned char *restrict accepted) {
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double z = box_muller(x0[i], x1[i]), ti = 1.0 + c[i] * z, u = v32(x2[i]);
+        double lti = log64(ti > 0.0 ? ti : 1.0);
+        accepted[i] = (ti > 0.0) & mt_accept(d[i], z, ti, lti, u, log64(u));
+        t[i] = ti;
+        lt[i] = lti;
+    }
+}
 
 /* t[i] (and, when lt is not NULL, lt[i] = ln t[i]) of the first accepted attempt of n
- * sub-draws: sub-draw i has first-pass words x + stride i and starts at call word
- * word0 + stride i. Attempt 0 runs for all in one loop the compiler vectorises (with
- * lt, its logarithms too, those of t <= 0 taken of 1 and unused; without, only the
- * squeeze test); the few sub-draws it leaves then take the full test (without lt) and
- * their retries one by one. */
-MULTIVERSION static void mt_batch(const Call *call, const Shape *m, const uint32_t *x,
-                                  Py_ssize_t stride, Py_ssize_t n, uint64_t word0,
-                                  double *t, double *lt) {
+ * sub-draws of shapes s: sub-draw i has first-pass words x + stride i and starts at
+ * call word word0 + stride i. Attempt 0 runs for all at once (without lt, only the
+ * squeeze test, and the full test one by one where it fails); then each retry attempt
+ * runs at once for the sub-draws still rejected. */
+MULTIVERSION static void mt_batch(const Call *call, const Shapes *s, const uint32_t *x, Py_ssize_t stride,
+                     Py_ssize_t n, uint64_t word0, double *t, double *lt) {
     unsigned char accepted[MT_MAX];
-    double zs[MT_MAX], us[MT_MAX];
-    const double c = m->c, d = m->d;
+    uint32_t x0[MT_MAX], x1[MT_MAX], x2[MT_MAX];
+    double c[MT_MAX], d[MT_MAX], tr[MT_MAX], ltr[MT_MAX];
+    Py_ssize_t pending[MT_MAX], waiting = 0;
+    for (Py_ssize_t i = 0; i < n; i++) { /* contiguous words: the loops vectorise */
+        x0[i] = x[stride * i];
+        x1[i] = x[stride * i + 1];
+        x2[i] = x[stride * i + 2];
+    }
     if (lt != NULL) {
-        for (Py_ssize_t i = 0; i < n; i++) {
-            const uint32_t *xi = x + stride * i;
-            double z = box_muller(xi[0], xi[1]), ti = 1.0 + c * z, u = v32(xi[2]);
-            double lti = log64(ti > 0.0 ? ti : 1.0);
-            accepted[i] = (ti > 0.0) & mt_accept(d, z, ti, lti, u, log64(u));
-            t[i] = ti;
-            lt[i] = lti;
-        }
+        mt_attempt(x0, x1, x2, s->c, s->d, n, t, lt, accepted);
     } else {
         for (Py_ssize_t i = 0; i < n; i++) {
-            const uint32_t *xi = x + stride * i;
-            double z = box_muller(xi[0], xi[1]), ti = 1.0 + c * z, u = v32(xi[2]), z2 = z * z;
-            accepted[i] = (ti > 0.0) & (u < 1.0 - 0.0331 * z2 * z2);
+            double z = box_muller(x0[i], x1[i]), ti = 1.0 + s->c[i] * z, u = v32(x2[i]);
+            double z2 = z * z;
+            int squeeze = (ti > 0.0) & (u < 1.0 - 0.0331 * z2 * z2);
+            accepted[i] = squeeze;
             t[i] = ti;
-            zs[i] = z;
-            us[i] = u;
+            tr[i] = z; /* kept for the full test below */
+            ltr[i] = u;
         }
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (accepted[i] || (lt == NULL && t[i] > 0.0 &&
-                            mt_accept(d, zs[i], t[i], log64(t[i]), us[i], log64(us[i])))) {
-            continue;
-        }
-        for (uint32_t a = 1;; a++) {
-            uint32_t y[4];
-            retry_words(call->k0, call->k1, call->block, word0 + (uint64_t)(stride * i), a, y);
-            double z = box_muller(y[0], y[1]), ti = 1.0 + c * z;
-            if (ti > 0.0) {
-                double lti = log64(ti), u = v32(y[2]);
-                if (mt_accept(d, z, ti, lti, u, log64(u))) {
-                    t[i] = ti;
-                    if (lt != NULL) {
-                        lt[i] = lti;
-                    }
-                    break;
-                }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (!accepted[i] && t[i] > 0.0) {
+                accepted[i] = (unsigned char)mt_accept(s->d[i], tr[i], t[i], log64(t[i]),
+                                                       ltr[i], log64(ltr[i]));
             }
         }
     }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!accepted[i]) {
+            pending[waiting++] = i;
+        }
+    }
+    for (uint32_t a = 1; waiting > 0; a++) {
+        for (Py_ssize_t j = 0; j < waiting; j++) {
+            Py_ssize_t i = pending[j];
+            uint32_t y[4];
+            retry_words(call->k0, call->k1, call->block, word0 + (uint64_t)(stride * i), a, y);
+            x0[j] = y[0];
+            x1[j] = y[1];
+            x2[j] = y[2];
+            c[j] = s->c[i];
+            d[j] = s->d[i];
+        }
+        mt_attempt(x0, x1, x2, c, d, waiting, tr, ltr, accepted);
+        Py_ssize_t still = 0;
+        for (Py_ssize_t j = 0; j < waiting; j++) {
+            Py_ssize_t i = pending[j];
+            if (accepted[j]) {
+                t[i] = tr[j];
+                if (lt != NULL) {
+                    lt[i] = ltr[j];
+                }
+            } else {
+                pending[still++] = i;
+            }
+        }
+        waiting = still;
+    }
 }
 
-/* gamma: X * scale with X = d t**3, or exp(gamma_log) below shape 1; a block an element */
-MULTIVERSION static void gamma_values(const Call *c, const Params *p, const uint32_t *w,
-                                      Py_ssize_t n, Py_ssize_t e, double *out) {
-    const Shape m = mt_shape(p->p[0]);
-    const double scale = p->p[1];
+/* out[i] = X (d t**3) of sub-draw i for shapes from 1 up, ln X (gamma_log) below 1: n
+ * sub-draws of one block each, from the words w, the first at call word word0. */
+MULTIVERSION static void gamma_variates(const Call *c, const Shapes *s, const uint32_t *w,
+                                        Py_ssize_t n, uint64_t word0, double *out) {
     double t[MT_MAX], lt[MT_MAX];
-    if (m.k >= 1.0) {
-        mt_batch(c, &m, w, 4, n, 4 * (uint64_t)e, t, NULL);
+    int boost = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        boost |= s->k[i] < 1.0;
+    }
+    mt_batch(c, s, w, 4, n, word0, t, boost ? lt : NULL);
+    if (!boost) {
         for (Py_ssize_t i = 0; i < n; i++) {
-            out[i] = m.d * (t[i] * t[i] * t[i]) * scale;
+            out[i] = s->d[i] * (t[i] * t[i] * t[i]);
         }
         return;
     }
-    mt_batch(c, &m, w, 4, n, 4 * (uint64_t)e, t, lt);
     for (Py_ssize_t i = 0; i < n; i++) {
-        lt[i] = gamma_log(&m, lt[i], log64(v32(w[4 * i + 3])));
+        double logarithm = gamma_log(s, i, lt[i], log64(v32(w[4 * i + 3])));
+        double plain = s->d[i] * (t[i] * t[i] * t[i]);
+        out[i] = s->k[i] < 1.0 ? logarithm : plain;
+    }
+}
+
+/* gamma: X * scale (X = exp(ln X) below shape 1); a block an element */
+static void gamma_values(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
+                         Py_ssize_t e, double *out) {
+    Shapes s;
+    one_shape(&s, p->p[0], n);
+    gamma_variates(c, &s, w, n, 4 * (uint64_t)e, out);
+    if (s.k[0] < 1.0) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            out[i] = exp(out[i]);
+        }
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        out[i] = exp(lt[i]) * scale;
+        out[i] = out[i] * p->p[1];
     }
 }
 
 /* beta: X / (X + Y) from ln X (words 0-3) and ln Y (words 4-7) (beta.py's _ratio) */
 MULTIVERSION static void beta_values(const Call *c, const Params *p, const uint32_t *w,
                                      Py_ssize_t n, Py_ssize_t e, double *out) {
-    const Shape a = mt_shape(p->p[0]), b = mt_shape(p->p[1]);
+    Shapes a, b;
+    one_shape(&a, p->p[0], n);
+    one_shape(&b, p->p[1], n);
     double t[MT_MAX], ltx[MT_MAX], lty[MT_MAX], l3x[MT_MAX], l3y[MT_MAX], r[MT_MAX];
     mt_batch(c, &a, w, 8, n, 8 * (uint64_t)e, t, ltx);
     mt_batch(c, &b, w + 4, 8, n, 8 * (uint64_t)e + 4, t, lty);
     for (Py_ssize_t i = 0; i < n; i++) {
         l3x[i] = log64(v32(w[8 * i + 3]));
         l3y[i] = log64(v32(w[8 * i + 7]));
-        r[i] = gamma_log(&b, lty[i], l3y[i]) - gamma_log(&a, ltx[i], l3x[i]);
+        r[i] = gamma_log(&b, i, lty[i], l3y[i]) - gamma_log(&a, i, ltx[i], l3x[i]);
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         if (r[i] <= 0.0) {
@@ -662,10 +738,104 @@ MULTIVERSION static void beta_values(const Call *c, const Params *p, const uint3
             double ex = exp(-r[i]);
             out[i] = ex / (1.0 + ex);
         } else { /* both logarithms -inf: the limit */
-            double sx = l3x[i] * b.k, sy = l3y[i] * a.k;
+            double sx = l3x[i] * b.k[i], sy = l3y[i] * a.k[i];
             out[i] = sx > sy ? 1.0 : (sx < sy ? 0.0 : 0.5);
         }
     }
+}
+
+/* dirichlet: whole rows of k gammas, each normalised (dirichlet.py): elements first ..
+ * first + n - 1 of the call are whole rows (first - origin a multiple of k), element e
+ * of shape alpha[(e - origin) mod m]. A row is X_j / sum X, with X_j = exp(ln X_j)
+ * below shape 1; where such a logarithm is below -700, exp(l_j - max l) / sum from the
+ * logarithms of all X_j instead. */
+#define DIRICHLET_GROUP 1024 /* gammas drawn before their rows are normalised, at least */
+#define DIRICHLET_TABLE 4096 /* concentrations whose constants are computed once a call */
+
+/* Row `row` of k values (X, or ln X below shape 1: `boosted`) normalised into out. */
+INLINE void dirichlet_row(double *row, const unsigned char *boosted, Py_ssize_t k,
+                          int f32, void *out) {
+    int direct = 1;
+    for (Py_ssize_t j = 0; j < k; j++) {
+        direct &= !(boosted[j] && row[j] < -700.0);
+    }
+    for (Py_ssize_t j = 0; j < k; j++) {
+        if (direct && boosted[j]) {
+            row[j] = exp(row[j]);
+        } else if (!direct && !boosted[j]) {
+            row[j] = log64(row[j]);
+        }
+    }
+    if (!direct) {
+        double top = row[0];
+        for (Py_ssize_t j = 1; j < k; j++) {
+            top = row[j] > top || row[j] != row[j] ? row[j] : top;
+        }
+        for (Py_ssize_t j = 0; j < k; j++) {
+            row[j] = exp(row[j] - top);
+        }
+    }
+    double total = 0.0;
+    for (Py_ssize_t j = 0; j < k; j++) {
+        total += row[j];
+    }
+    for (Py_ssize_t j = 0; j < k; j++) {
+        if (f32) {
+            ((float *)out)[j] = (float)(row[j] / total);
+        } else {
+            ((double *)out)[j] = row[j] / total;
+        }
+    }
+}
+
+static int dirichlet_rows(const Kernel *kernel, const Call *c, const Params *p) {
+    const Py_ssize_t k = p->k, m = p->m, rows = c->n / k;
+    const Py_ssize_t group = k >= DIRICHLET_GROUP ? 1 : DIRICHLET_GROUP / k;
+    const int f32 = kernel->size == 4;
+    double *values = malloc((size_t)(group * k) * (sizeof(double) + 1));
+    Shapes *table = m <= DIRICHLET_TABLE ? malloc((size_t)(m / MT_MAX + 1) * sizeof(Shapes)) : NULL;
+    if (values == NULL || (table == NULL && m <= DIRICHLET_TABLE)) {
+        free(values);
+        free(table);
+        return -1;
+    }
+    unsigned char *boosted = (unsigned char *)(values + group * k);
+    for (Py_ssize_t a = 0; table != NULL && a < m; a++) {
+        mt_shape(table + a / MT_MAX, a % MT_MAX, p->alpha[a]);
+    }
+    uint32_t w[BATCH_WORDS];
+    Shapes s;
+    for (Py_ssize_t r0 = 0; r0 < rows; r0 += group) {
+        const Py_ssize_t count = (rows - r0 < group ? rows - r0 : group) * k;
+        const Py_ssize_t e0 = c->first + r0 * k;
+        Py_ssize_t at = (e0 - p->origin) % m;
+        for (Py_ssize_t j0 = 0; j0 < count; j0 += MT_MAX) {
+            Py_ssize_t part = count - j0 < MT_MAX ? count - j0 : MT_MAX;
+            for (Py_ssize_t i = 0; i < part; i++) {
+                if (table != NULL) {
+                    const Shapes *t = table + at / MT_MAX;
+                    const Py_ssize_t a = at % MT_MAX;
+                    s.k[i] = t->k[a];
+                    s.d[i] = t->d[a];
+                    s.c[i] = t->c[a];
+                    s.log_d[i] = t->log_d[a];
+                } else {
+                    mt_shape(&s, i, p->alpha[at]);
+                }
+                boosted[j0 + i] = s.k[i] < 1.0;
+                at = at + 1 < m ? at + 1 : 0;
+            }
+            batch_words(c->k0, c->k1, c->block + (uint64_t)(e0 + j0), part, w);
+            gamma_variates(c, &s, w, part, 4 * (uint64_t)(e0 + j0), values + j0);
+        }
+        for (Py_ssize_t r = 0; r < count / k; r++) {
+            char *out = (char *)c->out + (r0 + r) * k * kernel->size;
+            dirichlet_row(values + r * k, boosted + r * k, k, f32, out);
+        }
+    }
+    free(values);
+    free(table);
+    return 0;
 }
 
 /* The float64 values of `values`, rounded once to float32 (at most MT_MAX at a time). */
@@ -722,6 +892,23 @@ static int parse_threshold(PyObject *const *params, Params *p) {
     return 0;
 }
 
+/* dirichlet: the address of m float64 concentrations, m, the row length k, and origin
+ * (the caller keeps the concentrations alive during the call) */
+static int parse_dirichlet(PyObject *const *params, Params *p) {
+    p->alpha = PyLong_AsVoidPtr(params[0]);
+    p->m = PyLong_AsSsize_t(params[1]);
+    p->k = PyLong_AsSsize_t(params[2]);
+    p->origin = PyLong_AsSsize_t(params[3]);
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+    if (p->alpha == NULL || p->m < 1 || p->k < 1 || p->origin < 0) {
+        PyErr_SetString(PyExc_ValueError, "dirichlet needs concentrations, m, k >= 1 and origin >= 0");
+        return -1;
+    }
+    return 0;
+}
+
 /* randint: low mod 2**64, span, (2**32 - span) mod span */
 static int parse_randint(PyObject *const *params, Params *p) {
     for (int k = 0; k < 3; k++) {
@@ -740,7 +927,7 @@ static int parse_randint(PyObject *const *params, Params *p) {
 
 enum { UNIFORM_F32, UNIFORM_F64, NORMAL_F32, NORMAL_F64, EXPONENTIAL_F32, EXPONENTIAL_F64,
        BERNOULLI_F32, WORDS_I64, RANDINT1_I64, GAMMA_F32, GAMMA_F64, BETA_F32, BETA_F64,
-       N_KERNELS };
+       DIRICHLET_F32, DIRICHLET_F64, N_KERNELS };
 static const Kernel KERNELS[N_KERNELS] = {
     [UNIFORM_F32] = {"uniform_f32", 4, parse_four, uniform32, 1, 1, 4},
     [UNIFORM_F64] = {"uniform_f64", 4, parse_four, uniform64, 2, 1, 8},
@@ -755,6 +942,8 @@ static const Kernel KERNELS[N_KERNELS] = {
     [GAMMA_F64] = {"gamma_f64", 2, parse_two, gamma64, 4, 1, 8},
     [BETA_F32] = {"beta_f32", 2, parse_two, beta32, 8, 1, 4},
     [BETA_F64] = {"beta_f64", 2, parse_two, beta64, 8, 1, 8},
+    [DIRICHLET_F32] = {"dirichlet_f32", 4, parse_dirichlet, NULL, 4, 1, 4, dirichlet_rows},
+    [DIRICHLET_F64] = {"dirichlet_f64", 4, parse_dirichlet, NULL, 4, 1, 8, dirichlet_rows},
 };
 
 /* A kernel called from Python, without the GIL while it runs (the thread pool runs
@@ -782,9 +971,17 @@ static PyObject *call_kernel(const Kernel *k, PyObject *const *args, Py_ssize_t 
         PyErr_SetString(PyExc_ValueError, "first and n must be >= 0, the address not null");
         return NULL;
     }
+    int failed = 0;
     Py_BEGIN_ALLOW_THREADS
-    run_kernel(k, &c, &p);
+    if (k->run != NULL) {
+        failed = k->run(k, &c, &p);
+    } else {
+        run_kernel(k, &c, &p);
+    }
     Py_END_ALLOW_THREADS
+    if (failed) {
+        return PyErr_NoMemory();
+    }
     Py_RETURN_NONE;
 }
 
@@ -805,6 +1002,8 @@ ENTRY(GAMMA_F32, gamma_f32)
 ENTRY(GAMMA_F64, gamma_f64)
 ENTRY(BETA_F32, beta_f32)
 ENTRY(BETA_F64, beta_f64)
+ENTRY(DIRICHLET_F32, dirichlet_f32)
+ENTRY(DIRICHLET_F64, dirichlet_f64)
 
 /* -- the front end of small calls (trnrand_core._samplers._small) --------------------
  * small_call(spec, args, kwargs) draws a small call the way _small's docstring says, or
@@ -984,7 +1183,8 @@ static PyObject *plan_entry(PyObject *answer) {
             made.kernel = &KERNELS[k];
         }
     }
-    if (made.kernel == NULL || PyTuple_GET_SIZE(params) != made.kernel->n_params) {
+    if (made.kernel == NULL || made.kernel->run != NULL ||
+        PyTuple_GET_SIZE(params) != made.kernel->n_params) {
         PyErr_Format(PyExc_RuntimeError, "bad small-call plan for kernel %s", name);
         return NULL;
     }
@@ -1333,6 +1533,8 @@ static PyMethodDef methods[] = {
     {"gamma_f64", (PyCFunction)(void (*)(void))gamma_f64, METH_FASTCALL, NULL},
     {"beta_f32", (PyCFunction)(void (*)(void))beta_f32, METH_FASTCALL, NULL},
     {"beta_f64", (PyCFunction)(void (*)(void))beta_f64, METH_FASTCALL, NULL},
+    {"dirichlet_f32", (PyCFunction)(void (*)(void))dirichlet_f32, METH_FASTCALL, NULL},
+    {"dirichlet_f64", (PyCFunction)(void (*)(void))dirichlet_f64, METH_FASTCALL, NULL},
     {"setup", (PyCFunction)(void (*)(void))setup, METH_FASTCALL,
      "setup(small_globals, common_globals, active_plugin, default_generator, Generator, "
      "torch.dtype, torch.empty, torch.get_default_dtype, reservations, current_level)"},

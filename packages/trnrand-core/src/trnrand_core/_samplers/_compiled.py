@@ -34,6 +34,11 @@ FLOAT_DTYPES = (torch.float32, torch.float64)
 CHUNK_WORDS = 4 * _threads.CHUNK_WORDS
 
 
+def kernel(name: str):
+    """The C kernel ``name`` where calls of any size run C kernels, else ``None``."""
+    return getattr(_native, name) if LARGE else None
+
+
 def run(native, draw, flat, params: dict) -> bool:
     """Write ``draw``'s values into the contiguous CPU tensor ``flat`` through the C
     kernel that ``native(dtype, **params) -> (name, kernel parameters) | None`` names;
@@ -57,4 +62,4 @@ def run(native, draw, flat, params: dict) -> bool:
     return True
 
 
-__all__ = ["FLOAT_DTYPES", "LARGE", "SIMD", "run"]
+__all__ = ["FLOAT_DTYPES", "LARGE", "SIMD", "kernel", "run"]

@@ -37,7 +37,7 @@ from .._shards import layout
 from .._threads import parallel_for
 from .._types import DeviceLike, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, check_size
-from . import _common
+from . import _common, _compiled
 from ._api import public_sampler
 from ._declaration import OWN_CHECKS, Declaration
 from ._float64 import element_index, v32
@@ -266,18 +266,33 @@ def _group_rows(k: int) -> int:
 
 
 def _cpu(draw, flat: torch.Tensor, alpha, k) -> None:
-    """Whole rows per task (a task's rows are normalised where they are drawn)."""
+    """Whole rows per task (a task's rows are normalised where they are drawn), by the
+    C kernel where :mod:`._compiled` runs large calls, else by numba's."""
     m = alpha.shape[0]
-    values = alpha.cpu().numpy()
-    stream = (np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block))
-    phase = (-draw.first) % m
-    rows = flat.numpy().reshape(-1, k)
-    group = _group_rows(k)
+    values = np.ascontiguousarray(alpha.cpu().numpy(), dtype=np.float64)
+    n_rows = draw.count // k
+    native = _compiled.kernel(f"dirichlet_{'f64' if flat.dtype == torch.float64 else 'f32'}")
+    if native is not None and flat.dtype in _compiled.FLOAT_DTYPES:
+        address, size, first = flat.data_ptr(), flat.element_size(), draw.first
+        concentrations = values.ctypes.data  # alive (``values``) until the call returns
 
-    def body(lo: int, hi: int) -> None:
-        _dirichlet_rows(*stream, draw.first + lo * k, values, phase, group, rows[lo:hi])
+        def body(lo: int, hi: int) -> None:
+            start = first + lo * k
+            at = address + lo * k * size
+            native(
+                draw.k0, draw.k1, draw.block, start, (hi - lo) * k, at, concentrations, m, k, first
+            )
 
-    parallel_for(rows.shape[0], body, k * WORDS)
+    else:
+        stream = (np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block))
+        phase = (-draw.first) % m
+        rows = flat.numpy().reshape(-1, k)
+        group = _group_rows(k)
+
+        def body(lo: int, hi: int) -> None:
+            _dirichlet_rows(*stream, draw.first + lo * k, values, phase, group, rows[lo:hi])
+
+    parallel_for(n_rows, body, k * WORDS)
 
 
 # -- portable torch path ----------------------------------------------------------------
