@@ -23,6 +23,7 @@ from trnrand_core._samplers import (
     _compiled,
     bernoulli,
     beta,
+    binomial,
     dirichlet,
     exponential,
     gamma,
@@ -56,6 +57,14 @@ CASES = [
     (beta.KERNEL, torch.float32, {"alpha": 0.5, "beta": 2.0}),
     (beta.KERNEL, torch.float64, {"alpha": 3.0, "beta": 0.7}),
     (beta.KERNEL, torch.float64, {"alpha": 1e-310, "beta": 1e-309}),
+    # binomial: inversion (mean below 10, reflected above p = 1/2), BTRS with its
+    # table (n below 64), Stirling's series and the exact test (large n)
+    (binomial.KERNEL, torch.int64, {"n": 30.0, "p": 0.2}),
+    (binomial.KERNEL, torch.float32, {"n": 1000.0, "p": 0.995}),
+    (binomial.KERNEL, torch.float64, {"n": 40.0, "p": 0.45}),
+    (binomial.KERNEL, torch.int64, {"n": 10.0**6, "p": 0.3}),
+    (binomial.KERNEL, torch.float64, {"n": 2.0**52, "p": 0.7}),
+    (binomial.KERNEL, torch.int64, {"n": 0.0, "p": 0.5}),
 ]
 #: First-pass blocks where calls start: zero, across the 2**32 carry into the counter's
 #: second word, and across the 2**64 wrap.
@@ -75,7 +84,8 @@ def mismatches(trials: int = 60, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
     found = []
     for kernel, dtype, params in CASES:
-        words = {"gamma": 4, "beta": 8}.get(kernel.name, 2 if dtype == torch.float64 else 1)
+        default = 2 if dtype == torch.float64 else 1
+        words = {"gamma": 4, "beta": 8, "binomial": 4}.get(kernel.name, default)
         for trial in range(trials):
             first = rng.choice([0, 1, 2, 3, rng.randrange(4096)])
             count = rng.choice([1, 2, 3, 5, 31, 64, 257, rng.randrange(1, 3000)])

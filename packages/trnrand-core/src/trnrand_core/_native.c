@@ -1,17 +1,19 @@
-/* Ahead-of-time compiled CPU kernels for small calls (docs/design.md, "small calls").
+/* Ahead-of-time compiled CPU kernels (docs/design.md, "small calls" and "large calls").
  *
- * The same element formulas as the numba kernels of trnrand_core._samplers (uniform,
- * normal, exponential, bernoulli, randint with one word per element) and the raw words, written in C so
- * that a call of a few elements costs one C call instead of a numba dispatch, and so
- * that a process draws its first small values without importing numba. Every function
- * writes elements 0 .. n-1 of a call that starts at first-pass block `block` (no
- * partition) into the buffer at `address`; tests/core/test_native.py checks each one
- * against the numba kernel bit for bit.
+ * The element formulas of the numba kernels of trnrand_core._samplers (uniform, normal,
+ * exponential, bernoulli, randint with one word per element, raw words, gamma, beta,
+ * dirichlet), written in C so that a small call costs one C call instead of a numba
+ * dispatch, a large call runs SIMD Philox on the thread pool without the GIL, and a
+ * process draws without importing numba. Every kernel writes elements first ..
+ * first + n - 1 of a call that starts at first-pass block `block` into the buffer at
+ * `address`; tests/core/test_compiled.py checks each one against its numba kernel bit
+ * for bit. The front end of small calls (small_call) is at the end of the file.
  *
  * Floating-point rules: float32 arithmetic stays float32 (FLT_EVAL_METHOD 0 on x86-64
  * and aarch64), and the build passes -ffp-contract=off so that no multiply-add is
- * fused (numba's kernels do not fuse either). float64 logarithms, sines and cosines are
- * libm's, as in numba's kernels.
+ * fused (numba's kernels do not fuse either); -fno-math-errno and -fno-trapping-math
+ * change no value (they let sqrt be an instruction and selects be vectorised). float64
+ * logarithms, sines, cosines and exponentials are libm's, as in numba's kernels.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -838,6 +840,176 @@ static int dirichlet_rows(const Kernel *kernel, const Call *c, const Params *p) 
     return 0;
 }
 
+/* -- binomial: inversion below a mean of 10, BTRS above (trnrand_core._samplers.binomial)
+ * Every operation as binomial.py's kernel does it; ln Gamma of whole numbers below 64 is
+ * the table binomial.py builds with Python's math.lgamma (its own implementation, the
+ * same on every platform), written here as exact hexadecimal literals. */
+static const double LGAMMA64[64] = {
+    0x0.0p+0, 0x0.0p+0, 0x0.0p+0, 0x1.62e42fefa39ecp-1, 0x1.cab0bfa2a2004p+0,
+    0x1.96ca77c922cf7p+1, 0x1.326643c4479cap+2, 0x1.a51273acf01cbp+2, 0x1.10ce1f32dcc30p+3,
+    0x1.5358e82fcb70cp+3, 0x1.99a8921a7f7cep+3, 0x1.e357590954d14p+3, 0x1.180973f3a8d74p+4,
+    0x1.3fcba16d50143p+4, 0x1.68d5a9c3b32cdp+4, 0x1.930f3df162a43p+4, 0x1.be636a63fd346p+4,
+    0x1.eabff061f1a84p+4, 0x1.0c0a63f2f353ap+5, 0x1.2329df2d5ee52p+5, 0x1.3ab8153363985p+5,
+    0x1.52af57aed77bep+5, 0x1.6b0a8643472a9p+5, 0x1.83c4faba84f05p+5, 0x1.9cda78b856a45p+5,
+    0x1.b6472034e8d14p+5, 0x1.d007622cd65e7p+5, 0x1.ea17f717c6795p+5, 0x1.023aeb67e4fefp+6,
+    0x1.0f8f18d33023fp+6, 0x1.1d07353917230p+6, 0x1.2aa208b59d0e6p+6, 0x1.385e6fd9e5a40p+6,
+    0x1.463b59b942083p+6, 0x1.5437c633ace4ap+6, 0x1.6252c474896bap+6, 0x1.708b719e11658p+6,
+    0x1.7ee0f79b26758p+6, 0x1.8d528c1243d96p+6, 0x1.9bdf6f75257a3p+6, 0x1.aa86ec2969812p+6,
+    0x1.b94855c702ba1p+6, 0x1.c8230869ca104p+6, 0x1.d7166813e12eep+6, 0x1.e621e01eeba4fp+6,
+    0x1.f544e2ba69cf1p+6, 0x1.023f743addd9fp+7, 0x1.09e7b7ea41ea9p+7, 0x1.119afe762626bp+7,
+    0x1.19590c853a559p+7, 0x1.2121a930c6ec3p+7, 0x1.28f49ddeb1f32p+7, 0x1.30d1b61e86334p+7,
+    0x1.38b8bf8931ddbp+7, 0x1.40a989a33a6cdp+7, 0x1.48a3e5c12af18p+7, 0x1.50a7a6ee08711p+7,
+    0x1.58b4a1d39da74p+7, 0x1.60caaca474747p+7, 0x1.68e99f0757978p+7, 0x1.711152043b2c4p+7,
+    0x1.79419ff26dc5ap+7, 0x1.817a6467f6fb9p+7, 0x1.89bb7c2a0aea0p+7,
+};
+static const double INV_LN2 = 0x1.71547652b82fep+0;      /* 1 / math.log(2) */
+static const double HALF_LN_2PI = 0x1.d67f1c864beb4p-1;  /* 0.5 * math.log(2 pi) */
+#define BINOMIAL_TABLE 1024 /* the memoised CDF's capacity (binomial._TABLE) */
+
+/* exp(x) for -40 < x <= 0 from basic operations (binomial._exp_neg). */
+static double exp_neg(double x) {
+    static const double EXPS[19] = {
+        1.0 / 6402373705728000.0, 1.0 / 355687428096000.0, 1.0 / 20922789888000.0,
+        1.0 / 1307674368000.0,    1.0 / 87178291200.0,     1.0 / 6227020800.0,
+        1.0 / 479001600.0,        1.0 / 39916800.0,        1.0 / 3628800.0,
+        1.0 / 362880.0,           1.0 / 40320.0,           1.0 / 5040.0,
+        1.0 / 720.0,              1.0 / 120.0,             1.0 / 24.0,
+        1.0 / 6.0,                1.0 / 2.0,               1.0 / 1.0,
+        1.0 / 1.0};
+    double k = floor(x * INV_LN2 + 0.5);
+    double r = (x - k * LN2_HI) - k * LN2_LO;
+    return horner(r, EXPS, 19) * ldexp(1.0, -(int)(-k));
+}
+
+/* (1 - p)**n for 0 <= p <= 1/2 and n p < 10 (binomial._q_pow_n). */
+static const double ATANH_WIDE[25] = { /* 2 / (2j + 1), j = 24 .. 0 */
+    2.0 / 49, 2.0 / 47, 2.0 / 45, 2.0 / 43, 2.0 / 41, 2.0 / 39, 2.0 / 37, 2.0 / 35, 2.0 /
+    33, 2.0 / 31, 2.0 / 29, 2.0 / 27, 2.0 / 25, 2.0 / 23, 2.0 / 21, 2.0 / 19, 2.0 / 17,
+    2.0 / 15, 2.0 / 13, 2.0 / 11, 2.0 / 9, 2.0 / 7, 2.0 / 5, 2.0 / 3, 2.0 / 1
+};
+
+static double q_pow_n(double n, double p) {
+    double s = p / (2.0 - p);
+    return exp_neg(n * -(s * horner(s * s, ATANH_WIDE, 25)));
+}
+
+static double stirling_tail(double x) {
+    double z = 1.0 / (x * x);
+    return (1.0 / 12.0 - z * (1.0 / 360.0 - z * (1.0 / 1260.0 - z * (1.0 / 1680.0)))) / x;
+}
+
+/* ln Gamma(x) for whole 1 <= x <= 2**53 + 1. */
+static double lgamma_whole(double x) {
+    if (x < 64.0) {
+        return LGAMMA64[(int64_t)x];
+    }
+    return (x - 0.5) * log64(x) - x + HALF_LN_2PI + stirling_tail(x);
+}
+
+/* ln Gamma(x1) - ln Gamma(x2) for whole x1, x2 >= 1, well conditioned; l1 = ln x1 and
+ * t1 its Stirling tail (binomial._lgamma_diff). */
+static double lgamma_diff(double x1, double l1, double t1, double x2) {
+    if (x1 < 64.0 || x2 < 64.0) {
+        return lgamma_whole(x1) - lgamma_whole(x2);
+    }
+    double d = x1 - x2, t = x1 + x2, lr;
+    if (fabs(d) <= 0.17 * t) {
+        double s = d / t;
+        lr = s * horner(s * s, ATANH, 11);
+    } else {
+        lr = l1 - log64(x2);
+    }
+    return (x1 - 0.5) * lr + d * ((l1 - lr) - 1.0) + (t1 - stirling_tail(x2));
+}
+
+/* BTRS's constants for n trials of p <= 1/2 (binomial._btrs_hat), and those of its
+ * exact test, made when an attempt first needs them (binomial._btrs_exact). */
+typedef struct {
+    double n, p, a, b, ci, cf, alpha, vr, m;
+    int exact;
+    double lpq, lm, tm, ln, tn;
+} Btrs;
+
+static Btrs btrs_hat(double n, double p) {
+    Btrs h = {.n = n, .p = p};
+    double q = 1.0 - p, spq = sqrt(n * p * q), c = n * p + 0.5;
+    h.b = 1.15 + 2.53 * spq;
+    h.a = -0.0873 + 0.0248 * h.b + 0.01 * p;
+    h.ci = floor(c);
+    h.cf = c - h.ci;
+    h.alpha = (2.83 + 5.1 / h.b) * spq;
+    h.vr = 0.92 - 4.2 / h.b;
+    h.m = floor((n + 1.0) * p);
+    return h;
+}
+
+/* An attempt on words x: 1 with *k accepted, 0 rejected (binomial._btrs_quick, then
+ * _btrs_test where the quick test does not decide). */
+static int btrs_attempt(Btrs *h, const uint32_t *x, double *k) {
+    double u = u53(x[0], x[1]) - 0.5, v = u53(x[2], x[3]), us = 0.5 - fabs(u);
+    *k = h->ci + floor((2.0 * h->a / us + h->b) * u + h->cf);
+    if (*k < 0.0 || *k > h->n) {
+        return 0;
+    }
+    if ((us >= 0.07 && v <= h->vr) || v == 0.0) {
+        return 1;
+    }
+    if (!h->exact) {
+        double x1 = h->m + 1.0, x2 = h->n - h->m + 1.0;
+        h->lpq = log64(h->p / (1.0 - h->p));
+        h->lm = log64(x1);
+        h->tm = stirling_tail(x1);
+        h->ln = log64(x2);
+        h->tn = stirling_tail(x2);
+        h->exact = 1;
+    }
+    double lhs = log64(v * h->alpha / (h->a / (us * us) + h->b));
+    double rhs = lgamma_diff(h->m + 1.0, h->lm, h->tm, *k + 1.0) +
+                 lgamma_diff(h->n - h->m + 1.0, h->ln, h->tn, h->n - *k + 1.0);
+    return lhs <= rhs + (*k - h->m) * h->lpq;
+}
+
+/* binomial: one block an element; the result reflected to n - k where p > 1/2 */
+static void binomial_values(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
+                            Py_ssize_t e, double *out) {
+    const double trials = p->p[0], prob = p->p[1];
+    const double pr = prob > 0.5 ? 1.0 - prob : prob;
+    if (trials * pr < 10.0) { /* inversion on a CDF memoised as far as it is walked */
+        double pmf[BINOMIAL_TABLE], cdf[BINOMIAL_TABLE];
+        const double rr = pr / (1.0 - pr);
+        pmf[0] = cdf[0] = q_pow_n(trials, pr);
+        Py_ssize_t known = 1;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            double u = u53(w[4 * i], w[4 * i + 1]);
+            Py_ssize_t k = 0;
+            while (u >= cdf[k] && pmf[k] > 0.0 && (double)k < trials && k < BINOMIAL_TABLE - 1) {
+                k += 1;
+                if (k == known) {
+                    pmf[k] = pmf[k - 1] * ((trials - (double)k + 1.0) * rr) / (double)k;
+                    cdf[k] = cdf[k - 1] + pmf[k];
+                    known += 1;
+                }
+            }
+            out[i] = prob > 0.5 ? trials - (double)k : (double)k;
+        }
+        return;
+    }
+    Btrs h = btrs_hat(trials, pr);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double k;
+        if (!btrs_attempt(&h, w + 4 * i, &k)) {
+            for (uint32_t a = 1;; a++) {
+                uint32_t y[4];
+                retry_words(c->k0, c->k1, c->block, 4 * (uint64_t)(e + i), a, y);
+                if (btrs_attempt(&h, y, &k)) {
+                    break;
+                }
+            }
+        }
+        out[i] = prob > 0.5 ? trials - k : k;
+    }
+}
+
 /* The float64 values of `values`, rounded once to float32 (at most MT_MAX at a time). */
 static void to_float32(void (*values)(const Call *, const Params *, const uint32_t *,
                                       Py_ssize_t, Py_ssize_t, double *),
@@ -848,6 +1020,31 @@ static void to_float32(void (*values)(const Call *, const Params *, const uint32
     for (Py_ssize_t i = 0; i < n; i++) {
         out[i] = (float)wide[i];
     }
+}
+
+/* The float64 whole numbers of `values` as int64 (at most MT_MAX at a time). */
+static void to_int64(void (*values)(const Call *, const Params *, const uint32_t *,
+                                    Py_ssize_t, Py_ssize_t, double *),
+                     const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
+                     Py_ssize_t e, int64_t *out) {
+    double wide[MT_MAX];
+    values(c, p, w, n, e, wide);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        out[i] = (int64_t)wide[i];
+    }
+}
+
+static void binomial32(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
+                       Py_ssize_t e, void *out) {
+    to_float32(binomial_values, c, p, w, n, e, out);
+}
+static void binomial64(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
+                       Py_ssize_t e, void *out) {
+    binomial_values(c, p, w, n, e, out);
+}
+static void binomial_int64(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
+                           Py_ssize_t e, void *out) {
+    to_int64(binomial_values, c, p, w, n, e, out);
 }
 
 static void gamma32(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
@@ -927,7 +1124,7 @@ static int parse_randint(PyObject *const *params, Params *p) {
 
 enum { UNIFORM_F32, UNIFORM_F64, NORMAL_F32, NORMAL_F64, EXPONENTIAL_F32, EXPONENTIAL_F64,
        BERNOULLI_F32, WORDS_I64, RANDINT1_I64, GAMMA_F32, GAMMA_F64, BETA_F32, BETA_F64,
-       DIRICHLET_F32, DIRICHLET_F64, N_KERNELS };
+       DIRICHLET_F32, DIRICHLET_F64, BINOMIAL_F32, BINOMIAL_F64, BINOMIAL_I64, N_KERNELS };
 static const Kernel KERNELS[N_KERNELS] = {
     [UNIFORM_F32] = {"uniform_f32", 4, parse_four, uniform32, 1, 1, 4},
     [UNIFORM_F64] = {"uniform_f64", 4, parse_four, uniform64, 2, 1, 8},
@@ -944,6 +1141,9 @@ static const Kernel KERNELS[N_KERNELS] = {
     [BETA_F64] = {"beta_f64", 2, parse_two, beta64, 8, 1, 8},
     [DIRICHLET_F32] = {"dirichlet_f32", 4, parse_dirichlet, NULL, 4, 1, 4, dirichlet_rows},
     [DIRICHLET_F64] = {"dirichlet_f64", 4, parse_dirichlet, NULL, 4, 1, 8, dirichlet_rows},
+    [BINOMIAL_F32] = {"binomial_f32", 2, parse_two, binomial32, 4, 1, 4},
+    [BINOMIAL_F64] = {"binomial_f64", 2, parse_two, binomial64, 4, 1, 8},
+    [BINOMIAL_I64] = {"binomial_i64", 2, parse_two, binomial_int64, 4, 1, 8},
 };
 
 /* A kernel called from Python, without the GIL while it runs (the thread pool runs
@@ -1004,6 +1204,9 @@ ENTRY(BETA_F32, beta_f32)
 ENTRY(BETA_F64, beta_f64)
 ENTRY(DIRICHLET_F32, dirichlet_f32)
 ENTRY(DIRICHLET_F64, dirichlet_f64)
+ENTRY(BINOMIAL_F32, binomial_f32)
+ENTRY(BINOMIAL_F64, binomial_f64)
+ENTRY(BINOMIAL_I64, binomial_i64)
 
 /* -- the front end of small calls (trnrand_core._samplers._small) --------------------
  * small_call(spec, args, kwargs) draws a small call the way _small's docstring says, or
@@ -1535,6 +1738,9 @@ static PyMethodDef methods[] = {
     {"beta_f64", (PyCFunction)(void (*)(void))beta_f64, METH_FASTCALL, NULL},
     {"dirichlet_f32", (PyCFunction)(void (*)(void))dirichlet_f32, METH_FASTCALL, NULL},
     {"dirichlet_f64", (PyCFunction)(void (*)(void))dirichlet_f64, METH_FASTCALL, NULL},
+    {"binomial_f32", (PyCFunction)(void (*)(void))binomial_f32, METH_FASTCALL, NULL},
+    {"binomial_f64", (PyCFunction)(void (*)(void))binomial_f64, METH_FASTCALL, NULL},
+    {"binomial_i64", (PyCFunction)(void (*)(void))binomial_i64, METH_FASTCALL, NULL},
     {"setup", (PyCFunction)(void (*)(void))setup, METH_FASTCALL,
      "setup(small_globals, common_globals, active_plugin, default_generator, Generator, "
      "torch.dtype, torch.empty, torch.get_default_dtype, reservations, current_level)"},

@@ -3,7 +3,9 @@ container images and clusters where nobody should pay the first-call compile.
 
 Each step is one tiny call that reaches one kernel specialisation (sampler, output
 dtype, scalar or per-element parameters); compiled kernels land in the cache that
-:func:`trnrand_core._jit.cache_location` names, so later processes load them.
+:func:`trnrand_core._jit.cache_location` names, so later processes load them. A step
+that the C kernels of ``_native`` serve here (:mod:`._samplers._compiled`) compiles
+nothing: its numba kernel is not used in this environment.
 """
 
 from __future__ import annotations

@@ -37,8 +37,8 @@ from ._jit import cache_location, helper, inline, jit, with_numba
 from ._memory import empty, is_allocation_failure, out_of_memory
 from ._module import ReadOnlyHasNki
 from ._philox_cpu import first_pass_block
+from ._samplers._compiled import describe as compiled_kernels
 from ._samplers._kernel import KERNELS
-from ._samplers._small import available as small_call_kernels_built
 from ._samplers.uniform import clip_bounds
 from ._threads import get_num_threads, parallel_for
 from ._validation import check_dtype, check_int, check_seed
@@ -60,6 +60,7 @@ __all__ = [
     "check_int",
     "check_seed",
     "clip_bounds",
+    "compiled_kernels",
     "empty",
     "first_pass_block",
     "get_num_threads",
@@ -71,7 +72,6 @@ __all__ = [
     "parallel_for",
     "random_words",
     "run_steps",
-    "small_call_kernels_built",
     "warmup_steps",
     "with_numba",
 ]

@@ -124,11 +124,10 @@ def _info(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     print(f"torch {torch.__version__}, numpy {numpy.__version__}, numba {numba.__version__}")
     print(f"threads: torch {torch.get_num_threads()}, trnrand {trnrand.get_num_threads()}")
     print(f"backend {trnrand.get_backend()}, HAS_NKI {trnrand.HAS_NKI}")
-    from trnrand_core.extension import cache_location, small_call_kernels_built
+    from trnrand_core.extension import cache_location, compiled_kernels
 
     print(f"kernel cache: {cache_location()}")
-    built = "built" if small_call_kernels_built() else "not built (no C compiler at install)"
-    print(f"compiled small-call kernels: {built}")
+    print(f"compiled C kernels: {compiled_kernels()}")
     try:
         import triton
     except ImportError:

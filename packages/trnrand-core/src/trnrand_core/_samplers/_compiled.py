@@ -34,6 +34,16 @@ FLOAT_DTYPES = (torch.float32, torch.float64)
 CHUNK_WORDS = 4 * _threads.CHUNK_WORDS
 
 
+def describe() -> str:
+    """Which calls the C kernels serve in this process (for ``trnrand info``)."""
+    if _native is None:
+        return "not built (no C compiler at install): numba kernels serve every call"
+    if LARGE:
+        return f"built, SIMD Philox {SIMD}: small and large calls of the common samplers"
+    reason = "TRNRAND_CPU_KERNELS=numba" if SIMD != "none" else "no SIMD Philox for this CPU"
+    return f"built, SIMD Philox {SIMD}: small calls only ({reason})"
+
+
 def kernel(name: str):
     """The C kernel ``name`` where calls of any size run C kernels, else ``None``."""
     return getattr(_native, name) if LARGE else None
@@ -62,4 +72,4 @@ def run(native, draw, flat, params: dict) -> bool:
     return True
 
 
-__all__ = ["FLOAT_DTYPES", "LARGE", "SIMD", "kernel", "run"]
+__all__ = ["FLOAT_DTYPES", "LARGE", "SIMD", "describe", "kernel", "run"]

@@ -3,8 +3,8 @@
 A call of at most ``SMALL`` elements with scalar parameters, on an unpartitioned CPU
 Generator, with no ``out``, ``shard``, ``device`` or ``key``, outside ``torch.compile``
 and ``torch.func`` and with no plugin backend active, is drawn by one C function
-(``_native.c``) instead of the general path and a numba kernel: the per-call overhead
-drops from ~15 us to ~2 us, and no numba is imported for it (docs/design.md). Under
+(``_native.c``) instead of the general path: the per-call overhead drops from ~15 us to
+~2 us, and no numba is imported for it (docs/design.md). Under
 ``torch.compile`` the check is made while tracing, so no graph holds the C call. The values
 are the numba kernels' bit for bit (tests/core/test_small_calls.py). ``random_raw``'s
 small calls (raw words) take the same way.
@@ -15,11 +15,12 @@ never raises for a user's argument.
 
 A sampler opts in with ``public_sampler(DECL, small=plan)``: ``plan(dtype, *params)``
 (parameters in signature order, each a plain float or int, not -0.0) returns
-``(kernel name, words per element, kernel parameters)`` for valid parameters of a dtype
-the C kernels write, else ``None``. The whole front end of a small call (the checks
-above, the plan's answers cached in C form, the allocation, the reservation and the
-kernel) is one C function, ``_native.small_call``, which returns ``None`` for a call it
-does not take; :func:`connect` gives it the Python state it reads.
+``(kernel name, kernel parameters)`` (the answer of its kernel family's ``native``,
+:mod:`._compiled`) for valid parameters of a dtype the C kernels write, else ``None``.
+The whole front end of a small call (the checks above, the plan's answers cached in C
+form, the allocation, the reservation and the kernel) is one C function,
+``_native.small_call``, which returns ``None`` for a call it does not take;
+:func:`connect` gives it the Python state it reads.
 """
 
 from __future__ import annotations
