@@ -172,25 +172,9 @@ def relative(x: torch.Tensor, top: torch.Tensor, is_logits: bool) -> torch.Tenso
     return x - top if is_logits else x / top
 
 
-@jit
-def _count_drawable(values, is_logits, out):
-    """``out[b]`` = the categories of row ``b`` with a positive weight (finite logit)."""
-    rows, k = values.shape
-    for b in range(rows):
-        count = 0
-        for i in range(k):
-            v = values[b, i]
-            count += (v > -math.inf) if is_logits else (v > 0.0)
-        out[b] = count
-
-
 def _drawable(values: torch.Tensor, is_logits: bool) -> torch.Tensor:
-    """Each row's number of categories that can be drawn (shape ``batch_shape``)."""
-    if values.device.type == "cpu":
-        flat = values.reshape(-1, values.shape[-1]).contiguous()
-        out = np.empty(flat.shape[0], dtype=np.int64)
-        _count_drawable(flat.numpy(), is_logits, out)
-        return torch.from_numpy(out).reshape(values.shape[:-1])
+    """Each row's number of categories that can be drawn (shape ``batch_shape``): a
+    positive weight, or a finite logit."""
     return (values > (-math.inf if is_logits else 0.0)).sum(-1)
 
 
@@ -479,30 +463,23 @@ def _race_parts(k0, k1, block, x, tops, is_logits, parts, t_lo, t_hi, keys, inde
         )
 
 
-@jit
-def _race_merge(keys, index, sizes, parts, out):
+def _race_merge(keys, index, sizes, parts: int, out: np.ndarray) -> None:
     """``out[r]`` = the ``m`` smallest ``(key, index)`` of row ``r``'s part heaps, in
-    ascending order: a bounded heap over them, then a heap sort. The smallest keys of
-    a row are among its parts' smallest, so the result does not depend on ``parts``."""
+    ascending order (sorted by index, then stably by key; the heaps' unused places sort
+    last). The smallest keys of a row are among its parts' smallest, so the result does
+    not depend on ``parts``."""
     rows, m = out.shape
-    heap_keys = np.empty(m, dtype=np.float64)
-    heap_index = np.empty(m, dtype=np.int64)
-    for r in range(rows):
-        if parts == 1:
-            for j in range(m):
-                heap_keys[j] = keys[r, j]
-                heap_index[j] = index[r, j]
-        else:
-            size = 0
-            for p in range(r * parts, (r + 1) * parts):
-                for j in range(sizes[p]):
-                    size = _offer(heap_keys, heap_index, size, m, keys[p, j], index[p, j])
-        for end in range(m - 1, 0, -1):  # heap sort: ascending (key, index)
-            heap_keys[0], heap_keys[end] = heap_keys[end], heap_keys[0]
-            heap_index[0], heap_index[end] = heap_index[end], heap_index[0]
-            _sift_down(heap_keys, heap_index, 0, end)
-        for j in range(m):
-            out[r, j] = heap_index[j]
+    used = torch.arange(m) < torch.from_numpy(sizes)[:, None]
+    keys_t = torch.from_numpy(keys).masked_fill(~used, math.inf).view(rows, parts * m)
+    index_t = torch.from_numpy(index).masked_fill(~used, _UNUSED).view(rows, parts * m)
+    by_index = torch.argsort(index_t, dim=1, stable=True)
+    index_t = index_t.gather(1, by_index)
+    by_key = torch.argsort(keys_t.gather(1, by_index), dim=1, stable=True)
+    out[:] = index_t.gather(1, by_key)[:, :m].numpy()
+
+
+#: The index of a heap's unused place (after every category of any row).
+_UNUSED = np.iinfo(np.int64).max
 
 
 #: Categories per part of a row at least (and ``16 m``): a part's first ``m`` keys are
