@@ -65,6 +65,12 @@ CASES = [
     (binomial.KERNEL, torch.int64, {"n": 10.0**6, "p": 0.3}),
     (binomial.KERNEL, torch.float64, {"n": 2.0**52, "p": 0.7}),
     (binomial.KERNEL, torch.int64, {"n": 0.0, "p": 0.5}),
+    # per-element parameters (one value per element of the range, or one for all)
+    (gamma.KERNEL, torch.float32, {"shape": "each 0.05 4.0", "scale": "each 0.5 2.0"}),
+    (gamma.KERNEL, torch.float64, {"shape": "each 0.3 0.9", "scale": "one 2.0"}),
+    (beta.KERNEL, torch.float64, {"alpha": "each 0.1 3.0", "beta": "one 0.7"}),
+    (binomial.KERNEL, torch.int64, {"n": "whole 0 200", "p": "each 0.0 1.0"}),
+    (binomial.KERNEL, torch.float32, {"n": "one 5000", "p": "each 0.2 0.3"}),
 ]
 #: First-pass blocks where calls start: zero, across the 2**32 carry into the counter's
 #: second word, and across the 2**64 wrap.
@@ -75,8 +81,24 @@ def _c_kernel(kernel, draw: Draw, dtype: torch.dtype, params: dict) -> torch.Ten
     name, args = kernel.native(dtype, **params)
     out = torch.empty(draw.count, dtype=dtype)
     c = getattr(_compiled._native, name)
-    c(draw.k0, draw.k1, draw.block, draw.first, draw.count, out.data_ptr(), *args)
+    at = _compiled.arguments(args, 0)
+    c(draw.k0, draw.k1, draw.block, draw.first, draw.count, out.data_ptr(), *at)
     return out
+
+
+def _parameter(spec, count: int, rng: random.Random):
+    """A number as it is; ``"each lo hi"``: a float64 tensor of ``count`` values in
+    ``[lo, hi]``; ``"whole lo hi"``: of whole numbers; ``"one v"``: a tensor of one."""
+    if not isinstance(spec, str):
+        return spec
+    kind, *bounds = spec.split()
+    if kind == "one":
+        return torch.tensor([float(bounds[0])], dtype=torch.float64)
+    lo, hi = (float(b) for b in bounds)
+    values = [rng.uniform(lo, hi) for _ in range(count)]
+    if kind == "whole":
+        values = [float(round(v)) for v in values]
+    return torch.tensor(values, dtype=torch.float64)
 
 
 def mismatches(trials: int = 60, seed: int = 0) -> list[str]:
@@ -91,9 +113,10 @@ def mismatches(trials: int = 60, seed: int = 0) -> list[str]:
             count = rng.choice([1, 2, 3, 5, 31, 64, 257, rng.randrange(1, 3000)])
             key = (rng.getrandbits(32), rng.getrandbits(32))
             draw = Draw(*key, BLOCKS[trial % 3], first, count, words)
+            values = {name: _parameter(spec, count, rng) for name, spec in params.items()}
             numba = torch.empty(count, dtype=dtype)
-            kernel.cpu(draw, numba, **params)
-            if not torch.equal(_c_kernel(kernel, draw, dtype, params), numba):
+            kernel.cpu(draw, numba, **values)
+            if not torch.equal(_c_kernel(kernel, draw, dtype, values), numba):
                 found.append(f"{kernel.name} {dtype} {params} {draw[:6]}")
     return found
 

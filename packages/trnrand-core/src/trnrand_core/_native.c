@@ -322,7 +322,14 @@ typedef struct {
      * element of concentration 0 */
     const double *alpha;
     Py_ssize_t m, k, origin;
+    /* gamma, beta, binomial: two float64 parameters, each at its address, the value of
+     * the kernel call's element i at [i * step] (step 0: one value for all) */
+    const double *each[2];
+    Py_ssize_t step[2];
 } Params;
+
+/* Parameter j of the kernel call's element i (parse_each's parameters). */
+INLINE double each(const Params *p, int j, Py_ssize_t i) { return p->each[j][i * p->step[j]]; }
 
 /* span(c, p, w, groups, e, out): groups whole groups from the words w, the first group's
  * first element being element e of the call, into out. */
@@ -573,9 +580,16 @@ INLINE void mt_shape(Shapes *s, Py_ssize_t i, double k) {
     s->log_d[i] = log64(d);
 }
 
-/* n sub-draws of the one shape k. */
-static void one_shape(Shapes *s, double k, Py_ssize_t n) {
-    mt_shape(s, 0, k);
+/* The shapes of n sub-draws from parameter j of the kernel call's elements i0 ..
+ * i0 + n - 1: computed once when it is one value for all. */
+static void batch_shapes(Shapes *s, const Params *p, int j, Py_ssize_t i0, Py_ssize_t n) {
+    if (p->step[j] != 0) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            mt_shape(s, i, each(p, j, i0 + i));
+        }
+        return;
+    }
+    mt_shape(s, 0, p->each[j][0]);
     for (Py_ssize_t i = 1; i < n; i++) {
         s->k[i] = s->k[0];
         s->d[i] = s->d[0];
@@ -707,15 +721,11 @@ MULTIVERSION static void gamma_variates(const Call *c, const Shapes *s, const ui
 static void gamma_values(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
                          Py_ssize_t e, double *out) {
     Shapes s;
-    one_shape(&s, p->p[0], n);
+    const Py_ssize_t i0 = e - c->first;
+    batch_shapes(&s, p, 0, i0, n);
     gamma_variates(c, &s, w, n, 4 * (uint64_t)e, out);
-    if (s.k[0] < 1.0) {
-        for (Py_ssize_t i = 0; i < n; i++) {
-            out[i] = exp(out[i]);
-        }
-    }
     for (Py_ssize_t i = 0; i < n; i++) {
-        out[i] = out[i] * p->p[1];
+        out[i] = (s.k[i] < 1.0 ? exp(out[i]) : out[i]) * each(p, 1, i0 + i);
     }
 }
 
@@ -723,8 +733,8 @@ static void gamma_values(const Call *c, const Params *p, const uint32_t *w, Py_s
 MULTIVERSION static void beta_values(const Call *c, const Params *p, const uint32_t *w,
                                      Py_ssize_t n, Py_ssize_t e, double *out) {
     Shapes a, b;
-    one_shape(&a, p->p[0], n);
-    one_shape(&b, p->p[1], n);
+    batch_shapes(&a, p, 0, e - c->first, n);
+    batch_shapes(&b, p, 1, e - c->first, n);
     double t[MT_MAX], ltx[MT_MAX], lty[MT_MAX], l3x[MT_MAX], l3y[MT_MAX], r[MT_MAX];
     mt_batch(c, &a, w, 8, n, 8 * (uint64_t)e, t, ltx);
     mt_batch(c, &b, w + 4, 8, n, 8 * (uint64_t)e + 4, t, lty);
@@ -969,35 +979,45 @@ static int btrs_attempt(Btrs *h, const uint32_t *x, double *k) {
     return lhs <= rhs + (*k - h->m) * h->lpq;
 }
 
-/* binomial: one block an element; the result reflected to n - k where p > 1/2 */
+/* binomial: one block an element; the result reflected to n - k where p > 1/2. The
+ * constants (the memoised CDF, BTRS's) are remade where (n, p) changes. */
 static void binomial_values(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
                             Py_ssize_t e, double *out) {
-    const double trials = p->p[0], prob = p->p[1];
-    const double pr = prob > 0.5 ? 1.0 - prob : prob;
-    if (trials * pr < 10.0) { /* inversion on a CDF memoised as far as it is walked */
-        double pmf[BINOMIAL_TABLE], cdf[BINOMIAL_TABLE];
-        const double rr = pr / (1.0 - pr);
-        pmf[0] = cdf[0] = q_pow_n(trials, pr);
-        Py_ssize_t known = 1;
-        for (Py_ssize_t i = 0; i < n; i++) {
+    const Py_ssize_t i0 = e - c->first;
+    double pmf[BINOMIAL_TABLE], cdf[BINOMIAL_TABLE];
+    double last_n = NAN, last_p = NAN, pr = 0.0, rr = 0.0;
+    Py_ssize_t known = 0;
+    int small = 0;
+    Btrs h = {0};
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const double trials = each(p, 0, i0 + i), prob = each(p, 1, i0 + i);
+        if (trials != last_n || prob != last_p) {
+            last_n = trials;
+            last_p = prob;
+            pr = prob > 0.5 ? 1.0 - prob : prob;
+            small = trials * pr < 10.0;
+            if (small) {
+                rr = pr / (1.0 - pr);
+                pmf[0] = cdf[0] = q_pow_n(trials, pr);
+                known = 1;
+            } else {
+                h = btrs_hat(trials, pr);
+            }
+        }
+        double k;
+        if (small) { /* inversion on the CDF, memoised as far as it is walked */
             double u = u53(w[4 * i], w[4 * i + 1]);
-            Py_ssize_t k = 0;
-            while (u >= cdf[k] && pmf[k] > 0.0 && (double)k < trials && k < BINOMIAL_TABLE - 1) {
-                k += 1;
-                if (k == known) {
-                    pmf[k] = pmf[k - 1] * ((trials - (double)k + 1.0) * rr) / (double)k;
-                    cdf[k] = cdf[k - 1] + pmf[k];
+            Py_ssize_t j = 0;
+            while (u >= cdf[j] && pmf[j] > 0.0 && (double)j < trials && j < BINOMIAL_TABLE - 1) {
+                j += 1;
+                if (j == known) {
+                    pmf[j] = pmf[j - 1] * ((trials - (double)j + 1.0) * rr) / (double)j;
+                    cdf[j] = cdf[j - 1] + pmf[j];
                     known += 1;
                 }
             }
-            out[i] = prob > 0.5 ? trials - (double)k : (double)k;
-        }
-        return;
-    }
-    Btrs h = btrs_hat(trials, pr);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        double k;
-        if (!btrs_attempt(&h, w + 4 * i, &k)) {
+            k = (double)j;
+        } else if (!btrs_attempt(&h, w + 4 * i, &k)) {
             for (uint32_t a = 1;; a++) {
                 uint32_t y[4];
                 retry_words(c->k0, c->k1, c->block, 4 * (uint64_t)(e + i), a, y);
@@ -1106,6 +1126,23 @@ static int parse_dirichlet(PyObject *const *params, Params *p) {
     return 0;
 }
 
+/* gamma, beta, binomial: (address, step) of each of two float64 parameters (the caller
+ * keeps them alive during the call) */
+static int parse_each(PyObject *const *params, Params *p) {
+    for (int j = 0; j < 2; j++) {
+        p->each[j] = PyLong_AsVoidPtr(params[2 * j]);
+        p->step[j] = PyLong_AsSsize_t(params[2 * j + 1]);
+    }
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+    if (p->each[0] == NULL || p->each[1] == NULL || p->step[0] < 0 || p->step[1] < 0) {
+        PyErr_SetString(PyExc_ValueError, "parameters need an address and a step >= 0");
+        return -1;
+    }
+    return 0;
+}
+
 /* randint: low mod 2**64, span, (2**32 - span) mod span */
 static int parse_randint(PyObject *const *params, Params *p) {
     for (int k = 0; k < 3; k++) {
@@ -1135,15 +1172,15 @@ static const Kernel KERNELS[N_KERNELS] = {
     [BERNOULLI_F32] = {"bernoulli_f32", 1, parse_threshold, bernoulli32, 1, 1, 4},
     [WORDS_I64] = {"words_i64", 0, parse_none, word64, 1, 1, 8},
     [RANDINT1_I64] = {"randint1_i64", 3, parse_randint, randint1, 1, 1, 8},
-    [GAMMA_F32] = {"gamma_f32", 2, parse_two, gamma32, 4, 1, 4},
-    [GAMMA_F64] = {"gamma_f64", 2, parse_two, gamma64, 4, 1, 8},
-    [BETA_F32] = {"beta_f32", 2, parse_two, beta32, 8, 1, 4},
-    [BETA_F64] = {"beta_f64", 2, parse_two, beta64, 8, 1, 8},
+    [GAMMA_F32] = {"gamma_f32", 4, parse_each, gamma32, 4, 1, 4},
+    [GAMMA_F64] = {"gamma_f64", 4, parse_each, gamma64, 4, 1, 8},
+    [BETA_F32] = {"beta_f32", 4, parse_each, beta32, 8, 1, 4},
+    [BETA_F64] = {"beta_f64", 4, parse_each, beta64, 8, 1, 8},
     [DIRICHLET_F32] = {"dirichlet_f32", 4, parse_dirichlet, NULL, 4, 1, 4, dirichlet_rows},
     [DIRICHLET_F64] = {"dirichlet_f64", 4, parse_dirichlet, NULL, 4, 1, 8, dirichlet_rows},
-    [BINOMIAL_F32] = {"binomial_f32", 2, parse_two, binomial32, 4, 1, 4},
-    [BINOMIAL_F64] = {"binomial_f64", 2, parse_two, binomial64, 4, 1, 8},
-    [BINOMIAL_I64] = {"binomial_i64", 2, parse_two, binomial_int64, 4, 1, 8},
+    [BINOMIAL_F32] = {"binomial_f32", 4, parse_each, binomial32, 4, 1, 4},
+    [BINOMIAL_F64] = {"binomial_f64", 4, parse_each, binomial64, 4, 1, 8},
+    [BINOMIAL_I64] = {"binomial_i64", 4, parse_each, binomial_int64, 4, 1, 8},
 };
 
 /* A kernel called from Python, without the GIL while it runs (the thread pool runs

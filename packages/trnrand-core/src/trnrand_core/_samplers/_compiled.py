@@ -49,27 +49,66 @@ def kernel(name: str):
     return getattr(_native, name) if LARGE else None
 
 
+def numbers(*values) -> bool:
+    """Whether no value is a tensor (a ``native`` for number parameters only)."""
+    return not any(isinstance(v, torch.Tensor) for v in values)
+
+
+def each(value) -> torch.Tensor:
+    """A float64 parameter as a kernel's per-element argument: a tensor of one value for
+    all elements or of one per element (see :func:`run`)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", torch.float64).contiguous().reshape(-1)
+    return torch.tensor([float(value)], dtype=torch.float64)
+
+
+def arguments(args: tuple, start: int) -> list:
+    """A C kernel's parameters for the part of a call from element ``start`` on: a
+    per-element tensor (:func:`each`) as its address there and its step (0: one value)."""
+    at = []
+    for a in args:
+        if isinstance(a, torch.Tensor):
+            step = 0 if a.numel() == 1 else 1
+            at += [a.data_ptr() + start * step * a.element_size(), step]
+        else:
+            at.append(a)
+    return at
+
+
 def run(native, draw, flat, params: dict) -> bool:
     """Write ``draw``'s values into the contiguous CPU tensor ``flat`` through the C
     kernel that ``native(dtype, **params) -> (name, kernel parameters) | None`` names;
-    ``False`` (nothing written) where there is none."""
+    ``False`` (nothing written) where there is none. A kernel parameter given as a
+    float64 tensor (:func:`each`) of one value or ``draw.count`` values is passed as its
+    address at each part's first element and its step (0 or 1)."""
     if not LARGE or native is None:
         return False
-    if any(isinstance(value, torch.Tensor) for value in params.values()):
-        return False  # per-element parameters: the numba kernels
     answer = native(flat.dtype, **params)
     if answer is None:
         return False
     name, args = answer
+    if any(isinstance(a, torch.Tensor) and a.numel() not in (1, draw.count) for a in args):
+        return False  # not per element: cannot happen for a family's own parameters
     kernel = getattr(_native, name)
     k0, k1, block, first = draw.k0, draw.k1, draw.block, draw.first
     address, size = flat.data_ptr(), flat.element_size()
 
     def part(start: int, stop: int) -> None:
-        kernel(k0, k1, block, first + start, stop - start, address + start * size, *args)
+        at = arguments(args, start)  # the tensors stay alive in ``args`` meanwhile
+        kernel(k0, k1, block, first + start, stop - start, address + start * size, *at)
 
     _threads.run_parts(first, draw.count, draw.words, part, CHUNK_WORDS)
     return True
 
 
-__all__ = ["FLOAT_DTYPES", "LARGE", "SIMD", "describe", "kernel", "run"]
+__all__ = [
+    "FLOAT_DTYPES",
+    "LARGE",
+    "SIMD",
+    "arguments",
+    "describe",
+    "each",
+    "kernel",
+    "numbers",
+    "run",
+]

@@ -14,7 +14,7 @@ from .._jit import jit
 from .._threads import launch
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES
-from . import _common
+from . import _common, _compiled
 from ._api import public_sampler
 from ._call import begin
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
@@ -90,7 +90,9 @@ def _portable(draw, dtype, device, p) -> torch.Tensor:
 
 def _native(dtype: torch.dtype, p: float):
     """The C kernel for float32 (:mod:`._compiled`)."""
-    return ("bernoulli_f32", (_thresholds(p),)) if dtype == torch.float32 else None
+    if dtype != torch.float32 or not _compiled.numbers(p):
+        return None
+    return "bernoulli_f32", (_thresholds(p),)
 
 
 def _small_plan(dtype: torch.dtype, p: float):

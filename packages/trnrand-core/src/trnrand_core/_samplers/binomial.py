@@ -48,7 +48,7 @@ from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batc
 from .._shards import Layout
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, INT_DTYPES
-from . import _common
+from . import _common, _compiled
 from . import poisson as poisson_module
 from ._api import public_sampler
 from ._call import begin
@@ -448,7 +448,7 @@ _NATIVE = {
 def _native(dtype: torch.dtype, n: float, p: float):
     """The C kernel for float32, float64 and int64 (:mod:`._compiled`)."""
     name = _NATIVE.get(dtype)
-    return None if name is None else (name, (n, p))
+    return None if name is None else (name, (_compiled.each(n), _compiled.each(p)))
 
 
 KERNEL = Kernel("binomial", ("n", "p"), _cpu, _portable, native=_native)

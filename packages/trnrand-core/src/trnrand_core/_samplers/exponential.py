@@ -141,7 +141,7 @@ def _check_rate_elementwise(rate: torch.Tensor, dtype: torch.dtype) -> None:
 
 def _native(dtype: torch.dtype, scale: float):
     """The C kernel for float32 and float64 (:mod:`._compiled`)."""
-    if dtype not in _compiled.FLOAT_DTYPES:
+    if dtype not in _compiled.FLOAT_DTYPES or not _compiled.numbers(scale):
         return None
     return "exponential_f64" if dtype == torch.float64 else "exponential_f32", (scale,)
 

@@ -312,7 +312,8 @@ def _native(dtype: torch.dtype, shape: float, scale: float):
     """The C kernel for float32 and float64 (:mod:`._compiled`)."""
     if dtype not in _compiled.FLOAT_DTYPES:
         return None
-    return "gamma_f64" if dtype == torch.float64 else "gamma_f32", (shape, scale)
+    name = "gamma_f64" if dtype == torch.float64 else "gamma_f32"
+    return name, (_compiled.each(shape), _compiled.each(scale))
 
 
 KERNEL = Kernel("gamma", ("shape", "scale"), _cpu, _portable, native=_native)

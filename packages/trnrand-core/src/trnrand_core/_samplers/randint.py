@@ -35,7 +35,7 @@ from .._threads import launch
 from .._types import DeviceLike, IntParam, ShardLike, SizeArg
 from .._validation import check_int
 from .._words import KERNEL as WORDS_KERNEL
-from . import _common
+from . import _common, _compiled
 from ._api import public_sampler
 from ._call import Call, begin
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
@@ -286,7 +286,7 @@ def dtype_range(dtype: torch.dtype) -> tuple[int, int]:
 
 def _native(dtype: torch.dtype, low: int, span: int):
     """The C kernel for int64 and spans of one word (:mod:`._compiled`)."""
-    if dtype != torch.int64 or span > TWO32:
+    if dtype != torch.int64 or not _compiled.numbers(low, span) or span > TWO32:
         return None
     return "randint1_i64", (low % TWO64, span, (TWO32 - span) % span)
 

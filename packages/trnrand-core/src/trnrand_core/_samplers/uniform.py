@@ -261,7 +261,7 @@ def _float32_bounds(low: float, high: float) -> tuple[np.float32, np.float32]:
 
 def _native(dtype: torch.dtype, low: float, high: float):
     """The C kernel for float32 and float64 (:mod:`._compiled`)."""
-    if dtype not in _compiled.FLOAT_DTYPES:
+    if dtype not in _compiled.FLOAT_DTYPES or not _compiled.numbers(low, high):
         return None
     top, below = clip_bounds(high, dtype)
     if dtype == torch.float64:
