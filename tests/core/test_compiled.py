@@ -270,3 +270,30 @@ def test_dirichlet_c_kernel_equals_numba(monkeypatch, alpha, k, dtype):
             numba_out = torch.empty(rows * k, dtype=dtype)
             dirichlet._cpu(draw, numba_out, alpha_t, k)
         assert torch.equal(c_out, numba_out), (first, rows)
+
+
+@needs_native
+@pytest.mark.parametrize(
+    ("name", "param", "params"),
+    [
+        ("gamma", "scale", {"shape": 0.5}),
+        ("gamma", "shape", {"scale": 2.0}),
+        ("beta", "alpha", {"beta": 3.0}),
+        ("binomial", "p", {"n": 40}),
+    ],
+)
+def test_out_may_be_a_per_element_parameter(name, param, params):
+    """``out`` that is a parameter's own tensor gives the values of a separate ``out``
+    (each element's parameters are read before its value is written), as with numba."""
+    fn = getattr(tr, name)
+    n = 1000
+    values = torch.linspace(0.2, 0.8, n, dtype=torch.float64) * (4 if param != "p" else 1)
+    expected = fn(
+        n, **params, **{param: values.clone()}, dtype=torch.float64, generator=tr.Generator(4)
+    )
+    alias = values.clone()
+    got = fn(
+        n, **params, **{param: alias}, dtype=torch.float64, out=alias, generator=tr.Generator(4)
+    )
+    assert got is alias
+    assert torch.equal(got, expected)

@@ -721,11 +721,12 @@ MULTIVERSION static void gamma_variates(const Call *c, const Shapes *s, const ui
 static void gamma_values(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
                          Py_ssize_t e, double *out) {
     Shapes s;
+    double x[MT_MAX]; /* not in out: out may be the scale tensor itself */
     const Py_ssize_t i0 = e - c->first;
     batch_shapes(&s, p, 0, i0, n);
-    gamma_variates(c, &s, w, n, 4 * (uint64_t)e, out);
+    gamma_variates(c, &s, w, n, 4 * (uint64_t)e, x);
     for (Py_ssize_t i = 0; i < n; i++) {
-        out[i] = (s.k[i] < 1.0 ? exp(out[i]) : out[i]) * each(p, 1, i0 + i);
+        out[i] = (s.k[i] < 1.0 ? exp(x[i]) : x[i]) * each(p, 1, i0 + i);
     }
 }
 
