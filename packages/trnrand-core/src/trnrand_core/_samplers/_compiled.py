@@ -1,12 +1,12 @@
 """The ahead-of-time compiled C kernels of ``_native`` for calls of any size.
 
-A kernel family may name, for scalar parameters and some dtypes, a C kernel that
-computes the same values as its numba kernel (``Kernel(..., native=...)``). The small
-calls of :mod:`._small` always run them; larger calls run them on the thread pool where
-the CPU has the SIMD Philox they are built for (AVX-512 or AVX2 on x86-64), and the
-numba kernels elsewhere (without SIMD the C kernels are slower than numba's;
-docs/design.md, "Compiled kernels"). A process that draws only through C kernels never
-imports numba, so its first draw costs no JIT start-up.
+A kernel family may name, for some dtypes and parameters, a C kernel that computes the
+same values as its numba kernel (``Kernel(..., native=...)``). The small calls of
+:mod:`._small` always run them; larger calls run them on the thread pool where the CPU
+has the SIMD Philox they are built for (AVX-512 or AVX2 on x86-64), and the numba
+kernels elsewhere (without SIMD the C kernels are slower than numba's; docs/design.md,
+"large calls through the same C kernels"). A process that draws only through C kernels
+never imports numba, so its first draw costs no JIT start-up.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def run(native, draw, flat, params: dict) -> bool:
         return False
     name, args = answer
     if any(isinstance(a, torch.Tensor) and a.numel() not in (1, draw.count) for a in args):
-        return False  # not per element: cannot happen for a family's own parameters
+        return False  # a length the kernel cannot index: the numba kernel decides
     kernel = getattr(_native, name)
     k0, k1, block, first = draw.k0, draw.k1, draw.block, draw.first
     address, size = flat.data_ptr(), flat.element_size()
