@@ -1055,34 +1055,24 @@ static void to_int64(void (*values)(const Call *, const Params *, const uint32_t
     }
 }
 
-static void binomial32(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
-                       Py_ssize_t e, void *out) {
-    to_float32(binomial_values, c, p, w, n, e, out);
-}
-static void binomial64(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
-                       Py_ssize_t e, void *out) {
-    binomial_values(c, p, w, n, e, out);
-}
-static void binomial_int64(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
-                           Py_ssize_t e, void *out) {
-    to_int64(binomial_values, c, p, w, n, e, out);
-}
+/* The spans of a family whose values are float64 (family_values): into float32, rounded
+ * once, and into float64. */
+#define FLOAT_SPANS(family)                                                                \
+    static void family##_span32(const Call *c, const Params *p, const uint32_t *w,         \
+                                Py_ssize_t n, Py_ssize_t e, void *out) {                   \
+        to_float32(family##_values, c, p, w, n, e, out);                                   \
+    }                                                                                      \
+    static void family##_span64(const Call *c, const Params *p, const uint32_t *w,         \
+                                Py_ssize_t n, Py_ssize_t e, void *out) {                   \
+        family##_values(c, p, w, n, e, out);                                               \
+    }
+FLOAT_SPANS(gamma)
+FLOAT_SPANS(beta)
+FLOAT_SPANS(binomial)
 
-static void gamma32(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
-                    Py_ssize_t e, void *out) {
-    to_float32(gamma_values, c, p, w, n, e, out);
-}
-static void gamma64(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
-                    Py_ssize_t e, void *out) {
-    gamma_values(c, p, w, n, e, out);
-}
-static void beta32(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
-                   Py_ssize_t e, void *out) {
-    to_float32(beta_values, c, p, w, n, e, out);
-}
-static void beta64(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
-                   Py_ssize_t e, void *out) {
-    beta_values(c, p, w, n, e, out);
+static void binomial_span_int64(const Call *c, const Params *p, const uint32_t *w,
+                                Py_ssize_t n, Py_ssize_t e, void *out) {
+    to_int64(binomial_values, c, p, w, n, e, out);
 }
 
 /* -- parameters ------------------------------------------------------------------------ */
@@ -1173,15 +1163,15 @@ static const Kernel KERNELS[N_KERNELS] = {
     [BERNOULLI_F32] = {"bernoulli_f32", 1, parse_threshold, bernoulli32, 1, 1, 4},
     [WORDS_I64] = {"words_i64", 0, parse_none, word64, 1, 1, 8},
     [RANDINT1_I64] = {"randint1_i64", 3, parse_randint, randint1, 1, 1, 8},
-    [GAMMA_F32] = {"gamma_f32", 4, parse_each, gamma32, 4, 1, 4},
-    [GAMMA_F64] = {"gamma_f64", 4, parse_each, gamma64, 4, 1, 8},
-    [BETA_F32] = {"beta_f32", 4, parse_each, beta32, 8, 1, 4},
-    [BETA_F64] = {"beta_f64", 4, parse_each, beta64, 8, 1, 8},
+    [GAMMA_F32] = {"gamma_f32", 4, parse_each, gamma_span32, 4, 1, 4},
+    [GAMMA_F64] = {"gamma_f64", 4, parse_each, gamma_span64, 4, 1, 8},
+    [BETA_F32] = {"beta_f32", 4, parse_each, beta_span32, 8, 1, 4},
+    [BETA_F64] = {"beta_f64", 4, parse_each, beta_span64, 8, 1, 8},
     [DIRICHLET_F32] = {"dirichlet_f32", 4, parse_dirichlet, NULL, 4, 1, 4, dirichlet_rows},
     [DIRICHLET_F64] = {"dirichlet_f64", 4, parse_dirichlet, NULL, 4, 1, 8, dirichlet_rows},
-    [BINOMIAL_F32] = {"binomial_f32", 4, parse_each, binomial32, 4, 1, 4},
-    [BINOMIAL_F64] = {"binomial_f64", 4, parse_each, binomial64, 4, 1, 8},
-    [BINOMIAL_I64] = {"binomial_i64", 4, parse_each, binomial_int64, 4, 1, 8},
+    [BINOMIAL_F32] = {"binomial_f32", 4, parse_each, binomial_span32, 4, 1, 4},
+    [BINOMIAL_F64] = {"binomial_f64", 4, parse_each, binomial_span64, 4, 1, 8},
+    [BINOMIAL_I64] = {"binomial_i64", 4, parse_each, binomial_span_int64, 4, 1, 8},
 };
 
 /* A kernel called from Python, without the GIL while it runs (the thread pool runs

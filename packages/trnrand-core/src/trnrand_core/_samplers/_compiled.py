@@ -49,6 +49,14 @@ def kernel(name: str):
     return getattr(_native, name) if LARGE else None
 
 
+def float_kernel(family: str, dtype: torch.dtype, args: tuple):
+    """``(family_f32 or family_f64, args)`` for a float32 or float64 output, else ``None``
+    (a family's ``native`` for the C kernels' usual dtypes)."""
+    if dtype not in FLOAT_DTYPES:
+        return None
+    return f"{family}_{'f64' if dtype == torch.float64 else 'f32'}", args
+
+
 def numbers(*values) -> bool:
     """Whether no value is a tensor (a ``native`` for number parameters only)."""
     return not any(isinstance(v, torch.Tensor) for v in values)
@@ -108,6 +116,7 @@ __all__ = [
     "arguments",
     "describe",
     "each",
+    "float_kernel",
     "kernel",
     "numbers",
     "run",

@@ -157,10 +157,7 @@ def _portable(draw, dtype, device, alpha, beta) -> torch.Tensor:
 # -- public function --------------------------------------------------------------------
 def _native(dtype: torch.dtype, alpha: float, beta: float):
     """The C kernel for float32 and float64 (:mod:`._compiled`)."""
-    if dtype not in _compiled.FLOAT_DTYPES:
-        return None
-    name = "beta_f64" if dtype == torch.float64 else "beta_f32"
-    return name, (_compiled.each(alpha), _compiled.each(beta))
+    return _compiled.float_kernel("beta", dtype, (_compiled.each(alpha), _compiled.each(beta)))
 
 
 KERNEL = Kernel("beta", ("alpha", "beta"), _cpu, _portable, native=_native)

@@ -141,9 +141,9 @@ def _check_rate_elementwise(rate: torch.Tensor, dtype: torch.dtype) -> None:
 
 def _native(dtype: torch.dtype, scale: float):
     """The C kernel for float32 and float64 (:mod:`._compiled`)."""
-    if dtype not in _compiled.FLOAT_DTYPES or not _compiled.numbers(scale):
+    if not _compiled.numbers(scale):
         return None
-    return "exponential_f64" if dtype == torch.float64 else "exponential_f32", (scale,)
+    return _compiled.float_kernel("exponential", dtype, (scale,))
 
 
 def _small_plan(dtype: torch.dtype, rate: float):

@@ -310,10 +310,7 @@ def _sample_gamma(
 
 def _native(dtype: torch.dtype, shape: float, scale: float):
     """The C kernel for float32 and float64 (:mod:`._compiled`)."""
-    if dtype not in _compiled.FLOAT_DTYPES:
-        return None
-    name = "gamma_f64" if dtype == torch.float64 else "gamma_f32"
-    return name, (_compiled.each(shape), _compiled.each(scale))
+    return _compiled.float_kernel("gamma", dtype, (_compiled.each(shape), _compiled.each(scale)))
 
 
 KERNEL = Kernel("gamma", ("shape", "scale"), _cpu, _portable, native=_native)

@@ -152,9 +152,9 @@ def _rounded(value, dtype: torch.dtype):
 
 def _native(dtype: torch.dtype, loc: float, scale: float):
     """The C kernel for float32 and float64 (:mod:`._compiled`)."""
-    if dtype not in _compiled.FLOAT_DTYPES or not _compiled.numbers(loc, scale):
+    if not _compiled.numbers(loc, scale):
         return None
-    return "normal_f64" if dtype == torch.float64 else "normal_f32", (loc, scale)
+    return _compiled.float_kernel("normal", dtype, (loc, scale))
 
 
 def _small_plan(dtype: torch.dtype, mean: float = 0.0, std: float = 1.0):
