@@ -193,7 +193,7 @@ def test_a_process_drawing_through_c_kernels_never_imports_numba():
     if not _compiled.LARGE:
         pytest.skip(f"large calls use numba here (SIMD {_compiled.SIMD})")
     code = (
-        "import sys, torch, trnrand as tr; g = tr.Generator(3); "
+        "import sys, torch, trnrand_core as tr; g = tr.Generator(3); "
         "tr.uniform(2**20, generator=g); tr.normal(2**20, dtype=torch.float64, generator=g); "
         "tr.exponential(10**6, generator=g); tr.bernoulli(10**6, p=0.25, generator=g); "
         "tr.randint(10**6, high=6, generator=g); g.random_raw(10**6); "
@@ -209,7 +209,7 @@ def test_a_process_drawing_through_c_kernels_never_imports_numba():
 def test_numba_only_setting_gives_the_same_values():
     """``TRNRAND_CPU_KERNELS=numba`` (large calls on the numba kernels) changes speed only."""
     code = (
-        "import hashlib, trnrand as tr; g = tr.Generator(9); "
+        "import hashlib, trnrand_core as tr; g = tr.Generator(9); "
         "x = [tr.uniform(300_001, generator=g), tr.normal(300_001, generator=g), "
         "tr.randint(300_001, low=-3, high=10**9, generator=g)]; "
         "print(hashlib.sha256(b''.join(t.numpy().tobytes() for t in x)).hexdigest())"
