@@ -27,6 +27,9 @@
 #else
 #define INLINE static inline
 #endif
+#if defined(_MSC_VER) && !defined(__clang__)
+#define restrict __restrict /* MSVC's C spells it so */
+#endif
 
 #define M0 0xD2511F53u
 #define M1 0xCD9E8D57u
