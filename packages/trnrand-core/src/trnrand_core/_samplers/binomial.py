@@ -438,17 +438,14 @@ def trials(n, lay, dev, dtype: torch.dtype, region: str = "drawn"):
     return n
 
 
-_NATIVE = {
-    torch.float32: "binomial_f32",
-    torch.float64: "binomial_f64",
-    torch.int64: "binomial_i64",
-}
-
-
 def _native(dtype: torch.dtype, n: float, p: float):
     """The C kernel for float32, float64 and int64 (:mod:`._compiled`)."""
-    name = _NATIVE.get(dtype)
-    return None if name is None else (name, (_compiled.each(n), _compiled.each(p)))
+    args = (_compiled.each(n), _compiled.each(p))
+    return (
+        ("binomial_i64", args)
+        if dtype == torch.int64
+        else _compiled.float_kernel("binomial", dtype, args)
+    )
 
 
 KERNEL = Kernel("binomial", ("n", "p"), _cpu, _portable, native=_native)

@@ -271,8 +271,9 @@ def _cpu(draw, flat: torch.Tensor, alpha, k) -> None:
     m = alpha.shape[0]
     values = np.ascontiguousarray(alpha.cpu().numpy(), dtype=np.float64)
     n_rows = draw.count // k
-    native = _compiled.kernel(f"dirichlet_{'f64' if flat.dtype == torch.float64 else 'f32'}")
-    if native is not None and flat.dtype in _compiled.FLOAT_DTYPES:
+    answer = _compiled.float_kernel("dirichlet", flat.dtype, ())
+    native = None if answer is None else _compiled.kernel(answer[0])
+    if native is not None:
         address, size, first = flat.data_ptr(), flat.element_size(), draw.first
         concentrations = values.ctypes.data  # alive (``values``) until the call returns
 
