@@ -7,6 +7,7 @@ that draws only through them never imports numba."""
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import subprocess
@@ -24,12 +25,18 @@ from trnrand_core._samplers import (
     bernoulli,
     beta,
     binomial,
+    categorical,
     dirichlet,
     exponential,
     gamma,
+    log_transforms,
     normal,
+    poisson,
     randint,
+    randperm,
+    truncated_normal,
     uniform,
+    von_mises,
 )
 
 needs_native = pytest.mark.skipif(_compiled._native is None, reason="_native was not built")
@@ -49,6 +56,70 @@ CASES = [
     (randint.KERNEL, torch.int64, {"low": -5, "span": 3_000_000_007}),
     (randint.KERNEL, torch.int64, {"low": 2**63 - 10, "span": 7}),
     (_words.KERNEL, torch.int64, {}),
+    # randint: two words (span above 2**32, up to 2**64), rejections common at 1.5 2**63
+    (randint.KERNEL, torch.int64, {"low": -7, "span": 2**40 + 7}),
+    (randint.KERNEL, torch.int64, {"low": 2**62, "span": 3 * 2**62}),
+    (randint.KERNEL, torch.int64, {"low": -(2**63), "span": 2**64}),
+    # gumbel, logistic, laplace: every transform in both precisions
+    (log_transforms.GUMBEL_KERNEL, torch.float32, {"loc": 1.0, "scale": 2.0}),
+    (log_transforms.GUMBEL_KERNEL, torch.float64, {"loc": -0.5, "scale": 0.25}),
+    (log_transforms.LOGISTIC_KERNEL, torch.float32, {"loc": 0.0, "scale": 1.0}),
+    (log_transforms.LOGISTIC_KERNEL, torch.float64, {"loc": 3.0, "scale": 1.5}),
+    (log_transforms.LAPLACE_KERNEL, torch.float32, {"loc": -1.0, "scale": 0.5}),
+    (log_transforms.LAPLACE_KERNEL, torch.float64, {"loc": 0.0, "scale": 1.0}),
+    # truncated_normal: the central interval (both inversion sides), upper tails by
+    # erfc and by the continued fraction, the mirror, the far tail (the bound itself)
+    (truncated_normal.KERNEL, torch.float32, {"loc": 0.0, "scale": 1.0, "low": -2.0, "high": 2.0}),
+    (truncated_normal.KERNEL, torch.float64, {"loc": 1.0, "scale": 2.0, "low": -0.5, "high": 3.0}),
+    (truncated_normal.KERNEL, torch.float64, {"loc": 0.0, "scale": 1.0, "low": 1.5, "high": 7.0}),
+    (truncated_normal.KERNEL, torch.float64, {"loc": 0.0, "scale": 1.0, "low": 30.0, "high": 31.0}),
+    (
+        truncated_normal.KERNEL,
+        torch.float32,
+        {"loc": 0.0, "scale": 1.0, "low": -math.inf, "high": -6.0},
+    ),
+    (
+        truncated_normal.KERNEL,
+        torch.float64,
+        {"loc": 0.0, "scale": 1.0, "low": 2.0**33, "high": math.inf},
+    ),
+    (truncated_normal.KERNEL, torch.float16, {"loc": 0.5, "scale": 0.5, "low": -1.0, "high": 1.0}),
+    # poisson: inversion (memoised CDF), PTRS with its retries, into floats and integers
+    (poisson.KERNEL, torch.float32, {"lam": 3.5}),
+    (poisson.KERNEL, torch.int64, {"lam": 0.0}),
+    (poisson.KERNEL, torch.float64, {"lam": 10.0}),
+    (poisson.KERNEL, torch.int64, {"lam": 1e9}),
+    (poisson.KERNEL, torch.int32, {"lam": 250.0}),
+    (poisson.KERNEL, torch.bfloat16, {"lam": 9.99}),
+    # randperm's swap targets (element j: randint(0, j + 1), int32 through int64)
+    (randperm.SWAP_TARGETS, torch.int64, {}),
+    (randperm.SWAP_TARGETS, torch.int32, {}),
+    # von_mises: few retries (kappa 0.3), many (4, 1e6), the uniform regime (1e-120)
+    *(
+        (von_mises.KERNEL, dtype, dict(zip("qba", von_mises.constants(kappa), strict=True), mu=mu))
+        for kappa, mu, dtype in [
+            (0.3, 0.5, torch.float64),
+            (4.0, -3.0, torch.float32),
+            (1e6, 3.1, torch.float64),
+            (1e-120, 0.0, torch.float16),
+        ]
+    ),
+    # dtypes the kernels do not write, converted by torch from a scratch of their own:
+    # float16/bfloat16 from float32 values (uniform with fewer bits and its own clip),
+    # bernoulli's bytes as bool, int8 (in place) and float64, randint's int64 as int32
+    (uniform.KERNEL, torch.float16, {"low": -2.0, "high": 3.0}),
+    (uniform.KERNEL, torch.bfloat16, {"low": 0.0, "high": 1.0}),
+    (normal.KERNEL, torch.float16, {"loc": 1.0, "scale": 2.0}),
+    (exponential.KERNEL, torch.bfloat16, {"scale": 0.5}),
+    (log_transforms.GUMBEL_KERNEL, torch.bfloat16, {"loc": 0.0, "scale": 1.0}),
+    (gamma.KERNEL, torch.float16, {"shape": 2.5, "scale": 1.0}),
+    (binomial.KERNEL, torch.bfloat16, {"n": 30.0, "p": 0.2}),
+    (bernoulli.KERNEL, torch.bool, {"p": 0.3}),
+    (bernoulli.KERNEL, torch.int8, {"p": 1.0}),
+    (bernoulli.KERNEL, torch.float64, {"p": 0.7}),
+    (bernoulli.KERNEL, torch.float16, {"p": 0.0}),
+    (randint.KERNEL, torch.int32, {"low": -5, "span": 1000}),
+    (randint.KERNEL, torch.int16, {"low": 0, "span": 3}),
     # gamma: shapes above and below 1 (the boost), near 1/3 + tiny d (many retries)
     (gamma.KERNEL, torch.float32, {"shape": 2.5, "scale": 3.0}),
     (gamma.KERNEL, torch.float64, {"shape": 0.3, "scale": 2.0}),
@@ -71,6 +142,37 @@ CASES = [
     (beta.KERNEL, torch.float64, {"alpha": "each 0.1 3.0", "beta": "one 0.7"}),
     (binomial.KERNEL, torch.int64, {"n": "whole 0 200", "p": "each 0.0 1.0"}),
     (binomial.KERNEL, torch.float32, {"n": "one 5000", "p": "each 0.2 0.3"}),
+    (normal.KERNEL, torch.float32, {"loc": "each -1.0 1.0", "scale": "each 0.0 3.0"}),
+    (normal.KERNEL, torch.float64, {"loc": "one 2.0", "scale": "each 0.5 1.0"}),
+    (normal.KERNEL, torch.bfloat16, {"loc": "each -1.0 1.0", "scale": 2.0}),
+    (exponential.KERNEL, torch.float32, {"scale": "each 0.1 4.0"}),
+    (exponential.KERNEL, torch.float64, {"scale": "one 0.5"}),
+    (bernoulli.KERNEL, torch.float32, {"p": "each 0.0 1.0"}),
+    (bernoulli.KERNEL, torch.bool, {"p": "each 0.2 0.4"}),
+    (bernoulli.KERNEL, torch.int64, {"p": "one 0.5"}),
+    (log_transforms.LAPLACE_KERNEL, torch.float32, {"loc": "each -1 1", "scale": 2.0}),
+    (log_transforms.GUMBEL_KERNEL, torch.float64, {"loc": 0.5, "scale": "each 0.5 2"}),
+    (log_transforms.LOGISTIC_KERNEL, torch.float16, {"loc": "each -1 1", "scale": "one 1"}),
+    (
+        truncated_normal.KERNEL,
+        torch.float64,
+        {"loc": "each -1 1", "scale": "each 0.5 2", "low": "each -3 0", "high": "each 0.5 9"},
+    ),
+    (
+        truncated_normal.KERNEL,
+        torch.float32,
+        {"loc": 0.0, "scale": 1.0, "low": "each 4 6", "high": "one inf"},
+    ),
+    (poisson.KERNEL, torch.float64, {"lam": "each 0 20"}),  # both methods, mean changes
+    (poisson.KERNEL, torch.int16, {"lam": "whole 0 12"}),  # runs of one mean
+    (
+        von_mises.KERNEL,
+        torch.float64,
+        {
+            "mu": "each -3 3",
+            **{n: f"one {v!r}" for n, v in zip("qba", von_mises.constants(2.0), strict=True)},
+        },
+    ),
 ]
 #: First-pass blocks where calls start: zero, across the 2**32 carry into the counter's
 #: second word, and across the 2**64 wrap.
@@ -80,10 +182,17 @@ BLOCKS = [0, 2**32 - 3, 2**64 - 5]
 def _c_kernel(kernel, draw: Draw, dtype: torch.dtype, params: dict) -> torch.Tensor:
     name, args = kernel.native(dtype, **params)
     out = torch.empty(draw.count, dtype=dtype)
-    c = getattr(_compiled._native, name)
-    at = _compiled.arguments(args, 0)
-    c(draw.k0, draw.k1, draw.block, draw.first, draw.count, out.data_ptr(), *at)
+    _compiled.fill(name, args, draw, out)
     return out
+
+
+def _words_per_element(kernel, dtype: torch.dtype, params: dict) -> int:
+    per_element = {"gamma": 4, "beta": 8, "binomial": 4, "poisson": 4, "von_mises": 4}
+    if kernel.name in per_element:
+        return per_element[kernel.name]
+    if kernel.name == "randint":
+        return randint.words_for_span(params["span"])
+    return 2 if dtype == torch.float64 else 1
 
 
 def _parameter(spec, count: int, rng: random.Random):
@@ -106,8 +215,7 @@ def mismatches(trials: int = 60, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
     found = []
     for kernel, dtype, params in CASES:
-        default = 2 if dtype == torch.float64 else 1
-        words = {"gamma": 4, "beta": 8, "binomial": 4}.get(kernel.name, default)
+        words = _words_per_element(kernel, dtype, params)
         for trial in range(trials):
             first = rng.choice([0, 1, 2, 3, rng.randrange(4096)])
             count = rng.choice([1, 2, 3, 5, 31, 64, 257, rng.randrange(1, 3000)])
@@ -154,18 +262,21 @@ def test_every_simd_path_gives_the_same_values(simd):
 
 @needs_native
 def test_large_calls_run_the_c_kernels_where_the_cpu_has_simd():
-    """The general path takes the C kernel for scalar parameters (where ``LARGE``), and
-    the numba kernel for per-element ones; both give the same values as numba."""
+    """The general path takes the C kernel (where ``LARGE``) for scalar and per-element
+    parameters alike, with the numba kernel's values; a parameter tensor of a length the
+    kernel cannot index is left to the numba kernel."""
     if not _compiled.LARGE:
         pytest.skip(f"large calls use numba here (SIMD {_compiled.SIMD})")
     draw = Draw(11, 22, 5, 3, 100_000, 1)
-    out = torch.empty(draw.count)
-    assert _compiled.run(normal.KERNEL.native, draw, out, {"loc": 0.0, "scale": 1.0})
-    per_element = {"loc": torch.zeros(draw.count, dtype=torch.float64), "scale": 1.0}
-    assert not _compiled.run(normal.KERNEL.native, draw, out, per_element)
-    numba = torch.empty(draw.count)
-    normal.KERNEL.cpu(draw, numba, loc=0.0, scale=1.0)
-    assert torch.equal(out, numba)
+    loc = torch.linspace(-1.0, 1.0, draw.count, dtype=torch.float64)
+    for params in ({"loc": 0.0, "scale": 1.0}, {"loc": loc, "scale": 2.0}):
+        out = torch.empty(draw.count)
+        assert _compiled.run(normal.KERNEL.native, draw, out, params)
+        numba = torch.empty(draw.count)
+        normal.KERNEL.cpu(draw, numba, **params)
+        assert torch.equal(out, numba)
+    odd = {"loc": torch.zeros(7, dtype=torch.float64), "scale": 1.0}
+    assert not _compiled.run(normal.KERNEL.native, draw, out, odd)
 
 
 @needs_native
@@ -233,7 +344,13 @@ def test_numba_only_setting_gives_the_same_values():
 @pytest.mark.parametrize(
     ("name", "args", "message"),
     [
-        ("uniform_f32", (1, 2, 0, 0, 4, 0, 0.0, 1.0, 1.0, 0.5), "address"),
+        ("uniform_f32", (1, 2, 0, 0, 4, 0, 0.0, 1.0, 1.0, 0.5, 0xFFFFFF), "address"),
+        ("uniform_f32", (1, 2, 0, 0, 0, 0, 0.0, 1.0, 1.0, 0.5, 1 << 24), "mask"),
+        ("log_transform_f32", (1, 2, 0, 0, 0, 0, 3, 8, 0, 8, 0), "kind"),
+        ("exponential_each_f32", (1, 2, 0, 0, 0, 0, 0, 0), "address"),
+        ("normal_each_f64", (1, 2, 0, 0, 0, 0, 8, 0, 8, -1), "step"),
+        ("randint2_i64", (1, 2, 0, 0, 0, 0, 0, 2**32, 1, 0), "span"),
+        ("randint2_i64", (1, 2, 0, 0, 0, 0, 0, 0, 5, 0), "span"),
         ("bernoulli_f32", (1, 2, 0, 0, 0, 0, 2**32 + 1), "threshold"),
         ("randint1_i64", (1, 2, 0, 0, 0, 0, 0, 0, 0), "span"),
         ("words_i64", (1, 2, 0, -1, 0, 0), "first"),
@@ -297,3 +414,102 @@ def test_out_may_be_a_per_element_parameter(name, param, params):
     )
     assert got is alias
     assert torch.equal(got, expected)
+
+
+@needs_native
+def test_conversions_through_scratch_in_parts(monkeypatch):
+    """A call longer than the scratch is converted part by part, each part at its own
+    elements (a scratch of 37 elements: parts start mid-block and mid-pair)."""
+    monkeypatch.setattr(_compiled, "SCRATCH", 37)
+    rng = random.Random(3)
+    for kernel, dtype, params in [
+        (normal.KERNEL, torch.float16, {"loc": "each -1 1", "scale": 2.0}),
+        (uniform.KERNEL, torch.bfloat16, {"low": -1.0, "high": 1.0}),
+        (randint.KERNEL, torch.int32, {"low": 0, "span": 2**40}),
+        (bernoulli.KERNEL, torch.float64, {"p": 0.5}),
+    ]:
+        words = _words_per_element(kernel, dtype, params)
+        draw = Draw(5, 6, 2**32 - 3, 3, 1001, words)
+        values = {name: _parameter(spec, draw.count, rng) for name, spec in params.items()}
+        numba = torch.empty(draw.count, dtype=dtype)
+        kernel.cpu(draw, numba, **values)
+        assert torch.equal(_c_kernel(kernel, draw, dtype, values), numba), kernel.name
+
+
+@needs_native
+@pytest.mark.parametrize("n", [0, 1, 2, 5, 1000, 70_000])
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int16])
+def test_randperm_swaps_in_c_equal_numba(monkeypatch, n, dtype):
+    """randperm's Fisher-Yates swaps by the C loop and by numba's give one permutation
+    (int32 and int64 index arrays), and the C loop refuses a target outside [0, i]."""
+    if n - 1 > torch.iinfo(dtype).max:
+        pytest.skip("n - 1 does not fit the dtype")
+    c = randperm.randperm(n, dtype=dtype, generator=tr.Generator(seed=n))
+    monkeypatch.setattr(_compiled, "kernel", lambda name: None)
+    numba = randperm.randperm(n, dtype=dtype, generator=tr.Generator(seed=n))
+    assert torch.equal(c, numba)
+    if n > 2:
+        out = torch.empty(n, dtype=torch.int64)
+        targets = torch.zeros(n, dtype=torch.int64)
+        targets[1] = 2
+        with pytest.raises(ValueError, match="swap target"):
+            _compiled._native.fisher_yates(targets.data_ptr(), out.data_ptr(), n, 8)
+
+
+@needs_native
+@pytest.mark.parametrize(("rows", "k"), [(1, 5), (3, 17), (4, 1000)])
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32])
+def test_categorical_c_kernel_equals_numba(monkeypatch, rows, k, dtype):
+    """categorical with replacement (guide table, forward scan, rows cycling from the
+    call's first element) by the C kernel and by numba's, for calls whose parts start
+    anywhere in a row cycle; zero-probability categories are never drawn."""
+    if not _compiled.LARGE:
+        pytest.skip(f"large calls use numba here (SIMD {_compiled.SIMD})")
+    weights = torch.rand(rows, k, generator=torch.Generator().manual_seed(k), dtype=torch.float64)
+    weights[:, ::3] = 0.0
+    cdf = categorical.cdf_rows(weights, False)
+    for first, count in [(0, 1), (3, 999), (5, 70_001)]:
+        draw = Draw(7, 8, 2**32 - 3, first, count, 2)
+        c = torch.empty(count, dtype=dtype)
+        categorical.KERNEL.cpu(draw, c, cdf=cdf)
+        with monkeypatch.context() as m:
+            m.setattr(_compiled, "LARGE", False)
+            numba = torch.empty(count, dtype=dtype)
+            categorical.KERNEL.cpu(draw, numba, cdf=cdf)
+        assert torch.equal(c, numba), (first, count)
+        assert not bool((c % 3 == 0).any())
+
+
+@needs_native
+def test_row_bounds_in_c_equal_numba(monkeypatch):
+    """categorical's one-pass row minimum and maximum (NaN rows give NaN, signed zeros
+    and infinities kept as Python's min and max keep them) by C and by numba."""
+    x = torch.randn(64, 300, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    x[1, 7] = math.nan
+    x[2] = 0.0
+    x[2, ::2] = -0.0
+    x[3, 5], x[4, 9] = -math.inf, math.inf
+    low, high = categorical._row_range(x)
+    monkeypatch.setattr(_compiled, "kernel", lambda name: None)
+    numba_low, numba_high = categorical._row_range(x)
+    for a, b in ((low, numba_low), (high, numba_high)):
+        assert torch.equal(a.isnan(), b.isnan())
+        assert torch.equal(
+            torch.nan_to_num(a).view(torch.int64), torch.nan_to_num(b).view(torch.int64)
+        )
+
+
+@needs_native
+@pytest.mark.parametrize("d", [1, 3, 7])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_multivariate_normal_rows_in_c_equal_numba(monkeypatch, d, dtype):
+    """multivariate_normal's fixed-order row transform by C and by numba (rows split
+    across the thread pool)."""
+    a = torch.randn(d, d, generator=torch.Generator().manual_seed(d), dtype=torch.float64)
+    cov, mean = a @ a.T + d * torch.eye(d, dtype=torch.float64), torch.arange(d) / 3.0
+    c = tr.multivariate_normal(50_000, mean=mean, cov=cov, dtype=dtype, generator=tr.Generator(9))
+    monkeypatch.setattr(_compiled, "kernel", lambda name: None)
+    numba = tr.multivariate_normal(
+        50_000, mean=mean, cov=cov, dtype=dtype, generator=tr.Generator(9)
+    )
+    assert torch.equal(c, numba)

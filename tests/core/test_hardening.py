@@ -360,6 +360,7 @@ def test_a_call_that_fails_after_reserving_gives_its_blocks_back(monkeypatch):
 
 
 def test_randperm_that_fails_gives_its_blocks_back(monkeypatch):
+    from trnrand_core._samplers import _compiled
     from trnrand_core._samplers import randperm as module
 
     g = tr.Generator(seed=7)
@@ -367,7 +368,8 @@ def test_randperm_that_fails_gives_its_blocks_back(monkeypatch):
     def broken(*args):
         raise RuntimeError("simulated kernel failure")
 
-    monkeypatch.setattr(module, "launch", broken)
+    monkeypatch.setattr(module, "launch", broken)  # the swap targets' kernel: numba's
+    monkeypatch.setattr(_compiled, "fill", broken)  # or the C one
     with pytest.raises(RuntimeError, match="simulated"):
         tr.randperm(10, generator=g)
     assert g.position == 0

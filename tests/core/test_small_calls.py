@@ -30,12 +30,14 @@ CASES = [
     (tr.standard_normal, {}, (torch.float32, torch.float64)),
     (tr.exponential, {}, (torch.float32, torch.float64)),
     (tr.exponential, {"rate": 3.7}, (torch.float32, torch.float64)),
-    (tr.bernoulli, {"p": 0.3}, (torch.float32,)),
-    (tr.bernoulli, {"p": 1.0}, (torch.float32,)),
+    (tr.bernoulli, {"p": 0.3}, (torch.float32, torch.bool, torch.uint8, torch.int8)),
+    (tr.bernoulli, {"p": 1.0}, (torch.float32, torch.bool)),
     (tr.randint, {"high": 10}, (torch.int64,)),
     (tr.randint, {"low": -5, "high": 3_000_000_000}, (torch.int64,)),
     (tr.randint, {"low": -(2**31), "high": 2**32 - 2**31}, (torch.int64,)),
     (tr.randint, {"low": 2**63 - 7, "high": 2**63}, (torch.int64,)),
+    (tr.randint, {"high": 2**40}, (torch.int64,)),  # two words per element
+    (tr.randint, {"low": -(2**63), "high": 2**63}, (torch.int64,)),
 ]
 SIZES = [(), (0,), (1,), (3,), (5,), (16,), (4, 7), (4096,)]
 
@@ -134,7 +136,7 @@ def test_small_calls_near_the_end_of_the_counter_wrap_the_block_like_numba(spy):
         lambda g: tr.normal(8, device="cpu", generator=g),
         lambda g: tr.bernoulli(8, p=0.5, dtype=torch.float64, generator=g),
         lambda g: tr.randint(8, high=10, dtype=torch.int32, generator=g),
-        lambda g: tr.randint(8, high=2**40, generator=g),
+        lambda g: tr.bernoulli(8, p=0.5, dtype=torch.int16, generator=g),
         lambda g: tr.exponential(8, rate=np.float32(2.0), generator=g),
         lambda g: tr.uniform(np.int64(8), generator=g),
     ],

@@ -319,16 +319,19 @@ typedef struct {
 
 typedef struct {
     double p[4];   /* the sampler's float parameters */
-    long long t;   /* bernoulli's threshold */
-    uint64_t u[3]; /* randint's low, span, rejection threshold */
+    long long t;   /* bernoulli's threshold; uniform's bit mask; gumbel/logistic/laplace's kind */
+    uint64_t u[4]; /* randint's low, span (or its two halves), rejection threshold */
     /* dirichlet: the concentrations (m float64 values), the row length, and the call
      * element of concentration 0 */
     const double *alpha;
     Py_ssize_t m, k, origin;
-    /* gamma, beta, binomial: two float64 parameters, each at its address, the value of
+    /* categorical: the cdf rows (in alpha: m rows of k) and their guide tables */
+    const int64_t *guide;
+    Py_ssize_t buckets;
+    /* per-element float64 parameters (parse_pairs), each at its address, the value of
      * the kernel call's element i at [i * step] (step 0: one value for all) */
-    const double *each[2];
-    Py_ssize_t step[2];
+    const double *each[4];
+    Py_ssize_t step[4];
 } Params;
 
 /* Parameter j of the kernel call's element i (parse_each's parameters). */
@@ -388,14 +391,18 @@ static void run_kernel(const Kernel *k, const Call *c, const Params *p) {
     }
 }
 
-/* -- uniform: low + span * u, a value reaching `top` becomes `below` ------------------ */
+/* -- uniform: low + span * u, a value reaching `top` becomes `below` ------------------
+ * float32 values keep the bits of u24 in the mask (float32 all 24; float16 11, bfloat16
+ * 8: their values are these float32 values rounded, with `top` the float32 threshold
+ * from which the rounding would reach the dtype's top, uniform._narrow_threshold). */
 MULTIVERSION static void uniform32(const Call *c, const Params *p, const uint32_t *w,
                                    Py_ssize_t m, Py_ssize_t e, void *out) {
     const float low = (float)p->p[0], span = (float)p->p[1];
     const float top = (float)p->p[2], below = (float)p->p[3];
+    const uint32_t mask = (uint32_t)p->t;
     float *o = out;
     for (Py_ssize_t i = 0; i < m; i++) {
-        float v = low + span * u24(w[i]);
+        float v = low + span * ((float)(int32_t)((w[i] >> 8) & mask) * 0x1p-24f);
         o[i] = v >= top ? below : v;
     }
 }
@@ -410,13 +417,22 @@ MULTIVERSION static void uniform64(const Call *c, const Params *p, const uint32_
     }
 }
 
-/* -- exponential: 0 + scale * -ln(u) of the open uniform ----------------------------- */
+/* -- exponential: 0 + scale * -ln(u) of the open uniform -----------------------------
+ * The _each kernels take the scale per element (parse_each). */
 MULTIVERSION static void exponential32(const Call *c, const Params *p, const uint32_t *w,
                                        Py_ssize_t m, Py_ssize_t e, void *out) {
     const float scale = (float)p->p[0];
     float *o = out;
     for (Py_ssize_t i = 0; i < m; i++) {
         o[i] = 0.0f + scale * -log32(open_u23(w[i]));
+    }
+}
+
+MULTIVERSION static void exponential_each32(const Call *c, const Params *p, const uint32_t *w,
+                                            Py_ssize_t m, Py_ssize_t e, void *out) {
+    float *o = out;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        o[i] = 0.0f + (float)each(p, 0, e - c->first + i) * -log32(open_u23(w[i]));
     }
 }
 
@@ -428,7 +444,17 @@ static void exponential64(const Call *c, const Params *p, const uint32_t *w, Py_
     }
 }
 
-/* -- bernoulli into float32: 1 where the word is below t = floor(p 2**32) ------------- */
+static void exponential_each64(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t m,
+                               Py_ssize_t e, void *out) {
+    double *o = out;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        o[i] = 0.0 + each(p, 0, e - c->first + i) * -log(open_u53(w[2 * i], w[2 * i + 1]));
+    }
+}
+
+/* -- bernoulli: 1 where the word is below t = floor(p 2**32) ---------------------------
+ * into float32 or into bytes (bool, uint8, int8; other dtypes convert the bytes); the
+ * _each kernels take t per element as a float64 (exact: t <= 2**32). */
 MULTIVERSION static void bernoulli32(const Call *c, const Params *p, const uint32_t *w,
                                      Py_ssize_t m, Py_ssize_t e, void *out) {
     float *o = out;
@@ -441,6 +467,35 @@ MULTIVERSION static void bernoulli32(const Call *c, const Params *p, const uint3
     const uint32_t t = (uint32_t)p->t;
     for (Py_ssize_t i = 0; i < m; i++) {
         o[i] = w[i] < t ? 1.0f : 0.0f;
+    }
+}
+
+MULTIVERSION static void bernoulli8(const Call *c, const Params *p, const uint32_t *w,
+                                    Py_ssize_t m, Py_ssize_t e, void *out) {
+    uint8_t *o = out;
+    if (p->t > (long long)UINT32_MAX) {
+        memset(o, 1, (size_t)m);
+        return;
+    }
+    const uint32_t t = (uint32_t)p->t;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        o[i] = w[i] < t;
+    }
+}
+
+MULTIVERSION static void bernoulli_each32(const Call *c, const Params *p, const uint32_t *w,
+                                          Py_ssize_t m, Py_ssize_t e, void *out) {
+    float *o = out;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        o[i] = (double)w[i] < each(p, 0, e - c->first + i) ? 1.0f : 0.0f;
+    }
+}
+
+MULTIVERSION static void bernoulli_each8(const Call *c, const Params *p, const uint32_t *w,
+                                         Py_ssize_t m, Py_ssize_t e, void *out) {
+    uint8_t *o = out;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        o[i] = (double)w[i] < each(p, 0, e - c->first + i);
     }
 }
 
@@ -466,6 +521,203 @@ MULTIVERSION static void randint1(const Call *c, const Params *p, const uint32_t
     }
 }
 
+/* -- randint into int64, 2**32 < span <= 2**64: two words, 128-bit Lemire -------------
+ * span = sh 2**32 + sl (sh may be 2**32: span 2**64); the product from 32-bit limbs,
+ * as randint._mul128 (no 128-bit integer type needed). */
+INLINE void mul128(uint64_t xh, uint64_t xl, uint64_t sh, uint64_t sl, uint64_t *hi,
+                   uint64_t *lo) {
+    const uint64_t low32 = 0xFFFFFFFFu;
+    uint64_t ll = xl * sl, lh = xl * sh, hl = xh * sl;
+    uint64_t mid = (ll >> 32) + (lh & low32) + (hl & low32);
+    *lo = (ll & low32) | ((mid & low32) << 32);
+    *hi = xh * sh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+}
+
+static void randint2(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t m,
+                     Py_ssize_t e, void *out) {
+    const uint64_t low = p->u[0], sh = p->u[1], sl = p->u[2], threshold = p->u[3];
+    int64_t *o = out;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        uint64_t hi, lo;
+        mul128(w[2 * i], w[2 * i + 1], sh, sl, &hi, &lo);
+        for (uint32_t a = 1; lo < threshold; a++) {
+            uint32_t x[4];
+            retry_words(c->k0, c->k1, c->block, 2 * (uint64_t)(e + i), a, x);
+            mul128(x[0], x[1], sh, sl, &hi, &lo);
+        }
+        o[i] = (int64_t)(low + hi);
+    }
+}
+
+/* -- randperm's swap targets: element j is randint(0, j + 1) from word j ---------------
+ * Lemire with span j + 1, whose threshold (2**32 - s) mod s is below s: computed only
+ * for a product whose low half is below s. */
+static void swap_targets(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t m,
+                         Py_ssize_t e, void *out) {
+    int64_t *o = out;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        const uint64_t j = (uint64_t)(e + i), s = j + 1, low32 = 0xFFFFFFFFu;
+        uint64_t product = (uint64_t)w[i] * s;
+        if ((product & low32) < s) {
+            const uint64_t threshold = (((uint64_t)1 << 32) - s) % s;
+            for (uint32_t a = 1; (product & low32) < threshold; a++) {
+                product = (uint64_t)retry_word0(c->k0, c->k1, c->block, j, a) * s;
+            }
+        }
+        o[i] = (int64_t)(product >> 32);
+    }
+}
+
+/* Fisher-Yates swaps on out = arange(n) from the swap targets (int32 or int64, both of
+ * `size` bytes): fisher_yates(targets address, out address, n, size). */
+#define FISHER_YATES(T)                                                                    \
+    do {                                                                                   \
+        const T *t = targets;                                                              \
+        T *o = out;                                                                        \
+        for (Py_ssize_t i = 0; i < n; i++) {                                               \
+            o[i] = (T)i;                                                                   \
+        }                                                                                  \
+        for (Py_ssize_t i = n - 1; i > 0 && !bad; i--) {                                   \
+            T j = t[i];                                                                    \
+            bad = j < 0 || j > i;                                                          \
+            T held = o[i];                                                                 \
+            o[i] = bad ? held : o[j];                                                      \
+            o[bad ? i : j] = held;                                                         \
+        }                                                                                  \
+    } while (0)
+
+static PyObject *fisher_yates(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 4) {
+        PyErr_Format(PyExc_TypeError, "fisher_yates takes 4 arguments, got %zd", nargs);
+        return NULL;
+    }
+    const void *targets = PyLong_AsVoidPtr(args[0]);
+    void *out = PyLong_AsVoidPtr(args[1]);
+    Py_ssize_t n = PyLong_AsSsize_t(args[2]), size = PyLong_AsSsize_t(args[3]);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    if (n < 0 || (size != 4 && size != 8) || (n > 0 && (targets == NULL || out == NULL))) {
+        PyErr_SetString(PyExc_ValueError, "fisher_yates needs n >= 0, size 4 or 8, addresses");
+        return NULL;
+    }
+    int bad = 0;
+    Py_BEGIN_ALLOW_THREADS
+    if (size == 4) {
+        FISHER_YATES(int32_t);
+    } else {
+        FISHER_YATES(int64_t);
+    }
+    Py_END_ALLOW_THREADS
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "a swap target outside [0, i]");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* -- categorical with replacement: a guide table, then a forward scan ------------------
+ * Element e (u = u53 of its two words) is in cdf row (e - origin) mod m; its index is
+ * the first j with cdf[row, j] > u, searched from guide[row, floor(u buckets)] (Chen and
+ * Asau's guide table: guide[row, t] = #{j : cdf[row, j] <= t / buckets}). */
+static void categorical(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t m,
+                        Py_ssize_t e, void *out) {
+    int64_t *o = out;
+    const double scale = (double)p->buckets;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        double u = u53(w[2 * i], w[2 * i + 1]);
+        Py_ssize_t row = (e + i - p->origin) % p->m;
+        const double *cdf = p->alpha + row * p->k;
+        int64_t j = p->guide[row * p->buckets + (int64_t)(u * scale)];
+        while (cdf[j] <= u) {
+            j++;
+        }
+        o[i] = j;
+    }
+}
+
+/* -- multivariate_normal's rows: out[r] = loc + L z[r] in a fixed order ----------------
+ * ((z_0 L_i0 + z_1 L_i1) + ...) + loc_i, as multivariate_normal._transform, in float32 or
+ * float64 (size 4 or 8): mvn_rows(z, factor, loc, out, n, d, size), addresses of
+ * contiguous (n, d), (d, d), (d,) and (n, d) arrays. */
+#define MVN_ROWS(T)                                                                        \
+    do {                                                                                   \
+        const T *zs = z, *f = factor, *l = loc;                                            \
+        T *o = out;                                                                        \
+        for (Py_ssize_t r = 0; r < n; r++) {                                               \
+            for (Py_ssize_t i = 0; i < d; i++) {                                           \
+                T acc = zs[r * d] * f[i * d];                                              \
+                for (Py_ssize_t j = 1; j < d; j++) {                                       \
+                    acc = acc + zs[r * d + j] * f[i * d + j];                              \
+                }                                                                          \
+                o[r * d + i] = acc + l[i];                                                 \
+            }                                                                              \
+        }                                                                                  \
+    } while (0)
+
+static PyObject *mvn_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 7) {
+        PyErr_Format(PyExc_TypeError, "mvn_rows takes 7 arguments, got %zd", nargs);
+        return NULL;
+    }
+    const void *z = PyLong_AsVoidPtr(args[0]), *factor = PyLong_AsVoidPtr(args[1]),
+               *loc = PyLong_AsVoidPtr(args[2]);
+    void *out = PyLong_AsVoidPtr(args[3]);
+    Py_ssize_t n = PyLong_AsSsize_t(args[4]), d = PyLong_AsSsize_t(args[5]),
+               size = PyLong_AsSsize_t(args[6]);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    if (n < 0 || d < 1 || (size != 4 && size != 8) ||
+        (n > 0 && (z == NULL || factor == NULL || loc == NULL || out == NULL))) {
+        PyErr_SetString(PyExc_ValueError, "mvn_rows needs n >= 0, d >= 1, size 4 or 8, addresses");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (size == 4) {
+        MVN_ROWS(float);
+    } else {
+        MVN_ROWS(double);
+    }
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+/* -- categorical's weight check: each row's minimum and maximum, both NaN for a row
+ * holding a NaN: row_bounds(x, rows, k, low, high), addresses of float64 arrays. */
+static PyObject *row_bounds(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 5) {
+        PyErr_Format(PyExc_TypeError, "row_bounds takes 5 arguments, got %zd", nargs);
+        return NULL;
+    }
+    const double *x = PyLong_AsVoidPtr(args[0]);
+    Py_ssize_t rows = PyLong_AsSsize_t(args[1]), k = PyLong_AsSsize_t(args[2]);
+    double *low = PyLong_AsVoidPtr(args[3]), *high = PyLong_AsVoidPtr(args[4]);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    if (rows < 0 || k < 1 || (rows > 0 && (x == NULL || low == NULL || high == NULL))) {
+        PyErr_SetString(PyExc_ValueError, "row_bounds needs rows >= 0, k >= 1, addresses");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t b = 0; b < rows; b++) {
+        const double *row = x + b * k;
+        double lo = row[0], hi = row[0];
+        int nan = 0;
+        for (Py_ssize_t i = 0; i < k; i++) {
+            double v = row[i];
+            lo = v < lo ? v : lo; /* Python's min and max: the first of equals */
+            hi = v > hi ? v : hi;
+            nan |= v != v;
+        }
+        low[b] = nan ? NAN : lo;
+        high[b] = nan ? NAN : hi;
+    }
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
 /* -- raw words into int64 (Generator.random_raw) ------------------------------------ */
 MULTIVERSION static void word64(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t m,
                                 Py_ssize_t e, void *out) {
@@ -475,17 +727,54 @@ MULTIVERSION static void word64(const Call *c, const Params *p, const uint32_t *
     }
 }
 
-/* -- normal: Box-Muller pairs, loc + scale * z ---------------------------------------- */
+/* -- normal: Box-Muller pairs, loc + scale * z ----------------------------------------
+ * The _each kernels take loc and scale per element (parse_each). */
+INLINE void normal_pair32(const uint32_t *x, float *z0, float *z1) {
+    float r = sqrtf(-2.0f * log32(open_u23(x[0])));
+    float s, co;
+    sincos_turns((int32_t)(x[1] >> 8), &s, &co);
+    *z0 = r * co;
+    *z1 = r * s;
+}
+
+INLINE void normal_pair64(const uint32_t *x, double *z0, double *z1) {
+    double r = sqrt(-2.0 * log(open_u53(x[0], x[1])));
+    double s, co;
+    sincos_turns53((int64_t)(x[2] >> 5) * 67108864 + (int64_t)(x[3] >> 6), &s, &co);
+    *z0 = r * co;
+    *z1 = r * s;
+}
+
+/* Parameter j of the call's element e of a pair: a pair cut by the kernel call's start
+ * or end is computed whole and its element outside dropped (edge_group), so that
+ * element's parameter is only read, from the nearest element inside. */
+INLINE double each_of_pair(const Call *c, const Params *p, int j, Py_ssize_t e) {
+    Py_ssize_t i = e - c->first;
+    return each(p, j, i < 0 ? 0 : (i < c->n ? i : c->n - 1));
+}
+
 MULTIVERSION static void normal32(const Call *c, const Params *p, const uint32_t *w,
                                   Py_ssize_t pairs, Py_ssize_t e, void *out) {
     const float loc = (float)p->p[0], scale = (float)p->p[1];
     float *o = out;
     for (Py_ssize_t j = 0; j < pairs; j++) {
-        float r = sqrtf(-2.0f * log32(open_u23(w[2 * j])));
-        float s, co;
-        sincos_turns((int32_t)(w[2 * j + 1] >> 8), &s, &co);
-        o[2 * j] = loc + scale * (r * co);
-        o[2 * j + 1] = loc + scale * (r * s);
+        float z0, z1;
+        normal_pair32(w + 2 * j, &z0, &z1);
+        o[2 * j] = loc + scale * z0;
+        o[2 * j + 1] = loc + scale * z1;
+    }
+}
+
+MULTIVERSION static void normal_each32(const Call *c, const Params *p, const uint32_t *w,
+                                       Py_ssize_t pairs, Py_ssize_t e, void *out) {
+    float *o = out;
+    for (Py_ssize_t j = 0; j < pairs; j++) {
+        float z0, z1;
+        Py_ssize_t e0 = e + 2 * j;
+        normal_pair32(w + 2 * j, &z0, &z1);
+        o[2 * j] = (float)each_of_pair(c, p, 0, e0) + (float)each_of_pair(c, p, 1, e0) * z0;
+        o[2 * j + 1] =
+            (float)each_of_pair(c, p, 0, e0 + 1) + (float)each_of_pair(c, p, 1, e0 + 1) * z1;
     }
 }
 
@@ -493,12 +782,22 @@ static void normal64(const Call *c, const Params *p, const uint32_t *w, Py_ssize
                      Py_ssize_t e, void *out) {
     double *o = out;
     for (Py_ssize_t j = 0; j < pairs; j++) {
-        const uint32_t *x = w + 4 * j;
-        double r = sqrt(-2.0 * log(open_u53(x[0], x[1])));
-        double s, co;
-        sincos_turns53((int64_t)(x[2] >> 5) * 67108864 + (int64_t)(x[3] >> 6), &s, &co);
-        o[2 * j] = p->p[0] + p->p[1] * (r * co);
-        o[2 * j + 1] = p->p[0] + p->p[1] * (r * s);
+        double z0, z1;
+        normal_pair64(w + 4 * j, &z0, &z1);
+        o[2 * j] = p->p[0] + p->p[1] * z0;
+        o[2 * j + 1] = p->p[0] + p->p[1] * z1;
+    }
+}
+
+static void normal_each64(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t pairs,
+                          Py_ssize_t e, void *out) {
+    double *o = out;
+    for (Py_ssize_t j = 0; j < pairs; j++) {
+        double z0, z1;
+        Py_ssize_t e0 = e + 2 * j;
+        normal_pair64(w + 4 * j, &z0, &z1);
+        o[2 * j] = each_of_pair(c, p, 0, e0) + each_of_pair(c, p, 1, e0) * z0;
+        o[2 * j + 1] = each_of_pair(c, p, 0, e0 + 1) + each_of_pair(c, p, 1, e0 + 1) * z1;
     }
 }
 
@@ -565,6 +864,190 @@ INLINE double v32(uint32_t x) {
 
 INLINE double box_muller(uint32_t x0, uint32_t x1) {
     return sqrt(-2.0 * log64(v32(x0))) * cos_turns(x1);
+}
+
+/* -- gumbel, logistic, laplace (_samplers.log_transforms) -----------------------------
+ * From exponential's words and their open uniform u: t = min(u, 1 - u) and the side
+ * u < 1/2, exact; logarithms e ln 2 + 2 atanh(s) of x = 2**e m, whose atanh argument
+ * near 1 (e = 0) is the caller's accurate quotient num / den; then loc + scale * x with
+ * loc and scale per element (parse_each after the kind). */
+enum { GUMBEL, LOGISTIC, LAPLACE };
+
+INLINE float ln32(float x, float num, float den) {
+    const float ln2_hi = f32_of(bits_of(0.6931471805599453f) & -4096);
+    const float ln2_lo = (float)(0.6931471805599453 - (double)ln2_hi);
+    int32_t bits = (int32_t)((uint32_t)bits_of(x) - 0x3F3504F3u);
+    int32_t e = bits >> 23;
+    float m = f32_of((int32_t)((uint32_t)(bits & 0x007FFFFF) + 0x3F3504F3u));
+    int near = e == 0;
+    float s = (near ? num : m - 1.0f) / (near ? den : m + 1.0f);
+    float z = s * s;
+    float r = z * ((float)(2.0 / 3) +
+                   z * ((float)(2.0 / 5) + z * ((float)(2.0 / 7) + z * (float)(2.0 / 9))));
+    float ef = (float)e;
+    return ef * ln2_hi + ((s + s) + (s * r + ef * ln2_lo));
+}
+
+INLINE double ln64(double x, double num, double den) {
+    const uint64_t sqrt_half = 0x3FE6A09E667F3BCDull, mantissa = ((uint64_t)1 << 52) - 1;
+    uint64_t c;
+    memcpy(&c, &x, 8);
+    c += ((uint64_t)1024 << 52) - sqrt_half; /* keeps the biased exponent positive */
+    int32_t e = (int32_t)(c >> 52) - 1024;
+    uint64_t mb = (c & mantissa) + sqrt_half;
+    double m;
+    memcpy(&m, &mb, 8);
+    int near = e == 0;
+    double s = (near ? num : m - 1.0) / (near ? den : m + 1.0);
+    double z = s * s;
+    double r = z * horner(z, ATANH, 10);
+    double ef = (double)e;
+    return ef * LN2_HI + ((s + s) + (s * r + ef * LN2_LO));
+}
+
+INLINE float log_standard32(int kind, float t, int low) {
+    if (kind == GUMBEL) {
+        float e = -ln32(low ? t : 1.0f - t, -t, 2.0f - t);
+        return -ln32(e, e - 1.0f, e + 1.0f);
+    }
+    float x = t + t;
+    float v = kind == LOGISTIC ? ln32(t / (1.0f - t), x - 1.0f, 1.0f) : ln32(x, x - 1.0f, x + 1.0f);
+    return low ? v : -v;
+}
+
+INLINE double log_standard64(int kind, double t, int low) {
+    if (kind == GUMBEL) {
+        double e = -ln64(low ? t : 1.0 - t, -t, 2.0 - t);
+        return -ln64(e, e - 1.0, e + 1.0);
+    }
+    double x = t + t;
+    double v = kind == LOGISTIC ? ln64(t / (1.0 - t), x - 1.0, 1.0) : ln64(x, x - 1.0, x + 1.0);
+    return low ? v : -v;
+}
+
+INLINE void log_loop32(int kind, const Call *c, const Params *p, const uint32_t *w,
+                       Py_ssize_t m, Py_ssize_t e, float *o) {
+    for (Py_ssize_t i = 0; i < m; i++) {
+        int32_t k = (int32_t)(w[i] >> 9);
+        int low = k < (1 << 22);
+        float t = ((float)(low ? k : (1 << 23) - 1 - k) + 0.5f) * 0x1p-23f;
+        float v = log_standard32(kind, t, low);
+        Py_ssize_t at = e - c->first + i;
+        o[i] = (float)each(p, 0, at) + (float)each(p, 1, at) * v;
+    }
+}
+
+INLINE void log_loop64(int kind, const Call *c, const Params *p, const uint32_t *w,
+                       Py_ssize_t m, Py_ssize_t e, double *o) {
+    for (Py_ssize_t i = 0; i < m; i++) {
+        double k = merged53(w[2 * i], w[2 * i + 1]);
+        int low = k < 0x1p52;
+        double t = ((low ? k : 0x1p53 - 1.0 - k) + 0.5) * 0x1p-53;
+        double v = log_standard64(kind, t, low);
+        Py_ssize_t at = e - c->first + i;
+        o[i] = each(p, 0, at) + each(p, 1, at) * v;
+    }
+}
+
+/* One loop per kind, each with its transform inlined. */
+MULTIVERSION static void log_transform32(const Call *c, const Params *p, const uint32_t *w,
+                                         Py_ssize_t m, Py_ssize_t e, void *out) {
+    if (p->t == GUMBEL) {
+        log_loop32(GUMBEL, c, p, w, m, e, out);
+    } else if (p->t == LOGISTIC) {
+        log_loop32(LOGISTIC, c, p, w, m, e, out);
+    } else {
+        log_loop32(LAPLACE, c, p, w, m, e, out);
+    }
+}
+
+MULTIVERSION static void log_transform64(const Call *c, const Params *p, const uint32_t *w,
+                                         Py_ssize_t m, Py_ssize_t e, void *out) {
+    if (p->t == GUMBEL) {
+        log_loop64(GUMBEL, c, p, w, m, e, out);
+    } else if (p->t == LOGISTIC) {
+        log_loop64(LOGISTIC, c, p, w, m, e, out);
+    } else {
+        log_loop64(LAPLACE, c, p, w, m, e, out);
+    }
+}
+
+/* -- von_mises: Best-Fisher rejection in float64 (_samplers.von_mises) ----------------
+ * IEEE basic operations only (Cephes' atan, _math64's log64 and Taylor sine and cosine),
+ * as the numba kernel; mu, q, b = s - 1 and a = kappa (s**2 - 1) per element. */
+static const double PI = 3.141592653589793;
+static const double ATAN_P[5] = {-8.750608600031904122785e-1, -1.615753718733365076637e1,
+                                 -7.500855792314704667340e1, -1.228866684490136173410e2,
+                                 -6.485021904942025371773e1};
+static const double ATAN_Q[6] = {1.0,
+                                 2.485846490142306297962e1,
+                                 1.650270098316988542046e2,
+                                 4.328810604912902668951e2,
+                                 4.853903996359136964868e2,
+                                 1.945506571482613964425e2};
+
+INLINE double cephes_atan(double x) {
+    const double t3p8 = 2.41421356237309504880, morebits = 6.123233995736765886130e-17;
+    double ax = fabs(x), y0 = 0.0, more = 0.0, xr = ax;
+    if (ax > t3p8) {
+        y0 = PI / 2.0;
+        more = morebits;
+        xr = -1.0 / ax;
+    } else if (ax > 0.66) {
+        y0 = PI / 4.0;
+        more = 0.5 * morebits;
+        xr = (ax - 1.0) / (ax + 1.0);
+    }
+    double z = xr * xr;
+    double r = z * horner(z, ATAN_P, 5) / horner(z, ATAN_Q, 6);
+    double y = y0 + ((xr * r + xr) + more);
+    return x < 0.0 ? -y : y;
+}
+
+/* (sin phi, cos phi) of phi = pi a 2**-54, a the odd integer 2 merged53(y0, y1) + 1,
+ * reduced to a quarter turn in integers */
+INLINE void attempt_sin_cos(uint32_t y0, uint32_t y1, double *sin_v, double *cos_v) {
+    int64_t n = (int64_t)((uint64_t)(y0 >> 5) * 67108864u + (uint64_t)(y1 >> 6));
+    int64_t odd = 2 * n + 1;
+    int64_t quarter = (odd + ((int64_t)1 << 52)) >> 53;
+    double th = (double)(odd - quarter * ((int64_t)1 << 53)) * (PI * 0x1p-54);
+    double t2 = th * th;
+    double cr = horner(t2, COS, 9), sr = th * horner(t2, SIN, 9);
+    *sin_v = quarter == 0 ? sr : (quarter == 1 ? cr : -sr);
+    *cos_v = quarter == 0 ? cr : (quarter == 1 ? -sr : -cr);
+}
+
+INLINE int best_fisher_accepts(double b, double a, double c, uint32_t y2) {
+    if (b < 0.0) {
+        return 1;
+    }
+    double y = a / (b + 2.0 * (c * c)), v = v32(y2);
+    if (y * (2.0 - y) - v >= 0.0) {
+        return 1;
+    }
+    return y <= 64.0 && log64((y <= 64.0 ? y : 1.0) / v) + 1.0 - y >= 0.0;
+}
+
+static void von_mises_values(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
+                             Py_ssize_t e, double *out) {
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t at = e - c->first + i;
+        double q = each(p, 1, at), b = each(p, 2, at), a = each(p, 3, at), sv, cv;
+        const uint32_t *x = w + 4 * i;
+        attempt_sin_cos(x[0], x[1], &sv, &cv);
+        if (!best_fisher_accepts(b, a, cv, x[2])) {
+            uint32_t y[4];
+            for (uint32_t attempt = 1;; attempt++) {
+                retry_words(c->k0, c->k1, c->block, 4 * (uint64_t)(e + i), attempt, y);
+                attempt_sin_cos(y[0], y[1], &sv, &cv);
+                if (best_fisher_accepts(b, a, cv, y[2])) {
+                    break;
+                }
+            }
+        }
+        double v = each(p, 0, at) + 2.0 * cephes_atan(q * sv / cv); /* into [-pi, pi) */
+        out[i] = v >= PI ? v - 2.0 * PI : (v < -PI ? v + 2.0 * PI : v);
+    }
 }
 
 #define MT_MAX (BATCH_WORDS / 4) /* sub-draws of one batch at most */
@@ -1034,24 +1517,185 @@ static void binomial_values(const Call *c, const Params *p, const uint32_t *w, P
     }
 }
 
-/* The float64 values of `values`, rounded once to float32 (at most MT_MAX at a time). */
+/* -- truncated_normal: inversion in float64 (_samplers.truncated_normal) ---------------
+ * libm's erfc, log, exp, log1p and expm1, as numba's kernel calls them; loc, scale, low
+ * and high per element. */
+static const double LOG_HALF = -0x1.62e42fefa39efp-1;  /* math.log(0.5) */
+static const double SQRT_2PI = 0x1.40d931ff62705p+1;   /* math.sqrt(2 pi) */
+static const double SQRT1_2 = 0x1.6a09e667f3bcdp-1;    /* math.sqrt(0.5) */
+#define TRUNCATED_FAR 4294967296.0 /* from here every sample of [a, b] rounds to a */
+
+/* (log Q(x), Q(x) / phi(x)): erfc below 5, Laplace's continued fraction above */
+static void log_q_mills(double x, double *lq, double *m) {
+    if (x < 5.0) {
+        double q = 0.5 * erfc(x * SQRT1_2);
+        *lq = log(q);
+        *m = q * SQRT_2PI * exp(0.5 * x * x);
+        return;
+    }
+    double t = x;
+    for (int k = 30; k > 0; k--) {
+        t = x + (double)k / t;
+    }
+    *m = 1.0 / t;
+    *lq = log(*m) - 0.5 * x * x - HALF_LN_2PI;
+}
+
+/* z >= 0 with log Q(z) = t, by Newton's method from above */
+static double inverse_log_q(double t) {
+    double v = -2.0 * (t - LOG_HALF);
+    double z = sqrt(v > 0.0 ? v : 0.0);
+    for (int k = 0; k < 100; k++) {
+        double lq, m;
+        log_q_mills(z, &lq, &m);
+        double step = (lq - t) * m;
+        z += step;
+        if (fabs(step) <= 1e-9 * (1.0 + z)) {
+            break;
+        }
+    }
+    return z;
+}
+
+static double standard_truncated(double u, double a, double b) {
+    int flip = a + b < 0.0;
+    if (flip) {
+        double low = -b;
+        b = -a;
+        a = low;
+    }
+    if (a >= TRUNCATED_FAR) {
+        return flip ? -a : a;
+    }
+    int upper = a >= 0.0;
+    double l1, l2, unused, t, sign = 1.0;
+    log_q_mills(upper ? a : -a, &l1, &unused);
+    log_q_mills(b, &l2, &unused);
+    if (upper) {
+        t = l1 + log1p(-u * -expm1(l2 - l1));
+    } else {
+        double qa = exp(l1), qb = exp(l2);
+        double mass = (0.5 - qa) + (0.5 - qb);
+        double p = qa + u * mass;
+        if (p <= 0.5) {
+            t = log(p);
+            sign = -1.0;
+        } else {
+            t = log(qb + (1.0 - u) * mass);
+        }
+    }
+    double z = sign * inverse_log_q(t); /* min(max(z, a), b) as Python's */
+    z = a > z ? a : z;
+    z = b < z ? b : z;
+    return flip ? -z : z;
+}
+
+static void truncated_values(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
+                             Py_ssize_t e, double *out) {
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t at = e - c->first + i;
+        double z = standard_truncated(open_u53(w[2 * i], w[2 * i + 1]), each(p, 2, at),
+                                      each(p, 3, at));
+        out[i] = each(p, 0, at) + each(p, 1, at) * z;
+    }
+}
+
+/* -- poisson: inversion below 10, PTRS at and above (_samplers.poisson) ----------------
+ * libm's exp, log, sqrt, floor and lgamma, as numba's kernel calls them; the CDF of the
+ * current mean is memoised within a batch (which changes nothing but the speed). */
+#define POISSON_INVERSION_BELOW 10.0
+#define POISSON_TABLE 512 /* for means below 10, p_j underflows to 0 before j = 330 */
+
+typedef struct {
+    double lam, log_lam, b, a, log_inv_alpha, vr;
+} Ptrs;
+
+static Ptrs ptrs_constants(double lam) {
+    Ptrs h = {.lam = lam, .log_lam = log(lam), .b = 0.931 + 2.53 * sqrt(lam)};
+    h.a = -0.059 + 0.02483 * h.b;
+    h.log_inv_alpha = log(1.1239 + 1.1328 / (h.b - 3.4));
+    h.vr = 0.9277 - 3.6224 / (h.b - 2.0);
+    return h;
+}
+
+/* One PTRS attempt on a block's words: accepted or not, and k */
+static int ptrs_attempt(const Ptrs *h, const uint32_t *x, double *k) {
+    double u = u53(x[0], x[1]) - 0.5, v = u53(x[2], x[3]);
+    double us = 0.5 - fabs(u);
+    *k = floor((2.0 * h->a / us + h->b) * u + h->lam + 0.43);
+    if (us >= 0.07 && v <= h->vr) {
+        return 1;
+    }
+    if (*k < 0.0 || (us < 0.013 && v > us)) {
+        return 0;
+    }
+    double lhs = log(v) + h->log_inv_alpha - log(h->a / (us * us) + h->b);
+    return lhs <= -h->lam + *k * h->log_lam - lgamma(*k + 1.0);
+}
+
+static void poisson_values(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
+                           Py_ssize_t e, double *out) {
+    double pmf[POISSON_TABLE], cdf[POISSON_TABLE], last = NAN;
+    int known = 0;
+    Ptrs h = {0};
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double mean = each(p, 0, e - c->first + i);
+        const uint32_t *x = w + 4 * i;
+        if (mean != last) {
+            last = mean;
+            if (mean < POISSON_INVERSION_BELOW) {
+                pmf[0] = cdf[0] = exp(-mean);
+                known = 1;
+            } else {
+                h = ptrs_constants(mean);
+            }
+        }
+        if (mean < POISSON_INVERSION_BELOW) {
+            double u = u53(x[0], x[1]);
+            int k = 0;
+            while (u >= cdf[k] && pmf[k] > 0.0 && k < POISSON_TABLE - 1) {
+                k++;
+                if (k == known) {
+                    pmf[k] = pmf[k - 1] * mean / (double)k;
+                    cdf[k] = cdf[k - 1] + pmf[k];
+                    known++;
+                }
+            }
+            out[i] = (double)k;
+            continue;
+        }
+        double k;
+        if (!ptrs_attempt(&h, x, &k)) {
+            uint32_t y[4];
+            for (uint32_t a = 1;; a++) {
+                retry_words(c->k0, c->k1, c->block, 4 * (uint64_t)(e + i), a, y);
+                if (ptrs_attempt(&h, y, &k)) {
+                    break;
+                }
+            }
+        }
+        out[i] = k;
+    }
+}
+
+/* The float64 values of `values`, rounded once to float32 (at most one batch's). */
 static void to_float32(void (*values)(const Call *, const Params *, const uint32_t *,
                                       Py_ssize_t, Py_ssize_t, double *),
                        const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
                        Py_ssize_t e, float *out) {
-    double wide[MT_MAX];
+    double wide[BATCH_WORDS];
     values(c, p, w, n, e, wide);
     for (Py_ssize_t i = 0; i < n; i++) {
         out[i] = (float)wide[i];
     }
 }
 
-/* The float64 whole numbers of `values` as int64 (at most MT_MAX at a time). */
+/* The float64 whole numbers of `values` as int64 (at most one batch's). */
 static void to_int64(void (*values)(const Call *, const Params *, const uint32_t *,
                                     Py_ssize_t, Py_ssize_t, double *),
                      const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
                      Py_ssize_t e, int64_t *out) {
-    double wide[MT_MAX];
+    double wide[BATCH_WORDS];
     values(c, p, w, n, e, wide);
     for (Py_ssize_t i = 0; i < n; i++) {
         out[i] = (int64_t)wide[i];
@@ -1072,6 +1716,14 @@ static void to_int64(void (*values)(const Call *, const Params *, const uint32_t
 FLOAT_SPANS(gamma)
 FLOAT_SPANS(beta)
 FLOAT_SPANS(binomial)
+FLOAT_SPANS(truncated)
+FLOAT_SPANS(poisson)
+FLOAT_SPANS(von_mises)
+
+static void poisson_span_int64(const Call *c, const Params *p, const uint32_t *w,
+                               Py_ssize_t n, Py_ssize_t e, void *out) {
+    to_int64(poisson_values, c, p, w, n, e, out);
+}
 
 static void binomial_span_int64(const Call *c, const Params *p, const uint32_t *w,
                                 Py_ssize_t n, Py_ssize_t e, void *out) {
@@ -1089,6 +1741,22 @@ static int parse_none(PyObject *const *params, Params *p) { return 0; }
 static int parse_one(PyObject *const *params, Params *p) { return parse_doubles(params, 1, p); }
 static int parse_two(PyObject *const *params, Params *p) { return parse_doubles(params, 2, p); }
 static int parse_four(PyObject *const *params, Params *p) { return parse_doubles(params, 4, p); }
+
+/* uniform float32: low, span, top, below and the mask of u24's bits */
+static int parse_uniform32(PyObject *const *params, Params *p) {
+    if (parse_doubles(params, 4, p)) {
+        return -1;
+    }
+    p->t = PyLong_AsLongLong(params[4]);
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+    if (p->t < 0 || p->t > 0xFFFFFF) {
+        PyErr_Format(PyExc_ValueError, "mask must be in [0, 2**24), got %lld", p->t);
+        return -1;
+    }
+    return 0;
+}
 
 /* bernoulli: the threshold floor(p 2**32) */
 static int parse_threshold(PyObject *const *params, Params *p) {
@@ -1120,18 +1788,59 @@ static int parse_dirichlet(PyObject *const *params, Params *p) {
     return 0;
 }
 
-/* gamma, beta, binomial: (address, step) of each of two float64 parameters (the caller
- * keeps them alive during the call) */
-static int parse_each(PyObject *const *params, Params *p) {
-    for (int j = 0; j < 2; j++) {
+/* Per-element parameters: (address, step) of each of `count` float64 parameters (the
+ * caller keeps them alive during the call) */
+static int parse_pairs(PyObject *const *params, int count, Params *p) {
+    for (int j = 0; j < count; j++) {
         p->each[j] = PyLong_AsVoidPtr(params[2 * j]);
         p->step[j] = PyLong_AsSsize_t(params[2 * j + 1]);
     }
     if (PyErr_Occurred()) {
         return -1;
     }
-    if (p->each[0] == NULL || p->each[1] == NULL || p->step[0] < 0 || p->step[1] < 0) {
-        PyErr_SetString(PyExc_ValueError, "parameters need an address and a step >= 0");
+    for (int j = 0; j < count; j++) {
+        if (p->each[j] == NULL || p->step[j] < 0) {
+            PyErr_SetString(PyExc_ValueError, "parameters need an address and a step >= 0");
+            return -1;
+        }
+    }
+    return 0;
+}
+/* gamma, beta, binomial, normal: two; exponential's scale, bernoulli's threshold: one */
+static int parse_each(PyObject *const *params, Params *p) { return parse_pairs(params, 2, p); }
+static int parse_each1(PyObject *const *params, Params *p) { return parse_pairs(params, 1, p); }
+static int parse_each4(PyObject *const *params, Params *p) { return parse_pairs(params, 4, p); }
+
+/* gumbel, logistic, laplace: the kind, then loc and scale per element */
+static int parse_log_transform(PyObject *const *params, Params *p) {
+    p->t = PyLong_AsLongLong(params[0]);
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+    if (p->t != GUMBEL && p->t != LOGISTIC && p->t != LAPLACE) {
+        PyErr_Format(PyExc_ValueError, "kind must be 0, 1 or 2, got %lld", p->t);
+        return -1;
+    }
+    return parse_pairs(params + 1, 2, p);
+}
+
+/* categorical: the addresses of the cdf (m rows of k, each ending in exactly 1) and of
+ * the guide tables (m rows of `buckets`, each entry in [0, k)), m, k, buckets and
+ * origin, the call element of row 0 (the caller keeps the tables alive) */
+static int parse_categorical(PyObject *const *params, Params *p) {
+    p->alpha = PyLong_AsVoidPtr(params[0]);
+    p->guide = PyLong_AsVoidPtr(params[1]);
+    p->m = PyLong_AsSsize_t(params[2]);
+    p->k = PyLong_AsSsize_t(params[3]);
+    p->buckets = PyLong_AsSsize_t(params[4]);
+    p->origin = PyLong_AsSsize_t(params[5]);
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+    if (p->alpha == NULL || p->guide == NULL || p->m < 1 || p->k < 1 || p->buckets < 1 ||
+        p->origin < 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "categorical needs tables, m, k, buckets >= 1 and origin >= 0");
         return -1;
     }
     return 0;
@@ -1153,19 +1862,52 @@ static int parse_randint(PyObject *const *params, Params *p) {
     return 0;
 }
 
-enum { UNIFORM_F32, UNIFORM_F64, NORMAL_F32, NORMAL_F64, EXPONENTIAL_F32, EXPONENTIAL_F64,
-       BERNOULLI_F32, WORDS_I64, RANDINT1_I64, GAMMA_F32, GAMMA_F64, BETA_F32, BETA_F64,
-       DIRICHLET_F32, DIRICHLET_F64, BINOMIAL_F32, BINOMIAL_F64, BINOMIAL_I64, N_KERNELS };
+/* randint, two words: low mod 2**64, span's high half (up to 2**32) and low half,
+ * (2**64 - span) mod span */
+static int parse_randint2(PyObject *const *params, Params *p) {
+    for (int k = 0; k < 4; k++) {
+        p->u[k] = PyLong_AsUnsignedLongLong(params[k]);
+    }
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+    if (p->u[1] == 0 || p->u[1] > ((uint64_t)1 << 32) || p->u[2] > 0xFFFFFFFFu ||
+        (p->u[1] == ((uint64_t)1 << 32) && p->u[2] != 0)) {
+        PyErr_Format(PyExc_ValueError, "span must be in (2**32, 2**64], got halves %llu, %llu",
+                     (unsigned long long)p->u[1], (unsigned long long)p->u[2]);
+        return -1;
+    }
+    return 0;
+}
+
+enum { UNIFORM_F32, UNIFORM_F64, NORMAL_F32, NORMAL_F64, NORMAL_EACH_F32, NORMAL_EACH_F64,
+       EXPONENTIAL_F32, EXPONENTIAL_F64, EXPONENTIAL_EACH_F32, EXPONENTIAL_EACH_F64,
+       BERNOULLI_F32, BERNOULLI_U8, BERNOULLI_EACH_F32, BERNOULLI_EACH_U8, WORDS_I64,
+       RANDINT1_I64, RANDINT2_I64, LOG_TRANSFORM_F32, LOG_TRANSFORM_F64, GAMMA_F32, GAMMA_F64,
+       BETA_F32, BETA_F64, DIRICHLET_F32, DIRICHLET_F64, BINOMIAL_F32, BINOMIAL_F64,
+       BINOMIAL_I64, TRUNCATED_NORMAL_F32, TRUNCATED_NORMAL_F64, POISSON_F32, POISSON_F64,
+       POISSON_I64, SWAP_TARGETS_I64, CATEGORICAL_I64, VON_MISES_F32, VON_MISES_F64,
+       N_KERNELS };
 static const Kernel KERNELS[N_KERNELS] = {
-    [UNIFORM_F32] = {"uniform_f32", 4, parse_four, uniform32, 1, 1, 4},
+    [UNIFORM_F32] = {"uniform_f32", 5, parse_uniform32, uniform32, 1, 1, 4},
     [UNIFORM_F64] = {"uniform_f64", 4, parse_four, uniform64, 2, 1, 8},
     [NORMAL_F32] = {"normal_f32", 2, parse_two, normal32, 1, 2, 4},
     [NORMAL_F64] = {"normal_f64", 2, parse_two, normal64, 2, 2, 8},
+    [NORMAL_EACH_F32] = {"normal_each_f32", 4, parse_each, normal_each32, 1, 2, 4},
+    [NORMAL_EACH_F64] = {"normal_each_f64", 4, parse_each, normal_each64, 2, 2, 8},
     [EXPONENTIAL_F32] = {"exponential_f32", 1, parse_one, exponential32, 1, 1, 4},
     [EXPONENTIAL_F64] = {"exponential_f64", 1, parse_one, exponential64, 2, 1, 8},
+    [EXPONENTIAL_EACH_F32] = {"exponential_each_f32", 2, parse_each1, exponential_each32, 1, 1, 4},
+    [EXPONENTIAL_EACH_F64] = {"exponential_each_f64", 2, parse_each1, exponential_each64, 2, 1, 8},
     [BERNOULLI_F32] = {"bernoulli_f32", 1, parse_threshold, bernoulli32, 1, 1, 4},
+    [BERNOULLI_U8] = {"bernoulli_u8", 1, parse_threshold, bernoulli8, 1, 1, 1},
+    [BERNOULLI_EACH_F32] = {"bernoulli_each_f32", 2, parse_each1, bernoulli_each32, 1, 1, 4},
+    [BERNOULLI_EACH_U8] = {"bernoulli_each_u8", 2, parse_each1, bernoulli_each8, 1, 1, 1},
     [WORDS_I64] = {"words_i64", 0, parse_none, word64, 1, 1, 8},
     [RANDINT1_I64] = {"randint1_i64", 3, parse_randint, randint1, 1, 1, 8},
+    [RANDINT2_I64] = {"randint2_i64", 4, parse_randint2, randint2, 2, 1, 8},
+    [LOG_TRANSFORM_F32] = {"log_transform_f32", 5, parse_log_transform, log_transform32, 1, 1, 4},
+    [LOG_TRANSFORM_F64] = {"log_transform_f64", 5, parse_log_transform, log_transform64, 2, 1, 8},
     [GAMMA_F32] = {"gamma_f32", 4, parse_each, gamma_span32, 4, 1, 4},
     [GAMMA_F64] = {"gamma_f64", 4, parse_each, gamma_span64, 4, 1, 8},
     [BETA_F32] = {"beta_f32", 4, parse_each, beta_span32, 8, 1, 4},
@@ -1175,6 +1917,15 @@ static const Kernel KERNELS[N_KERNELS] = {
     [BINOMIAL_F32] = {"binomial_f32", 4, parse_each, binomial_span32, 4, 1, 4},
     [BINOMIAL_F64] = {"binomial_f64", 4, parse_each, binomial_span64, 4, 1, 8},
     [BINOMIAL_I64] = {"binomial_i64", 4, parse_each, binomial_span_int64, 4, 1, 8},
+    [TRUNCATED_NORMAL_F32] = {"truncated_normal_f32", 8, parse_each4, truncated_span32, 2, 1, 4},
+    [TRUNCATED_NORMAL_F64] = {"truncated_normal_f64", 8, parse_each4, truncated_span64, 2, 1, 8},
+    [POISSON_F32] = {"poisson_f32", 2, parse_each1, poisson_span32, 4, 1, 4},
+    [POISSON_F64] = {"poisson_f64", 2, parse_each1, poisson_span64, 4, 1, 8},
+    [POISSON_I64] = {"poisson_i64", 2, parse_each1, poisson_span_int64, 4, 1, 8},
+    [SWAP_TARGETS_I64] = {"swap_targets_i64", 0, parse_none, swap_targets, 1, 1, 8},
+    [CATEGORICAL_I64] = {"categorical_i64", 6, parse_categorical, categorical, 2, 1, 8},
+    [VON_MISES_F32] = {"von_mises_f32", 8, parse_each4, von_mises_span32, 4, 1, 4},
+    [VON_MISES_F64] = {"von_mises_f64", 8, parse_each4, von_mises_span64, 4, 1, 8},
 };
 
 /* A kernel called from Python, without the GIL while it runs (the thread pool runs
@@ -1224,11 +1975,21 @@ ENTRY(UNIFORM_F32, uniform_f32)
 ENTRY(UNIFORM_F64, uniform_f64)
 ENTRY(NORMAL_F32, normal_f32)
 ENTRY(NORMAL_F64, normal_f64)
+ENTRY(NORMAL_EACH_F32, normal_each_f32)
+ENTRY(NORMAL_EACH_F64, normal_each_f64)
 ENTRY(EXPONENTIAL_F32, exponential_f32)
 ENTRY(EXPONENTIAL_F64, exponential_f64)
+ENTRY(EXPONENTIAL_EACH_F32, exponential_each_f32)
+ENTRY(EXPONENTIAL_EACH_F64, exponential_each_f64)
 ENTRY(BERNOULLI_F32, bernoulli_f32)
+ENTRY(BERNOULLI_U8, bernoulli_u8)
+ENTRY(BERNOULLI_EACH_F32, bernoulli_each_f32)
+ENTRY(BERNOULLI_EACH_U8, bernoulli_each_u8)
 ENTRY(WORDS_I64, words_i64)
 ENTRY(RANDINT1_I64, randint1_i64)
+ENTRY(RANDINT2_I64, randint2_i64)
+ENTRY(LOG_TRANSFORM_F32, log_transform_f32)
+ENTRY(LOG_TRANSFORM_F64, log_transform_f64)
 ENTRY(GAMMA_F32, gamma_f32)
 ENTRY(GAMMA_F64, gamma_f64)
 ENTRY(BETA_F32, beta_f32)
@@ -1238,6 +1999,15 @@ ENTRY(DIRICHLET_F64, dirichlet_f64)
 ENTRY(BINOMIAL_F32, binomial_f32)
 ENTRY(BINOMIAL_F64, binomial_f64)
 ENTRY(BINOMIAL_I64, binomial_i64)
+ENTRY(TRUNCATED_NORMAL_F32, truncated_normal_f32)
+ENTRY(TRUNCATED_NORMAL_F64, truncated_normal_f64)
+ENTRY(POISSON_F32, poisson_f32)
+ENTRY(POISSON_F64, poisson_f64)
+ENTRY(POISSON_I64, poisson_i64)
+ENTRY(SWAP_TARGETS_I64, swap_targets_i64)
+ENTRY(CATEGORICAL_I64, categorical_i64)
+ENTRY(VON_MISES_F32, von_mises_f32)
+ENTRY(VON_MISES_F64, von_mises_f64)
 
 /* -- the front end of small calls (trnrand_core._samplers._small) --------------------
  * small_call(spec, args, kwargs) draws a small call the way _small's docstring says, or
@@ -1753,25 +2523,51 @@ static PyObject *drawn(PyObject *self, PyObject *unused) {
     return PyLong_FromUnsignedLongLong(small_calls);
 }
 
+#define KERNEL_METHOD(name) {#name, (PyCFunction)(void (*)(void))name, METH_FASTCALL, NULL}
 static PyMethodDef methods[] = {
-    {"uniform_f32", (PyCFunction)(void (*)(void))uniform_f32, METH_FASTCALL, NULL},
-    {"uniform_f64", (PyCFunction)(void (*)(void))uniform_f64, METH_FASTCALL, NULL},
-    {"normal_f32", (PyCFunction)(void (*)(void))normal_f32, METH_FASTCALL, NULL},
-    {"normal_f64", (PyCFunction)(void (*)(void))normal_f64, METH_FASTCALL, NULL},
-    {"exponential_f32", (PyCFunction)(void (*)(void))exponential_f32, METH_FASTCALL, NULL},
-    {"exponential_f64", (PyCFunction)(void (*)(void))exponential_f64, METH_FASTCALL, NULL},
-    {"bernoulli_f32", (PyCFunction)(void (*)(void))bernoulli_f32, METH_FASTCALL, NULL},
-    {"words_i64", (PyCFunction)(void (*)(void))words_i64, METH_FASTCALL, NULL},
-    {"randint1_i64", (PyCFunction)(void (*)(void))randint1_i64, METH_FASTCALL, NULL},
-    {"gamma_f32", (PyCFunction)(void (*)(void))gamma_f32, METH_FASTCALL, NULL},
-    {"gamma_f64", (PyCFunction)(void (*)(void))gamma_f64, METH_FASTCALL, NULL},
-    {"beta_f32", (PyCFunction)(void (*)(void))beta_f32, METH_FASTCALL, NULL},
-    {"beta_f64", (PyCFunction)(void (*)(void))beta_f64, METH_FASTCALL, NULL},
-    {"dirichlet_f32", (PyCFunction)(void (*)(void))dirichlet_f32, METH_FASTCALL, NULL},
-    {"dirichlet_f64", (PyCFunction)(void (*)(void))dirichlet_f64, METH_FASTCALL, NULL},
-    {"binomial_f32", (PyCFunction)(void (*)(void))binomial_f32, METH_FASTCALL, NULL},
-    {"binomial_f64", (PyCFunction)(void (*)(void))binomial_f64, METH_FASTCALL, NULL},
-    {"binomial_i64", (PyCFunction)(void (*)(void))binomial_i64, METH_FASTCALL, NULL},
+    KERNEL_METHOD(uniform_f32),
+    KERNEL_METHOD(uniform_f64),
+    KERNEL_METHOD(normal_f32),
+    KERNEL_METHOD(normal_f64),
+    KERNEL_METHOD(normal_each_f32),
+    KERNEL_METHOD(normal_each_f64),
+    KERNEL_METHOD(exponential_f32),
+    KERNEL_METHOD(exponential_f64),
+    KERNEL_METHOD(exponential_each_f32),
+    KERNEL_METHOD(exponential_each_f64),
+    KERNEL_METHOD(bernoulli_f32),
+    KERNEL_METHOD(bernoulli_u8),
+    KERNEL_METHOD(bernoulli_each_f32),
+    KERNEL_METHOD(bernoulli_each_u8),
+    KERNEL_METHOD(words_i64),
+    KERNEL_METHOD(randint1_i64),
+    KERNEL_METHOD(randint2_i64),
+    KERNEL_METHOD(log_transform_f32),
+    KERNEL_METHOD(log_transform_f64),
+    KERNEL_METHOD(gamma_f32),
+    KERNEL_METHOD(gamma_f64),
+    KERNEL_METHOD(beta_f32),
+    KERNEL_METHOD(beta_f64),
+    KERNEL_METHOD(dirichlet_f32),
+    KERNEL_METHOD(dirichlet_f64),
+    KERNEL_METHOD(binomial_f32),
+    KERNEL_METHOD(binomial_f64),
+    KERNEL_METHOD(binomial_i64),
+    KERNEL_METHOD(truncated_normal_f32),
+    KERNEL_METHOD(truncated_normal_f64),
+    KERNEL_METHOD(poisson_f32),
+    KERNEL_METHOD(poisson_f64),
+    KERNEL_METHOD(poisson_i64),
+    KERNEL_METHOD(swap_targets_i64),
+    KERNEL_METHOD(categorical_i64),
+    KERNEL_METHOD(von_mises_f32),
+    KERNEL_METHOD(von_mises_f64),
+    {"row_bounds", (PyCFunction)(void (*)(void))row_bounds, METH_FASTCALL,
+     "row_bounds(x, rows, k, low, high): each float64 row's minimum and maximum"},
+    {"mvn_rows", (PyCFunction)(void (*)(void))mvn_rows, METH_FASTCALL,
+     "mvn_rows(z, factor, loc, out, n, d, size): multivariate_normal's rows"},
+    {"fisher_yates", (PyCFunction)(void (*)(void))fisher_yates, METH_FASTCALL,
+     "fisher_yates(targets, out, n, size): randperm's swaps (addresses of int32/int64)"},
     {"setup", (PyCFunction)(void (*)(void))setup, METH_FASTCALL,
      "setup(small_globals, common_globals, active_plugin, default_generator, Generator, "
      "torch.dtype, torch.empty, torch.get_default_dtype, reservations, current_level)"},

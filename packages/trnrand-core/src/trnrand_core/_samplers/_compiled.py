@@ -27,11 +27,17 @@ from .. import _threads
 SIMD = None if _native is None else _native.SIMD
 #: Whether calls of any size run the C kernels (``TRNRAND_CPU_KERNELS=numba``: never).
 LARGE = SIMD not in (None, "none") and os.environ.get("TRNRAND_CPU_KERNELS") != "numba"
-#: The float dtypes the C kernels write (float16/bfloat16 take the numba kernels).
+#: The float dtypes the C kernels write in place (float16/bfloat16 values are their
+#: float32 values rounded by torch, as the numba kernels' are).
 FLOAT_DTYPES = (torch.float32, torch.float64)
 #: Words per thread-pool chunk: the C kernels run 2-5x faster than numba's, so their
 #: chunks are larger to keep the few microseconds of taking one small beside the work.
 CHUNK_WORDS = 4 * _threads.CHUNK_WORDS
+#: The dtype each kernel writes, by its name's suffix.
+_WRITES = {"f32": torch.float32, "f64": torch.float64, "i64": torch.int64, "u8": torch.uint8}
+#: Elements per part of a call whose dtype a kernel does not write: its values go
+#: through a scratch tensor of the kernel's dtype and torch converts them.
+SCRATCH = 1 << 20
 
 
 def describe() -> str:
@@ -50,11 +56,23 @@ def kernel(name: str):
 
 
 def float_kernel(family: str, dtype: torch.dtype, args: tuple):
-    """``(family_f32 or family_f64, args)`` for a float32 or float64 output, else ``None``
-    (a family's ``native`` for the C kernels' usual dtypes)."""
-    if dtype not in FLOAT_DTYPES:
+    """``(family_f32 or family_f64, args)`` for a float output (float16/bfloat16: the
+    float32 kernel), else ``None`` (a family's ``native`` for its float dtypes)."""
+    if not dtype.is_floating_point:
         return None
     return f"{family}_{'f64' if dtype == torch.float64 else 'f32'}", args
+
+
+def own_dtype(name: str) -> torch.dtype:
+    """The dtype the C kernel ``name`` writes."""
+    return _WRITES[name.rsplit("_", 1)[1]]
+
+
+def writes(name: str, dtype: torch.dtype) -> bool:
+    """Whether the C kernel ``name`` writes ``dtype`` in place (bool and int8 hold the
+    bytes 0 and 1 of a uint8 kernel as they are)."""
+    own = own_dtype(name)
+    return dtype == own or (own == torch.uint8 and dtype in (torch.bool, torch.int8))
 
 
 def numbers(*values) -> bool:
@@ -86,9 +104,7 @@ def arguments(args: tuple, start: int) -> list:
 def run(native, draw, flat, params: dict) -> bool:
     """Write ``draw``'s values into the contiguous CPU tensor ``flat`` through the C
     kernel that ``native(dtype, **params) -> (name, kernel parameters) | None`` names;
-    ``False`` (nothing written) where there is none. A kernel parameter given as a
-    float64 tensor (:func:`each`) of one value or ``draw.count`` values is passed as its
-    address at each part's first element and its step (0 or 1)."""
+    ``False`` (nothing written) where there is none (:func:`fill`)."""
     if not LARGE or native is None:
         return False
     answer = native(flat.dtype, **params)
@@ -97,16 +113,38 @@ def run(native, draw, flat, params: dict) -> bool:
     name, args = answer
     if any(isinstance(a, torch.Tensor) and a.numel() not in (1, draw.count) for a in args):
         return False  # a length the kernel cannot index: the numba kernel decides
+    fill(name, args, draw, flat)
+    return True
+
+
+def fill(name: str, args: tuple, draw, flat: torch.Tensor) -> None:
+    """``draw``'s values by the C kernel ``name`` with parameters ``args`` into the
+    contiguous CPU tensor ``flat``, on the thread pool: in place where the kernel writes
+    ``flat``'s dtype, else through a scratch of at most :data:`SCRATCH` elements of its
+    own dtype, converted by torch. A parameter given as a float64 tensor (:func:`each`)
+    of one value or ``draw.count`` values is passed as its address at each part's first
+    element and its step (0 or 1)."""
     kernel = getattr(_native, name)
     k0, k1, block, first = draw.k0, draw.k1, draw.block, draw.first
-    address, size = flat.data_ptr(), flat.element_size()
 
-    def part(start: int, stop: int) -> None:
-        at = arguments(args, start)  # the tensors stay alive in ``args`` meanwhile
-        kernel(k0, k1, block, first + start, stop - start, address + start * size, *at)
+    def write(target: torch.Tensor, start: int, stop: int) -> None:
+        """Elements ``[start, stop)`` of the draw into ``target``."""
+        address, size = target.data_ptr(), target.element_size()
 
-    _threads.run_parts(first, draw.count, draw.words, part, CHUNK_WORDS)
-    return True
+        def part(lo: int, hi: int) -> None:
+            at = arguments(args, start + lo)  # the tensors stay alive in ``args`` meanwhile
+            kernel(k0, k1, block, first + start + lo, hi - lo, address + lo * size, *at)
+
+        _threads.run_parts(first + start, stop - start, draw.words, part, CHUNK_WORDS)
+
+    if writes(name, flat.dtype):
+        write(flat, 0, draw.count)
+        return
+    scratch = torch.empty(min(draw.count, SCRATCH), dtype=own_dtype(name))
+    for start in range(0, draw.count, SCRATCH):
+        stop = min(start + SCRATCH, draw.count)
+        write(scratch, start, stop)
+        flat[start:stop].copy_(scratch[: stop - start])
 
 
 __all__ = [
@@ -116,8 +154,11 @@ __all__ = [
     "arguments",
     "describe",
     "each",
+    "fill",
     "float_kernel",
     "kernel",
     "numbers",
+    "own_dtype",
     "run",
+    "writes",
 ]

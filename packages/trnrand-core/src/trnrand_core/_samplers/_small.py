@@ -31,7 +31,7 @@ from collections.abc import Iterator
 import torch
 
 from .. import _backends
-from . import _common
+from . import _common, _compiled
 from ._compiled import _native
 
 #: Largest call (elements) the compiled small-call kernels serve (0: not built); larger
@@ -87,7 +87,22 @@ def spec(names, defaults: dict, plan) -> tuple | None:
     if _native is None:
         return None
     order = (*names, "dtype", "generator")
-    return (order, tuple(defaults[name] for name in order), plan, _native.PlanCache())
+    return (order, tuple(defaults[name] for name in order), _in_place(plan), _native.PlanCache())
+
+
+def _in_place(plan):
+    """``plan`` refusing the answers the C front end cannot draw: a kernel that does not
+    write the dtype in place (the front end allocates the result and writes into it), or
+    per-element parameters (their addresses would outlive the plan's tensors in the
+    cache)."""
+
+    def in_place(dtype, *params):
+        answer = plan(dtype, *params)
+        if answer is None or not _compiled.writes(answer[0], dtype):
+            return None
+        return None if any(isinstance(a, torch.Tensor) for a in answer[1]) else answer
+
+    return in_place
 
 
 #: ``call(spec, args, kwargs)``: the small call ``sampler(*args, **kwargs)`` drawn by

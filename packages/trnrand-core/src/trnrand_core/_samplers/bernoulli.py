@@ -88,11 +88,13 @@ def _portable(draw, dtype, device, p) -> torch.Tensor:
     return (words < _thresholds(p)).to(dtype)
 
 
-def _native(dtype: torch.dtype, p: float):
-    """The C kernel for float32 (:mod:`._compiled`)."""
-    if dtype != torch.float32 or not _compiled.numbers(p):
-        return None
-    return "bernoulli_f32", (_thresholds(p),)
+def _native(dtype: torch.dtype, p):
+    """The C kernel (:mod:`._compiled`): into float32, or into bytes that every other
+    dtype takes as they are or converted; ``bernoulli_each`` takes a per-element ``p``."""
+    into = "f32" if dtype == torch.float32 else "u8"
+    if _compiled.numbers(p):
+        return f"bernoulli_{into}", (_thresholds(p),)
+    return f"bernoulli_each_{into}", (_compiled.each(_thresholds(p)),)
 
 
 def _small_plan(dtype: torch.dtype, p: float):

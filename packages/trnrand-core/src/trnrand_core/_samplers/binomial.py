@@ -439,13 +439,12 @@ def trials(n, lay, dev, dtype: torch.dtype, region: str = "drawn"):
 
 
 def _native(dtype: torch.dtype, n: float, p: float):
-    """The C kernel for float32, float64 and int64 (:mod:`._compiled`)."""
+    """The C kernel (:mod:`._compiled`): float32/float64 (float16/bfloat16 from float32,
+    by torch) or int64 (narrower integers by torch)."""
     args = (_compiled.each(n), _compiled.each(p))
-    return (
-        ("binomial_i64", args)
-        if dtype == torch.int64
-        else _compiled.float_kernel("binomial", dtype, args)
-    )
+    if dtype.is_floating_point:
+        return _compiled.float_kernel("binomial", dtype, args)
+    return "binomial_i64", args
 
 
 KERNEL = Kernel("binomial", ("n", "p"), _cpu, _portable, native=_native)

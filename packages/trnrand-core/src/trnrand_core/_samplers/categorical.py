@@ -51,7 +51,7 @@ from .._philox_cpu import (
 from .._shards import layout
 from .._threads import get_num_threads, launch, parallel_for
 from .._types import DeviceLike, ShardLike, SizeArg
-from . import _common
+from . import _common, _compiled
 from ._api import public_sampler
 from ._declaration import OWN_CHECKS, Declaration
 from ._kernel import Kernel
@@ -129,7 +129,11 @@ def _row_range(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     flat = x.reshape(-1, x.shape[-1]).contiguous()
     low = torch.empty(flat.shape[0], dtype=torch.float64)
     high = torch.empty(flat.shape[0], dtype=torch.float64)
-    _row_bounds(flat.numpy(), low.numpy(), high.numpy())
+    bounds = _compiled.kernel("row_bounds") if flat.dtype == torch.float64 else None
+    if bounds is None:
+        _row_bounds(flat.numpy(), low.numpy(), high.numpy())
+    else:
+        bounds(flat.data_ptr(), *flat.shape, low.data_ptr(), high.data_ptr())
     shape = (*x.shape[:-1], 1)
     return low.view(shape), high.view(shape)
 
@@ -283,13 +287,26 @@ def _categorical_kernel(k0, k1, block, first, origin, cdf, guide, out):
             out[i] = _index(us[i], row, cdf, guide, scale)
 
 
+def _guide_table(cdf: torch.Tensor, buckets: int) -> torch.Tensor:
+    """:func:`_guide`'s table as int64 by torch: ``#{j : cdf[b, j] <= t / K}`` is the
+    right-sided search of ``t / K`` (exact) in the sorted row."""
+    edges = torch.arange(buckets, dtype=torch.float64).mul_(1.0 / buckets)
+    return torch.searchsorted(cdf, edges.expand(cdf.shape[0], buckets).contiguous(), right=True)
+
+
 def _cpu(draw, flat: torch.Tensor, cdf: torch.Tensor) -> None:
+    """By the C kernel where :mod:`._compiled` runs large calls, else by numba's."""
+    rows, k = cdf.shape
+    buckets = guide_buckets(rows, k, draw.count)
+    if _compiled.LARGE:
+        table = cdf.contiguous()
+        guide = _guide_table(table, buckets)  # both alive until the call returns
+        args = (table.data_ptr(), guide.data_ptr(), rows, k, buckets, draw.first)
+        _compiled.fill("categorical_i64", args, draw, flat)
+        return
     stream = (np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block))
     c = cdf.numpy()
-    rows, k = c.shape
-    guide = np.empty(
-        (rows, guide_buckets(rows, k, draw.count)), np.int32 if k < 2**31 else np.int64
-    )
+    guide = np.empty((rows, buckets), np.int32 if k < 2**31 else np.int64)
     _guide(c, guide)
     params = (np.int64(draw.first), c, guide)
     launch(_categorical_kernel, stream, draw.first, params, flat.numpy(), WORDS)

@@ -139,11 +139,11 @@ def _check_rate_elementwise(rate: torch.Tensor, dtype: torch.dtype) -> None:
             raise ValueError(f"{rule}, got {float(rate[i])!r} at element {i}")
 
 
-def _native(dtype: torch.dtype, scale: float):
-    """The C kernel for float32 and float64 (:mod:`._compiled`)."""
-    if not _compiled.numbers(scale):
-        return None
-    return _compiled.float_kernel("exponential", dtype, (scale,))
+def _native(dtype: torch.dtype, scale):
+    """The C kernel (:mod:`._compiled`); ``exponential_each`` takes a per-element scale."""
+    if _compiled.numbers(scale):
+        return _compiled.float_kernel("exponential", dtype, (scale,))
+    return _compiled.float_kernel("exponential_each", dtype, (_compiled.each(scale),))
 
 
 def _small_plan(dtype: torch.dtype, rate: float):

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from .._jit import inline, jit
-from . import _common
+from . import _common, _compiled
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words, run_float, store_affine
 from ._fastmath import _LN2_HI as _LN2_HI32
 from ._fastmath import _LN2_LO as _LN2_LO32
@@ -233,10 +233,17 @@ def _portable(draw, dtype, device, loc, scale, *, kind: int) -> torch.Tensor:
     return affine(z, loc, scale).to(dtype)
 
 
+def _native(dtype: torch.dtype, loc, scale, *, kind: int):
+    """The C kernel (:mod:`._compiled`), which takes loc and scale per element."""
+    each = (kind, _compiled.each(loc), _compiled.each(scale))
+    return _compiled.float_kernel("log_transform", dtype, each)
+
+
 def _family(name: str, kind: int) -> Kernel:
     cpu = functools.partial(_cpu, kind=kind)
     portable = functools.partial(_portable, kind=kind)
-    return Kernel(name, ("loc", "scale"), cpu, portable)
+    native = functools.partial(_native, kind=kind)
+    return Kernel(name, ("loc", "scale"), cpu, portable, native=native)
 
 
 GUMBEL_KERNEL = _family("gumbel", GUMBEL)

@@ -35,7 +35,7 @@ from .._shards import layout
 from .._threads import parallel_for
 from .._types import DeviceLike, ShardLike, SizeArg
 from .._validation import check_size
-from . import _common
+from . import _common, _compiled
 from ._api import public_sampler
 from ._declaration import OWN_CHECKS, Declaration
 from ._params import dtype_limits, refuse
@@ -196,9 +196,18 @@ def _cpu_rows(z: torch.Tensor, factor: torch.Tensor, loc: torch.Tensor, d: int) 
     rows = z.reshape(-1, d).numpy()
     result = np.empty_like(rows)
     f, m = factor.contiguous().numpy(), loc.contiguous().numpy()
+    same = rows.dtype == f.dtype == m.dtype and rows.flags.c_contiguous
+    native = _compiled.kernel("mvn_rows") if same else None
+    at, size = rows.ctypes.data, rows.itemsize
 
     def body(lo: int, hi: int) -> None:
-        _rows_kernel(rows[lo:hi], f, m, result[lo:hi])
+        if native is None:
+            _rows_kernel(rows[lo:hi], f, m, result[lo:hi])
+            return
+        start = lo * d * size
+        native(
+            at + start, f.ctypes.data, m.ctypes.data, result.ctypes.data + start, hi - lo, d, size
+        )
 
     parallel_for(rows.shape[0], body, 2 * d)
     return torch.from_numpy(result).view(z.shape)

@@ -150,11 +150,12 @@ def _rounded(value, dtype: torch.dtype):
     return float(torch.tensor(value, dtype=torch.float64).to(dtype))
 
 
-def _native(dtype: torch.dtype, loc: float, scale: float):
-    """The C kernel for float32 and float64 (:mod:`._compiled`)."""
-    if not _compiled.numbers(loc, scale):
-        return None
-    return _compiled.float_kernel("normal", dtype, (loc, scale))
+def _native(dtype: torch.dtype, loc, scale):
+    """The C kernel (:mod:`._compiled`); ``normal_each`` takes per-element parameters."""
+    if _compiled.numbers(loc, scale):
+        return _compiled.float_kernel("normal", dtype, (loc, scale))
+    each = (_compiled.each(loc), _compiled.each(scale))
+    return _compiled.float_kernel("normal_each", dtype, each)
 
 
 def _small_plan(dtype: torch.dtype, mean: float = 0.0, std: float = 1.0):

@@ -34,7 +34,7 @@ from .._jit import helper, inline, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES, INT_DTYPES
-from . import _common
+from . import _common, _compiled
 from ._api import public_sampler
 from ._call import begin
 from ._declaration import Declaration, Rule
@@ -243,7 +243,16 @@ def _check_fits(lam, dtype: torch.dtype) -> None:
         )
 
 
-KERNEL = Kernel("poisson", ("lam",), _cpu, _portable)
+def _native(dtype: torch.dtype, lam):
+    """The C kernel (:mod:`._compiled`): float64 whole numbers into float32/float64
+    (float16/bfloat16 from float32, by torch) or int64 (narrower integers by torch)."""
+    args = (_compiled.each(lam),)
+    if dtype.is_floating_point:
+        return _compiled.float_kernel("poisson", dtype, args)
+    return "poisson_i64", args
+
+
+KERNEL = Kernel("poisson", ("lam",), _cpu, _portable, native=_native)
 
 
 @public_sampler(POISSON)

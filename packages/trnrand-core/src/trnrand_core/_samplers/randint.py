@@ -285,10 +285,13 @@ def dtype_range(dtype: torch.dtype) -> tuple[int, int]:
 
 
 def _native(dtype: torch.dtype, low: int, span: int):
-    """The C kernel for int64 and spans of one word (:mod:`._compiled`)."""
-    if dtype != torch.int64 or not _compiled.numbers(low, span) or span > TWO32:
+    """The C kernel (:mod:`._compiled`): int64 values, which torch converts to a narrower
+    dtype; one word per element up to a span of ``2**32``, two above."""
+    if not _compiled.numbers(low, span):
         return None
-    return "randint1_i64", (low % TWO64, span, (TWO32 - span) % span)
+    if span <= TWO32:
+        return "randint1_i64", (low % TWO64, span, (TWO32 - span) % span)
+    return "randint2_i64", (low % TWO64, span >> 32, span & MASK32, (TWO64 - span) % span)
 
 
 KERNEL = Kernel("randint", ("low", "span"), _cpu, _portable, native=_native)

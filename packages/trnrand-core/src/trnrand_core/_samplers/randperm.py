@@ -22,7 +22,7 @@ from .._philox_cpu import U32
 from .._threads import launch
 from .._types import DeviceLike
 from .._validation import check_int
-from . import _common
+from . import _common, _compiled
 from ._api import public_sampler
 from ._chunks import CHUNK, chunk_layout, chunk_span, chunk_words
 from ._declaration import Declaration
@@ -90,9 +90,24 @@ def _targets_portable(draw: Draw, dtype, device) -> torch.Tensor:
     return targets.to(dtype)
 
 
+def _targets_native(dtype: torch.dtype):
+    """The C kernel (:mod:`._compiled`): int64 targets (int32 by torch)."""
+    return "swap_targets_i64", ()
+
+
 #: The swap targets of a permutation: element ``j`` is ``randint(0, j + 1)`` from word
 #: ``j`` (element-wise, so a kernel family; the swaps themselves run in order).
-SWAP_TARGETS = Kernel("swap_targets", (), _targets_cpu, _targets_portable)
+SWAP_TARGETS = Kernel("swap_targets", (), _targets_cpu, _targets_portable, native=_targets_native)
+
+
+def _permute(targets: np.ndarray, perm: np.ndarray) -> None:
+    """``perm`` = Fisher-Yates on ``arange(n)`` with ``targets`` (same dtype): by the C
+    loop where :mod:`._compiled` runs C kernels, else by numba's."""
+    swaps = _compiled.kernel("fisher_yates")
+    if swaps is None:
+        _shuffle(targets, perm)
+        return
+    swaps(targets.ctypes.data, perm.ctypes.data, perm.shape[0], perm.itemsize)
 
 
 @public_sampler(RANDPERM)
@@ -141,5 +156,5 @@ def randperm(
         return torch.empty(n, dtype=dtype, device=dev)
     targets = _common.sample(SWAP_TARGETS, draw, index, dev, {}).cpu().numpy()
     if n:
-        _shuffle(targets, perm)
+        _permute(np.ascontiguousarray(targets), perm)
     return torch.from_numpy(perm).to(device=dev, dtype=dtype)

@@ -44,7 +44,7 @@ from .._generator import Generator
 from .._jit import inline, jit
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES
-from . import _common
+from . import _common, _compiled
 from ._api import public_sampler
 from ._call import begin
 from ._chunks import CHUNK, NARROW_CHUNK, chunk_layout, chunk_span, chunk_words, run_float
@@ -239,7 +239,16 @@ def _portable(draw, dtype, device, loc, scale, low, high) -> torch.Tensor:
     return values if dtype == torch.float64 else values.to(torch.float32).to(dtype)
 
 
-KERNEL = Kernel("truncated_normal", ("loc", "scale", "low", "high"), _cpu, _portable)
+def _native(dtype: torch.dtype, loc, scale, low, high):
+    """The C kernel (:mod:`._compiled`): float64 values, rounded once to float32 (and
+    float16/bfloat16 from there, by torch), every parameter per element."""
+    each = tuple(_compiled.each(v) for v in (loc, scale, low, high))
+    return _compiled.float_kernel("truncated_normal", dtype, each)
+
+
+KERNEL = Kernel(
+    "truncated_normal", ("loc", "scale", "low", "high"), _cpu, _portable, native=_native
+)
 
 
 @public_sampler(TRUNCATED_NORMAL)

@@ -260,14 +260,16 @@ def _float32_bounds(low: float, high: float) -> tuple[np.float32, np.float32]:
 
 
 def _native(dtype: torch.dtype, low: float, high: float):
-    """The C kernel for float32 and float64 (:mod:`._compiled`)."""
-    if dtype not in _compiled.FLOAT_DTYPES or not _compiled.numbers(low, high):
+    """The C kernel (:mod:`._compiled`): float16/bfloat16 values are the float32 kernel's
+    with their dtype's bits of ``u24`` and clip threshold, rounded by torch."""
+    if not _compiled.numbers(low, high):
         return None
     top, below = clip_bounds(high, dtype)
     if dtype == torch.float64:
         return "uniform_f64", (low, high - low, top, below)
     low32, span32 = _float32_bounds(low, high)
-    return "uniform_f32", (float(low32), float(span32), top, below)
+    threshold = top if dtype == torch.float32 else _narrow_threshold(high, dtype)
+    return "uniform_f32", (float(low32), float(span32), threshold, below, int(_MASKS[dtype]))
 
 
 def _small_plan(dtype: torch.dtype, low: float, high: float):

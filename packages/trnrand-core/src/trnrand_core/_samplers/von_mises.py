@@ -42,7 +42,7 @@ from .._jit import helper, inline, jit
 from .._philox_cpu import BATCH_BLOCKS, CHUNK_BLOCKS, batch_scratch, philox_batch
 from .._types import DeviceLike, Param, ShardLike, SizeArg
 from .._validation import FLOAT_DTYPES
-from . import _common
+from . import _common, _compiled
 from ._api import public_sampler
 from ._call import begin
 from ._declaration import Declaration, Rule
@@ -322,7 +322,15 @@ def _portable(draw, dtype, device, mu, q, b, a) -> torch.Tensor:
 
 
 # -- public function --------------------------------------------------------------------
-KERNEL = Kernel("von_mises", ("mu", "q", "b", "a"), _cpu, _portable)
+def _native(dtype: torch.dtype, mu, q, b, a):
+    """The C kernel (:mod:`._compiled`): float64 values, rounded once to float32 (and
+    float16/bfloat16 from there, by torch), every parameter per element."""
+    return _compiled.float_kernel(
+        "von_mises", dtype, tuple(_compiled.each(v) for v in (mu, q, b, a))
+    )
+
+
+KERNEL = Kernel("von_mises", ("mu", "q", "b", "a"), _cpu, _portable, native=_native)
 
 
 @public_sampler(VON_MISES)
