@@ -419,9 +419,17 @@ def test_out_may_be_a_per_element_parameter(name, param, params):
 @needs_native
 def test_conversions_through_scratch_in_parts(monkeypatch):
     """A call longer than the scratch is converted part by part, each part at its own
-    elements (a scratch of 37 elements: parts start mid-block and mid-pair)."""
-    monkeypatch.setattr(_compiled, "SCRATCH", 37)
+    elements (a scratch of 37 elements: parts start mid-block and mid-pair; a long call
+    in parts of the thread pool with the usual scratch)."""
     rng = random.Random(3)
+    draw = Draw(5, 6, 7, 1, 1_200_001, 1)
+    loc = torch.linspace(-1.0, 1.0, draw.count, dtype=torch.float64)
+    numba = torch.empty(draw.count, dtype=torch.bfloat16)
+    normal.KERNEL.cpu(draw, numba, loc=loc, scale=3.0)
+    assert torch.equal(
+        _c_kernel(normal.KERNEL, draw, torch.bfloat16, {"loc": loc, "scale": 3.0}), numba
+    )
+    monkeypatch.setattr(_compiled, "SCRATCH", 37)
     for kernel, dtype, params in [
         (normal.KERNEL, torch.float16, {"loc": "each -1 1", "scale": 2.0}),
         (uniform.KERNEL, torch.bfloat16, {"low": -1.0, "high": 1.0}),
@@ -512,4 +520,26 @@ def test_multivariate_normal_rows_in_c_equal_numba(monkeypatch, d, dtype):
     numba = tr.multivariate_normal(
         50_000, mean=mean, cov=cov, dtype=dtype, generator=tr.Generator(9)
     )
+    assert torch.equal(c, numba)
+
+
+@needs_native
+@pytest.mark.parametrize(("rows", "k", "m"), [(1, 200_000, 5), (3, 1000, 10), (2, 40, 30)])
+@pytest.mark.parametrize("kind", ["probs", "logits"])
+def test_categorical_race_in_c_equals_numba(monkeypatch, rows, k, m, kind):
+    """categorical without replacement: the race's heaps by C and by numba give the same
+    draws (long rows cut into parts, the rejection test on; zero and tiny weights,
+    -inf and far-apart logits)."""
+    gen = torch.Generator().manual_seed(k + m)
+    if kind == "probs":
+        weights = torch.rand(rows, k, generator=gen, dtype=torch.float64)
+        weights[:, ::5] = 0.0
+        weights[:, 1::7] = 1e-300
+    else:
+        weights = torch.randn(rows, k, generator=gen, dtype=torch.float64) * 300.0
+        weights[:, ::5] = -math.inf
+    draw = {kind: weights, "replacement": False}
+    c = tr.categorical(m, **draw, generator=tr.Generator(3))
+    monkeypatch.setattr(_compiled, "kernel", lambda name: None)
+    numba = tr.categorical(m, **draw, generator=tr.Generator(3))
     assert torch.equal(c, numba)

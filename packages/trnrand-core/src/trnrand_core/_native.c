@@ -337,6 +337,45 @@ typedef struct {
 /* Parameter j of the kernel call's element i (parse_each's parameters). */
 INLINE double each(const Params *p, int j, Py_ssize_t i) { return p->each[j][i * p->step[j]]; }
 
+/* o[i] = loc + scale z[i] for the kernel call's elements i0 .. i0 + m - 1, loc and scale
+ * per-element parameters 0 and 1 rounded to the compute precision first: one loop per
+ * pair of steps, so that each vectorises. */
+#define AFFINE_EACH(T)                                                                     \
+    do {                                                                                   \
+        const double *loc = p->each[0] + i0 * p->step[0];                                  \
+        const double *scale = p->each[1] + i0 * p->step[1];                                \
+        if (p->step[0] && p->step[1]) {                                                    \
+            for (Py_ssize_t i = 0; i < m; i++) {                                           \
+                o[i] = (T)loc[i] + (T)scale[i] * z[i];                                     \
+            }                                                                              \
+        } else if (p->step[0]) {                                                           \
+            const T s = (T)scale[0];                                                       \
+            for (Py_ssize_t i = 0; i < m; i++) {                                           \
+                o[i] = (T)loc[i] + s * z[i];                                               \
+            }                                                                              \
+        } else if (p->step[1]) {                                                           \
+            const T l = (T)loc[0];                                                         \
+            for (Py_ssize_t i = 0; i < m; i++) {                                           \
+                o[i] = l + (T)scale[i] * z[i];                                             \
+            }                                                                              \
+        } else {                                                                           \
+            const T l = (T)loc[0], s = (T)scale[0];                                        \
+            for (Py_ssize_t i = 0; i < m; i++) {                                           \
+                o[i] = l + s * z[i];                                                       \
+            }                                                                              \
+        }                                                                                  \
+    } while (0)
+
+INLINE void affine_each32(float *o, const float *z, Py_ssize_t m, const Params *p,
+                          Py_ssize_t i0) {
+    AFFINE_EACH(float);
+}
+
+INLINE void affine_each64(double *o, const double *z, Py_ssize_t m, const Params *p,
+                          Py_ssize_t i0) {
+    AFFINE_EACH(double);
+}
+
 /* span(c, p, w, groups, e, out): groups whole groups from the words w, the first group's
  * first element being element e of the call, into out. */
 typedef void (*Span)(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t groups,
@@ -431,8 +470,16 @@ MULTIVERSION static void exponential32(const Call *c, const Params *p, const uin
 MULTIVERSION static void exponential_each32(const Call *c, const Params *p, const uint32_t *w,
                                             Py_ssize_t m, Py_ssize_t e, void *out) {
     float *o = out;
+    const double *scale = p->each[0] + (e - c->first) * p->step[0];
+    if (p->step[0] == 0) {
+        const float s = (float)scale[0];
+        for (Py_ssize_t i = 0; i < m; i++) {
+            o[i] = 0.0f + s * -log32(open_u23(w[i]));
+        }
+        return;
+    }
     for (Py_ssize_t i = 0; i < m; i++) {
-        o[i] = 0.0f + (float)each(p, 0, e - c->first + i) * -log32(open_u23(w[i]));
+        o[i] = 0.0f + (float)scale[i] * -log32(open_u23(w[i]));
     }
 }
 
@@ -623,13 +670,16 @@ static PyObject *fisher_yates(PyObject *self, PyObject *const *args, Py_ssize_t 
 static void categorical(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t m,
                         Py_ssize_t e, void *out) {
     int64_t *o = out;
-    const double scale = (double)p->buckets;
+    double u[BATCH_WORDS / 2];
     for (Py_ssize_t i = 0; i < m; i++) {
-        double u = u53(w[2 * i], w[2 * i + 1]);
-        Py_ssize_t row = (e + i - p->origin) % p->m;
+        u[i] = u53(w[2 * i], w[2 * i + 1]);
+    }
+    const double scale = (double)p->buckets;
+    Py_ssize_t row = (e - p->origin) % p->m;
+    for (Py_ssize_t i = 0; i < m; i++, row = row + 1 == p->m ? 0 : row + 1) {
         const double *cdf = p->alpha + row * p->k;
-        int64_t j = p->guide[row * p->buckets + (int64_t)(u * scale)];
-        while (cdf[j] <= u) {
+        int64_t j = p->guide[row * p->buckets + (int64_t)(u[i] * scale)];
+        while (cdf[j] <= u[i]) {
             j++;
         }
         o[i] = j;
@@ -718,6 +768,174 @@ static PyObject *row_bounds(PyObject *self, PyObject *const *args, Py_ssize_t na
     Py_RETURN_NONE;
 }
 
+/* -- categorical without replacement: the exponential race (_samplers.categorical) ------
+ * Each task keeps the m smallest keys (key, index) of the categories [lo, hi) of one row
+ * in a bounded max-heap; category i's exponential E = -ln(u) is element row k + i of a
+ * float64 exponential call (two words). Keys: E / max(x / top, W_MIN) (+inf for a zero
+ * weight) or ln(E) - (x - top) for logits. A batch wholly inside the part, met with a
+ * full heap, first rejects the categories whose 1 - u (<= E) exceeds a bound of the
+ * heap's largest key times the weight, with a safety factor: they could not enter, so
+ * the heap is the one every exact key would make (only the speed changes). */
+#define RACE_W_MIN 0x1p-1000
+#define RACE_SLACK (1.0 + 0x1p-28)
+#define RACE_TINY 0x1p-1000
+
+INLINE int race_before(double ka, int64_t ia, double kb, int64_t ib) {
+    return ka < kb || (ka == kb && ia < ib);
+}
+
+static void race_sift_down(double *keys, int64_t *index, Py_ssize_t i, Py_ssize_t size) {
+    for (;;) {
+        Py_ssize_t left = 2 * i + 1, big = left;
+        if (left >= size) {
+            return;
+        }
+        if (left + 1 < size &&
+            race_before(keys[left], index[left], keys[left + 1], index[left + 1])) {
+            big = left + 1;
+        }
+        if (!race_before(keys[i], index[i], keys[big], index[big])) {
+            return;
+        }
+        double key = keys[i];
+        int64_t at = index[i];
+        keys[i] = keys[big];
+        index[i] = index[big];
+        keys[big] = key;
+        index[big] = at;
+        i = big;
+    }
+}
+
+/* Offer (key, i) to the heap of `size` (at most m) entries: the new size */
+static Py_ssize_t race_offer(double *keys, int64_t *index, Py_ssize_t size, Py_ssize_t m,
+                             double key, int64_t i) {
+    if (size < m) {
+        keys[size] = key;
+        index[size] = i;
+        if (++size == m) {
+            for (Py_ssize_t start = m / 2 - 1; start >= 0; start--) {
+                race_sift_down(keys, index, start, m);
+            }
+        }
+    } else if (race_before(key, i, keys[0], index[0])) {
+        keys[0] = key;
+        index[0] = i;
+        race_sift_down(keys, index, 0, m);
+    }
+    return size;
+}
+
+INLINE double race_key(uint32_t a, uint32_t b, double x, double top, int is_logits) {
+    double e = -log(open_u53(a, b));
+    if (is_logits) {
+        return log(e) - (x - top);
+    }
+    double v = x / top;
+    if (v == 0.0) {
+        return INFINITY;
+    }
+    return e / (RACE_W_MIN > v ? RACE_W_MIN : v);
+}
+
+/* The heap of the categories [lo, hi) of row `row` of x (k per row): its size */
+static Py_ssize_t race_part(uint32_t k0, uint32_t k1, uint64_t block, const double *x,
+                            Py_ssize_t k, Py_ssize_t row, Py_ssize_t lo, Py_ssize_t hi,
+                            double top, int is_logits, double *keys, int64_t *index,
+                            Py_ssize_t m) {
+    uint32_t w[BATCH_WORDS];
+    double d[2 * BATCH_BLOCKS], bound[2 * BATCH_BLOCKS];
+    const double *weights = x + row * k;
+    const Py_ssize_t base = row * k; /* call element of category 0 of the row */
+    Py_ssize_t size = 0;
+    for (Py_ssize_t s = (base + lo) / 2; s < (base + hi + 1) / 2; s += BATCH_BLOCKS) {
+        batch_words(k0, k1, block + (uint64_t)s, BATCH_BLOCKS, w);
+        Py_ssize_t e0 = 2 * s - base; /* category of the batch's first element */
+        int inside = e0 >= lo && e0 + 2 * BATCH_BLOCKS <= hi;
+        int test = size == m && inside && keys[0] < INFINITY;
+        if (test) {
+            for (int h = 0; h < BATCH_BLOCKS; h++) {
+                d[h] = 1.0 - open_u53(w[4 * h], w[4 * h + 1]);
+                d[BATCH_BLOCKS + h] = 1.0 - open_u53(w[4 * h + 2], w[4 * h + 3]);
+            }
+            double t = keys[0];
+            for (int j = 0; j < 2 * BATCH_BLOCKS && is_logits; j++) {
+                /* exp(y) (1 + 2**-29) bounded by the chord of 2**z, as float64 bits */
+                double y = t + (weights[e0 + 2 * (j % BATCH_BLOCKS) + j / BATCH_BLOCKS] - top);
+                double clamped = -700.0 > y ? -700.0 : y;
+                clamped = 700.0 < clamped ? 700.0 : clamped;
+                double z = clamped * 1.4426950408889634 + (1023.0 + 0x1p-28);
+                int64_t bits = (int64_t)(z * 0x1p52);
+                memcpy(&bound[j], &bits, 8);
+            }
+            if (!is_logits) {
+                double scale = t * RACE_SLACK / top, floor_v = t * RACE_SLACK * RACE_W_MIN;
+                if (!(RACE_TINY <= scale && scale < INFINITY)) {
+                    test = 0;
+                }
+                for (int j = 0; j < 2 * BATCH_BLOCKS; j++) {
+                    double xs = weights[e0 + 2 * (j % BATCH_BLOCKS) + j / BATCH_BLOCKS] * scale;
+                    double c = floor_v > xs ? floor_v : xs;
+                    bound[j] = c >= RACE_TINY ? c : INFINITY;
+                }
+            }
+        }
+        for (int j = 0; j < 2 * BATCH_BLOCKS; j++) {
+            if (test && d[j] > bound[j]) {
+                continue;
+            }
+            int h = j % BATCH_BLOCKS, lane = 2 * (j / BATCH_BLOCKS);
+            Py_ssize_t i = e0 + 2 * h + lane / 2;
+            if (i < lo || i >= hi) {
+                continue;
+            }
+            double key = race_key(w[4 * h + lane], w[4 * h + lane + 1], weights[i], top,
+                                  is_logits);
+            size = race_offer(keys, index, size, m, key, i);
+        }
+    }
+    return size;
+}
+
+/* race_parts(k0, k1, block, x, k, tops, is_logits, parts, t_lo, t_hi, keys, index,
+ * sizes, m): tasks [t_lo, t_hi), task r parts + p being part p of row r (categories
+ * [p k / parts, (p + 1) k / parts)), its heap at keys/index + task m, its size in
+ * sizes[task]; addresses of contiguous float64 x (rows, k) and tops, float64 keys,
+ * int64 index and sizes. */
+static PyObject *race_parts(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 14) {
+        PyErr_Format(PyExc_TypeError, "race_parts takes 14 arguments, got %zd", nargs);
+        return NULL;
+    }
+    uint32_t k0 = (uint32_t)PyLong_AsUnsignedLongLong(args[0]);
+    uint32_t k1 = (uint32_t)PyLong_AsUnsignedLongLong(args[1]);
+    uint64_t block = PyLong_AsUnsignedLongLongMask(args[2]);
+    const double *x = PyLong_AsVoidPtr(args[3]), *tops = PyLong_AsVoidPtr(args[5]);
+    Py_ssize_t k = PyLong_AsSsize_t(args[4]);
+    int is_logits = PyObject_IsTrue(args[6]);
+    Py_ssize_t parts = PyLong_AsSsize_t(args[7]), t_lo = PyLong_AsSsize_t(args[8]),
+               t_hi = PyLong_AsSsize_t(args[9]), m = PyLong_AsSsize_t(args[13]);
+    double *keys = PyLong_AsVoidPtr(args[10]);
+    int64_t *index = PyLong_AsVoidPtr(args[11]), *sizes = PyLong_AsVoidPtr(args[12]);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    if (k < 1 || parts < 1 || m < 1 || t_lo < 0 || t_hi < t_lo ||
+        (t_hi > t_lo && (!x || !tops || !keys || !index || !sizes))) {
+        PyErr_SetString(PyExc_ValueError, "race_parts needs k, parts, m >= 1, tasks, addresses");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t task = t_lo; task < t_hi; task++) {
+        Py_ssize_t row = task / parts, part = task % parts;
+        sizes[task] = race_part(k0, k1, block, x, k, row, part * k / parts,
+                                (part + 1) * k / parts, tops[row], is_logits, keys + task * m,
+                                index + task * m, m);
+    }
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
 /* -- raw words into int64 (Generator.random_raw) ------------------------------------ */
 MULTIVERSION static void word64(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t m,
                                 Py_ssize_t e, void *out) {
@@ -767,15 +985,17 @@ MULTIVERSION static void normal32(const Call *c, const Params *p, const uint32_t
 
 MULTIVERSION static void normal_each32(const Call *c, const Params *p, const uint32_t *w,
                                        Py_ssize_t pairs, Py_ssize_t e, void *out) {
-    float *o = out;
+    float *o = out, z[BATCH_WORDS];
     for (Py_ssize_t j = 0; j < pairs; j++) {
-        float z0, z1;
-        Py_ssize_t e0 = e + 2 * j;
-        normal_pair32(w + 2 * j, &z0, &z1);
-        o[2 * j] = (float)each_of_pair(c, p, 0, e0) + (float)each_of_pair(c, p, 1, e0) * z0;
-        o[2 * j + 1] =
-            (float)each_of_pair(c, p, 0, e0 + 1) + (float)each_of_pair(c, p, 1, e0 + 1) * z1;
+        normal_pair32(w + 2 * j, &z[2 * j], &z[2 * j + 1]);
     }
+    if (e < c->first || e + 2 * pairs > c->first + c->n) { /* a pair cut by the call */
+        for (Py_ssize_t i = 0; i < 2 * pairs; i++) {
+            o[i] = (float)each_of_pair(c, p, 0, e + i) + (float)each_of_pair(c, p, 1, e + i) * z[i];
+        }
+        return;
+    }
+    affine_each32(o, z, 2 * pairs, p, e - c->first);
 }
 
 static void normal64(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t pairs,
@@ -927,26 +1147,26 @@ INLINE double log_standard64(int kind, double t, int low) {
 
 INLINE void log_loop32(int kind, const Call *c, const Params *p, const uint32_t *w,
                        Py_ssize_t m, Py_ssize_t e, float *o) {
+    float z[BATCH_WORDS];
     for (Py_ssize_t i = 0; i < m; i++) {
         int32_t k = (int32_t)(w[i] >> 9);
         int low = k < (1 << 22);
         float t = ((float)(low ? k : (1 << 23) - 1 - k) + 0.5f) * 0x1p-23f;
-        float v = log_standard32(kind, t, low);
-        Py_ssize_t at = e - c->first + i;
-        o[i] = (float)each(p, 0, at) + (float)each(p, 1, at) * v;
+        z[i] = log_standard32(kind, t, low);
     }
+    affine_each32(o, z, m, p, e - c->first);
 }
 
 INLINE void log_loop64(int kind, const Call *c, const Params *p, const uint32_t *w,
                        Py_ssize_t m, Py_ssize_t e, double *o) {
+    double z[BATCH_WORDS];
     for (Py_ssize_t i = 0; i < m; i++) {
         double k = merged53(w[2 * i], w[2 * i + 1]);
         int low = k < 0x1p52;
         double t = ((low ? k : 0x1p53 - 1.0 - k) + 0.5) * 0x1p-53;
-        double v = log_standard64(kind, t, low);
-        Py_ssize_t at = e - c->first + i;
-        o[i] = each(p, 0, at) + each(p, 1, at) * v;
+        z[i] = log_standard64(kind, t, low);
     }
+    affine_each64(o, z, m, p, e - c->first);
 }
 
 /* One loop per kind, each with its transform inlined. */
@@ -1028,25 +1248,52 @@ INLINE int best_fisher_accepts(double b, double a, double c, uint32_t y2) {
     return y <= 64.0 && log64((y <= 64.0 ? y : 1.0) / v) + 1.0 - y >= 0.0;
 }
 
-static void von_mises_values(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
-                             Py_ssize_t e, double *out) {
+/* dst[i] = per-element parameter j of the kernel call's elements i0 .. i0 + n - 1 */
+static void each_run(const Params *p, int j, Py_ssize_t i0, Py_ssize_t n, double *dst) {
     for (Py_ssize_t i = 0; i < n; i++) {
-        Py_ssize_t at = e - c->first + i;
-        double q = each(p, 1, at), b = each(p, 2, at), a = each(p, 3, at), sv, cv;
-        const uint32_t *x = w + 4 * i;
-        attempt_sin_cos(x[0], x[1], &sv, &cv);
-        if (!best_fisher_accepts(b, a, cv, x[2])) {
-            uint32_t y[4];
+        dst[i] = p->step[j] ? p->each[j][i0 + i] : p->each[j][0];
+    }
+}
+
+/* A batch's first attempts in loops that vectorise (sine and cosine, Y, V, the
+ * logarithm of the test), then the decisions, retries and arctangents one by one. */
+MULTIVERSION static void von_mises_values(const Call *c, const Params *p, const uint32_t *w,
+                                          Py_ssize_t n, Py_ssize_t e, double *out) {
+    double mu[BATCH_BLOCKS], q[BATCH_BLOCKS], b[BATCH_BLOCKS], a[BATCH_BLOCKS];
+    double sv[BATCH_BLOCKS], cv[BATCH_BLOCKS], y[BATCH_BLOCKS], v[BATCH_BLOCKS];
+    double logs[BATCH_BLOCKS];
+    const Py_ssize_t i0 = e - c->first;
+    each_run(p, 0, i0, n, mu);
+    each_run(p, 1, i0, n, q);
+    each_run(p, 2, i0, n, b);
+    each_run(p, 3, i0, n, a);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        attempt_sin_cos(w[4 * i], w[4 * i + 1], &sv[i], &cv[i]);
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        y[i] = a[i] / (b[i] + 2.0 * (cv[i] * cv[i]));
+        v[i] = v32(w[4 * i + 2]);
+        logs[i] = b[i] >= 0.0 ? (y[i] <= 64.0 ? y[i] : 1.0) / v[i] : 1.0;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        logs[i] = log64(logs[i]);
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int accepted = b[i] < 0.0 || y[i] * (2.0 - y[i]) - v[i] >= 0.0 ||
+                       (y[i] <= 64.0 && logs[i] + 1.0 - y[i] >= 0.0);
+        double s_i = sv[i], c_i = cv[i];
+        if (!accepted) {
+            uint32_t x[4];
             for (uint32_t attempt = 1;; attempt++) {
-                retry_words(c->k0, c->k1, c->block, 4 * (uint64_t)(e + i), attempt, y);
-                attempt_sin_cos(y[0], y[1], &sv, &cv);
-                if (best_fisher_accepts(b, a, cv, y[2])) {
+                retry_words(c->k0, c->k1, c->block, 4 * (uint64_t)(e + i), attempt, x);
+                attempt_sin_cos(x[0], x[1], &s_i, &c_i);
+                if (best_fisher_accepts(b[i], a[i], c_i, x[2])) {
                     break;
                 }
             }
         }
-        double v = each(p, 0, at) + 2.0 * cephes_atan(q * sv / cv); /* into [-pi, pi) */
-        out[i] = v >= PI ? v - 2.0 * PI : (v < -PI ? v + 2.0 * PI : v);
+        double t = mu[i] + 2.0 * cephes_atan(q[i] * s_i / c_i); /* into [-pi, pi) */
+        out[i] = t >= PI ? t - 2.0 * PI : (t < -PI ? t + 2.0 * PI : t);
     }
 }
 
@@ -1633,8 +1880,8 @@ static int ptrs_attempt(const Ptrs *h, const uint32_t *x, double *k) {
     return lhs <= -h->lam + *k * h->log_lam - lgamma(*k + 1.0);
 }
 
-static void poisson_values(const Call *c, const Params *p, const uint32_t *w, Py_ssize_t n,
-                           Py_ssize_t e, double *out) {
+MULTIVERSION static void poisson_values(const Call *c, const Params *p, const uint32_t *w,
+                                        Py_ssize_t n, Py_ssize_t e, double *out) {
     double pmf[POISSON_TABLE], cdf[POISSON_TABLE], last = NAN;
     int known = 0;
     Ptrs h = {0};
@@ -2562,6 +2809,9 @@ static PyMethodDef methods[] = {
     KERNEL_METHOD(categorical_i64),
     KERNEL_METHOD(von_mises_f32),
     KERNEL_METHOD(von_mises_f64),
+    {"race_parts", (PyCFunction)(void (*)(void))race_parts, METH_FASTCALL,
+     "race_parts(k0, k1, block, x, k, tops, is_logits, parts, t_lo, t_hi, keys, index, "
+     "sizes, m): categorical's race without replacement"},
     {"row_bounds", (PyCFunction)(void (*)(void))row_bounds, METH_FASTCALL,
      "row_bounds(x, rows, k, low, high): each float64 row's minimum and maximum"},
     {"mvn_rows", (PyCFunction)(void (*)(void))mvn_rows, METH_FASTCALL,

@@ -12,6 +12,7 @@ never imports numba, so its first draw costs no JIT start-up.
 from __future__ import annotations
 
 import os
+import threading
 
 import torch
 
@@ -35,9 +36,10 @@ FLOAT_DTYPES = (torch.float32, torch.float64)
 CHUNK_WORDS = 4 * _threads.CHUNK_WORDS
 #: The dtype each kernel writes, by its name's suffix.
 _WRITES = {"f32": torch.float32, "f64": torch.float64, "i64": torch.int64, "u8": torch.uint8}
-#: Elements per part of a call whose dtype a kernel does not write: its values go
-#: through a scratch tensor of the kernel's dtype and torch converts them.
-SCRATCH = 1 << 20
+#: Elements per piece of a call whose dtype a kernel does not write: its values go
+#: through a scratch of the kernel's dtype, converted by torch (below torch's grain size
+#: of 32768, so that the copy runs on the calling thread of the pool).
+SCRATCH = 1 << 15
 
 
 def describe() -> str:
@@ -120,31 +122,39 @@ def run(native, draw, flat, params: dict) -> bool:
 def fill(name: str, args: tuple, draw, flat: torch.Tensor) -> None:
     """``draw``'s values by the C kernel ``name`` with parameters ``args`` into the
     contiguous CPU tensor ``flat``, on the thread pool: in place where the kernel writes
-    ``flat``'s dtype, else through a scratch of at most :data:`SCRATCH` elements of its
-    own dtype, converted by torch. A parameter given as a float64 tensor (:func:`each`)
-    of one value or ``draw.count`` values is passed as its address at each part's first
-    element and its step (0 or 1)."""
+    ``flat``'s dtype, else through a scratch of the kernel's own dtype (:data:`SCRATCH`
+    elements at a time, one per thread, kept) converted by torch. A parameter given as a
+    float64 tensor (:func:`each`) of one value or ``draw.count`` values is passed as its
+    address at each part's first element and its step (0 or 1)."""
     kernel = getattr(_native, name)
     k0, k1, block, first = draw.k0, draw.k1, draw.block, draw.first
+    address, size = flat.data_ptr(), flat.element_size()
+    own = None if writes(name, flat.dtype) else own_dtype(name)
 
-    def write(target: torch.Tensor, start: int, stop: int) -> None:
-        """Elements ``[start, stop)`` of the draw into ``target``."""
-        address, size = target.data_ptr(), target.element_size()
+    def part(start: int, stop: int) -> None:
+        if own is None:
+            at = arguments(args, start)  # the tensors stay alive in ``args`` meanwhile
+            kernel(k0, k1, block, first + start, stop - start, address + start * size, *at)
+            return
+        for lo in range(start, stop, SCRATCH):
+            hi = min(lo + SCRATCH, stop)
+            scratch = _scratch(own, hi - lo)
+            kernel(k0, k1, block, first + lo, hi - lo, scratch.data_ptr(), *arguments(args, lo))
+            flat[lo:hi].copy_(scratch)
 
-        def part(lo: int, hi: int) -> None:
-            at = arguments(args, start + lo)  # the tensors stay alive in ``args`` meanwhile
-            kernel(k0, k1, block, first + start + lo, hi - lo, address + lo * size, *at)
+    _threads.run_parts(first, draw.count, draw.words, part, CHUNK_WORDS)
 
-        _threads.run_parts(first + start, stop - start, draw.words, part, CHUNK_WORDS)
 
-    if writes(name, flat.dtype):
-        write(flat, 0, draw.count)
-        return
-    scratch = torch.empty(min(draw.count, SCRATCH), dtype=own_dtype(name))
-    for start in range(0, draw.count, SCRATCH):
-        stop = min(start + SCRATCH, draw.count)
-        write(scratch, start, stop)
-        flat[start:stop].copy_(scratch[: stop - start])
+_held = threading.local()
+
+
+def _scratch(dtype: torch.dtype, n: int) -> torch.Tensor:
+    """This thread's scratch of ``n`` (at most :data:`SCRATCH`) elements of ``dtype``,
+    kept between calls (a new one each call would cost its page faults)."""
+    held = _held.__dict__.setdefault("tensors", {})
+    if dtype not in held or held[dtype].numel() < n:
+        held[dtype] = torch.empty(max(n, SCRATCH), dtype=dtype)
+    return held[dtype][:n]
 
 
 __all__ = [

@@ -516,9 +516,16 @@ def race_cpu(draw, x: np.ndarray, tops: np.ndarray, is_logits: bool, out: np.nda
     index = np.empty((rows * parts, m), dtype=np.int64)
     sizes = np.empty(rows * parts, dtype=np.int64)
     stream = (np.uint64(draw.k0), np.uint64(draw.k1), np.uint64(draw.block))
+    native = _compiled.kernel("race_parts")
+    x, tops = np.ascontiguousarray(x, np.float64), np.ascontiguousarray(tops, np.float64)
+    addresses = (keys.ctypes.data, index.ctypes.data, sizes.ctypes.data, m)
 
     def body(lo: int, hi: int) -> None:
-        _race_parts(*stream, x, tops, is_logits, parts, lo, hi, keys, index, sizes)
+        if native is None:
+            _race_parts(*stream, x, tops, is_logits, parts, lo, hi, keys, index, sizes)
+            return
+        at = (draw.k0, draw.k1, draw.block, x.ctypes.data, k, tops.ctypes.data, is_logits)
+        native(*at, parts, lo, hi, *addresses)
 
     parallel_for(rows * parts, body, 2 * (k // parts))
     _race_merge(keys, index, sizes, parts, out)
