@@ -299,21 +299,50 @@ def test_c_kernels_on_the_thread_pool_match_any_thread_count(threads):
         assert torch.equal(e, v)
 
 
+#: One call of every core sampler, of several dtypes and with tensor parameters.
+EVERY_SAMPLER = """
+g = tr.Generator(3)
+t = torch.rand(1000, dtype=torch.float64) + 0.5
+tr.uniform(2**20, generator=g); tr.uniform(1000, dtype=torch.float16, generator=g)
+tr.uniform(1000, low=-t, high=t, generator=g)
+tr.normal(2**20, dtype=torch.float64, generator=g); tr.normal(1000, std=t, generator=g)
+tr.normal(1000, dtype=torch.bfloat16, generator=g); tr.standard_normal(8, generator=g)
+tr.exponential(10**6, generator=g); tr.exponential(1000, rate=t, generator=g)
+tr.bernoulli(10**6, p=0.25, generator=g)
+tr.bernoulli(1000, p=t - 0.5, dtype=torch.bool, generator=g)
+tr.randint(10**6, high=6, generator=g); tr.randint(1000, high=2**40, generator=g)
+tr.randint(1000, high=9, dtype=torch.int32, generator=g); g.random_raw(10**6)
+tr.gamma(1000, shape=t, generator=g); tr.chi_squared(1000, df=3.0, generator=g)
+tr.beta(1000, alpha=2.0, beta=t, generator=g); tr.dirichlet(100, alpha=[0.5] * 8, generator=g)
+tr.binomial(1000, n=50, p=0.3, dtype=torch.int32, generator=g)
+tr.poisson(1000, lam=t * 20, generator=g); tr.negative_binomial(1000, n=3.0, p=0.4, generator=g)
+tr.truncated_normal(1000, generator=g); tr.von_mises(1000, mu=0.0, kappa=t, generator=g)
+tr.gumbel(1000, generator=g); tr.logistic(1000, generator=g); tr.laplace(1000, generator=g)
+tr.cauchy(1000, generator=g); tr.student_t(1000, df=3.0, generator=g)
+tr.lognormal(1000, generator=g); tr.weibull(1000, a=1.5, generator=g)
+tr.pareto(1000, a=3.0, generator=g); tr.geometric(1000, p=0.2, generator=g)
+tr.randperm(1000, generator=g); tr.shuffle(torch.arange(100), generator=g)
+tr.categorical(1000, probs=t, generator=g)
+tr.categorical(5, logits=t, replacement=False, generator=g)
+tr.multinomial(10, n=5, pvals=[0.2, 0.3, 0.5], generator=g)
+tr.choice(10, a=100, replace=False, generator=g)
+tr.multivariate_normal(100, mean=torch.zeros(3), cov=torch.eye(3), generator=g)
+"""
+
+
 @needs_native
 def test_a_process_drawing_through_c_kernels_never_imports_numba():
+    """Every core sampler draws on the CPU through the C kernels: a process that calls
+    each of them imports neither numba nor sympy (which torch.broadcast_shapes's first
+    call imports: 0.6 s of a first draw)."""
     if not _compiled.LARGE:
         pytest.skip(f"large calls use numba here (SIMD {_compiled.SIMD})")
-    code = (
-        "import sys, torch, trnrand_core as tr; g = tr.Generator(3); "
-        "tr.uniform(2**20, generator=g); tr.normal(2**20, dtype=torch.float64, generator=g); "
-        "tr.exponential(10**6, generator=g); tr.bernoulli(10**6, p=0.25, generator=g); "
-        "tr.randint(10**6, high=6, generator=g); g.random_raw(10**6); "
-        "print('numba' in sys.modules)"
-    )
+    code = f"import sys, torch, trnrand_core as tr\n{EVERY_SAMPLER}\n"
+    code += "print('numba' in sys.modules, 'sympy' in sys.modules)"
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
-    assert done.stdout.split() == ["False"]
+    assert done.stdout.split() == ["False", "False"]
 
 
 @needs_native

@@ -78,6 +78,20 @@ def broadcast(value: torch.Tensor, name: str, layout: Layout) -> torch.Tensor:
         ) from None
 
 
+def broadcast_shapes(*shapes) -> tuple:
+    """The broadcast of ``shapes`` by torch's rules, or the ``RuntimeError`` that
+    ``torch.broadcast_shapes`` raises (whose first call imports sympy: 0.6 s)."""
+    ndim = max((len(shape) for shape in shapes), default=0)
+    out = [1] * ndim
+    for shape in shapes:
+        for i, size in enumerate(shape, ndim - len(shape)):
+            if size != out[i] and size != 1:
+                if out[i] != 1:
+                    raise RuntimeError(f"shapes {[tuple(s) for s in shapes]} do not broadcast")
+                out[i] = size
+    return tuple(out)
+
+
 def _scalar_ok(x: float, rule: str, lo, hi, allow_inf: bool) -> bool:
     """The rules below for one Python float (no tensor round trip on the hot path)."""
     if math.isnan(x) or (math.isinf(x) and not allow_inf):

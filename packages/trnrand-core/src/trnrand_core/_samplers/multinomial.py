@@ -24,7 +24,7 @@ from . import _common
 from ._api import public_sampler
 from ._declaration import OWN_CHECKS, Declaration
 from ._float64 import to_output
-from ._params import first_false, parameter
+from ._params import broadcast_shapes, first_false, parameter
 from .binomial import binomial_drawn, drawn_layout, trials
 from .continuous import sub_draws
 
@@ -197,7 +197,7 @@ def _ratio(pj, mass, device):
     positive = mass > 0.0
     r = (pj / torch.where(positive, mass, 1.0)).clamp_(max=1.0)
     r = torch.where(positive, r, (pj > 0.0).to(torch.float64))
-    return torch.where(pj == 0.0, 0.0, r).expand(torch.broadcast_shapes(pj.shape, mass.shape))
+    return torch.where(pj == 0.0, 0.0, r).expand(broadcast_shapes(pj.shape, mass.shape))
 
 
 __all__ = ["multinomial"]

@@ -38,7 +38,7 @@ from .._validation import check_size
 from . import _common, _compiled
 from ._api import public_sampler
 from ._declaration import OWN_CHECKS, Declaration
-from ._params import dtype_limits, refuse
+from ._params import broadcast_shapes, dtype_limits, refuse
 from .continuous import sub_draws
 from .normal import Z_BOUND, normal
 
@@ -219,7 +219,7 @@ def _result_shape(box, params, options):
     if mean is None or mean.ndim == 0 or len(matrices) != 1 or matrices[0].ndim < 2:
         return tuple(box)
     try:
-        batch = torch.broadcast_shapes(mean.shape[:-1], matrices[0].shape[:-2])
+        batch = broadcast_shapes(mean.shape[:-1], matrices[0].shape[:-2])
     except RuntimeError:
         return tuple(box)
     return (*box, *batch, mean.shape[-1])
@@ -317,7 +317,7 @@ def multivariate_normal(
             f"{name} of shape {tuple(factor.shape)}"
         )
     try:
-        batch = torch.broadcast_shapes(loc.shape[:-1], factor.shape[:-2])
+        batch = broadcast_shapes(loc.shape[:-1], factor.shape[:-2])
     except RuntimeError:
         raise ValueError(
             f"mean of shape {tuple(loc.shape)} and {name} of shape {tuple(factor.shape)} "
