@@ -110,6 +110,8 @@ CASES = [
     (uniform.KERNEL, torch.float16, {"low": -2.0, "high": 3.0}),
     (uniform.KERNEL, torch.bfloat16, {"low": 0.0, "high": 1.0}),
     (normal.KERNEL, torch.float16, {"loc": 1.0, "scale": 2.0}),
+    (normal.KERNEL, torch.float16, {"loc": 0.0, "scale": 1e-4}),  # float16 subnormals
+    (exponential.KERNEL, torch.float16, {"scale": 20000.0}),  # beyond 65504: infinity
     (exponential.KERNEL, torch.bfloat16, {"scale": 0.5}),
     (log_transforms.GUMBEL_KERNEL, torch.bfloat16, {"loc": 0.0, "scale": 1.0}),
     (gamma.KERNEL, torch.float16, {"shape": 2.5, "scale": 1.0}),
@@ -380,6 +382,10 @@ def test_numba_only_setting_gives_the_same_values():
         ("normal_each_f64", (1, 2, 0, 0, 0, 0, 8, 0, 8, -1), "step"),
         ("randint2_i64", (1, 2, 0, 0, 0, 0, 0, 2**32, 1, 0), "span"),
         ("randint2_i64", (1, 2, 0, 0, 0, 0, 0, 0, 5, 0), "span"),
+        ("uniform_f64", (1, 2, 0, 0, 0, 0, 0.0, 1.0, 1.0, 0.5, 1), "narrow"),  # float64
+        ("randint1_i64", (1, 2, 0, 0, 0, 0, 0, 2, 0, 2), "narrow"),  # int64 to bfloat16
+        ("words_i64", (1, 2, 0, 0, 0, 0, 7), "narrow"),  # no such narrowing
+        ("dirichlet_f32", (1, 2, 0, 0, 0, 0, 0, 1, 1, 0, 1), "narrow"),  # rows: own loop
         ("bernoulli_f32", (1, 2, 0, 0, 0, 0, 2**32 + 1), "threshold"),
         ("randint1_i64", (1, 2, 0, 0, 0, 0, 0, 0, 0), "span"),
         ("words_i64", (1, 2, 0, -1, 0, 0), "first"),

@@ -315,6 +315,7 @@ typedef struct {
     uint64_t block;
     Py_ssize_t first, n;
     void *out;
+    int narrow; /* WIDE: out holds the kernel's own dtype; else narrow_into's */
 } Call;
 
 typedef struct {
@@ -394,6 +395,66 @@ struct Kernel {
     Run run;                /* NULL: run_kernel */
 };
 
+/* -- narrowed outputs ----------------------------------------------------------------
+ * A float32 kernel's values written as float16 or bfloat16 (rounded to nearest even,
+ * as torch rounds them: uniform._float16_bits, _bfloat16_bits), an int64 kernel's as
+ * int32 (the values fit: the samplers refuse parameters that would not). */
+enum { WIDE, TO_FLOAT16, TO_BFLOAT16, TO_INT32 };
+
+INLINE uint16_t float16_bits(float v) {
+    uint32_t b;
+    memcpy(&b, &v, 4);
+    uint32_t sign = b & 0x80000000u, f = b ^ sign;
+    uint32_t normal = (f + 0xC8000FFFu + ((f >> 13) & 1)) >> 13; /* ((15 - 127) << 23) + 0xFFF */
+    uint32_t subnormal = (uint32_t)(int32_t)rintf(fabsf(v) * 0x1p24f);
+    uint32_t h = f >= (143u << 23) ? 0x7C00u : (f < (113u << 23) ? subnormal : normal);
+    return (uint16_t)(h | (sign >> 16));
+}
+
+INLINE uint16_t bfloat16_bits(float v) {
+    uint32_t b;
+    memcpy(&b, &v, 4);
+    return (uint16_t)((b + 0x7FFFu + ((b >> 16) & 1)) >> 16);
+}
+
+MULTIVERSION static void narrow_into(int narrow, const void *values, void *out, Py_ssize_t n) {
+    if (narrow == TO_INT32) {
+        const int64_t *v = values;
+        int32_t *o = out;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            o[i] = (int32_t)v[i];
+        }
+        return;
+    }
+    const float *v = values;
+    uint16_t *o = out;
+    if (narrow == TO_FLOAT16) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            o[i] = float16_bits(v[i]);
+        }
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            o[i] = bfloat16_bits(v[i]);
+        }
+    }
+}
+
+/* Bytes of one output element of the call */
+INLINE Py_ssize_t out_size(const Kernel *k, const Call *c) {
+    return c->narrow == WIDE ? k->size : (c->narrow == TO_INT32 ? 4 : 2);
+}
+
+/* n values of the kernel's own dtype as the call's elements from element `at` on */
+static void emit(const Kernel *k, const Call *c, const void *values, Py_ssize_t at,
+                 Py_ssize_t n) {
+    char *o = (char *)c->out + (at - c->first) * out_size(k, c);
+    if (c->narrow == WIDE) {
+        memcpy(o, values, (size_t)n * (size_t)k->size);
+    } else {
+        narrow_into(c->narrow, values, o, n);
+    }
+}
+
 /* Elements [e, stop) of the group that holds element e, computed whole. */
 static void edge_group(const Kernel *k, const Call *c, const Params *p, Py_ssize_t e,
                        Py_ssize_t stop) {
@@ -403,12 +464,12 @@ static void edge_group(const Kernel *k, const Call *c, const Params *p, Py_ssize
     char whole[4 * sizeof(double)];
     block_words(c->k0, c->k1, c->block + word / 4, x);
     k->span(c, p, x + word % 4, 1, g0, whole);
-    memcpy((char *)c->out + (e - c->first) * k->size, whole + (e - g0) * k->size,
-           (size_t)(stop - e) * (size_t)k->size);
+    emit(k, c, whole + (e - g0) * k->size, e, stop - e);
 }
 
 static void run_kernel(const Kernel *k, const Call *c, const Params *p) {
     uint32_t w[BATCH_WORDS];
+    double values[BATCH_WORDS]; /* a span's values when the call narrows them */
     const Py_ssize_t per_group = (Py_ssize_t)k->words * k->group, end = c->first + c->n;
     Py_ssize_t e = c->first;
     if (e % k->group && e < end) {
@@ -422,7 +483,12 @@ static void run_kernel(const Kernel *k, const Call *c, const Params *p) {
         Py_ssize_t groups = (end - e) / k->group, most = (BATCH_WORDS - offset) / per_group;
         groups = groups < most ? groups : most;
         batch_words(c->k0, c->k1, c->block + word / 4, (offset + groups * per_group + 3) / 4, w);
-        k->span(c, p, w + offset, groups, e, (char *)c->out + (e - c->first) * k->size);
+        if (c->narrow == WIDE) {
+            k->span(c, p, w + offset, groups, e, (char *)c->out + (e - c->first) * k->size);
+        } else {
+            k->span(c, p, w + offset, groups, e, values);
+            emit(k, c, values, e, groups * k->group);
+        }
         e += groups * k->group;
     }
     if (e < end) {
@@ -2175,12 +2241,38 @@ static const Kernel KERNELS[N_KERNELS] = {
     [VON_MISES_F64] = {"von_mises_f64", 8, parse_each4, von_mises_span64, 4, 1, 8},
 };
 
+/* Whether a kernel's values can be written narrowed so: a float32 kernel's as float16
+ * or bfloat16, an int64 kernel's as int32 (not dirichlet's rows, which run their own
+ * loop). */
+static int narrows(const Kernel *k, long narrow) {
+    const char *suffix = strrchr(k->name, '_');
+    if (narrow == WIDE) {
+        return 1;
+    }
+    if (k->run != NULL || suffix == NULL) {
+        return 0;
+    }
+    if (narrow == TO_FLOAT16 || narrow == TO_BFLOAT16) {
+        return strcmp(suffix, "_f32") == 0;
+    }
+    return narrow == TO_INT32 && strcmp(suffix, "_i64") == 0;
+}
+
 /* A kernel called from Python, without the GIL while it runs (the thread pool runs
- * parts of one call at once): (k0, k1, block, first, n, address, *parameters). */
+ * parts of one call at once): (k0, k1, block, first, n, address, *parameters[,
+ * narrow]), narrow one of WIDE (the default), TO_FLOAT16, TO_BFLOAT16, TO_INT32. */
 static PyObject *call_kernel(const Kernel *k, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 6 + k->n_params) {
-        PyErr_Format(PyExc_TypeError, "%s takes %zd arguments, got %zd", k->name,
-                     6 + k->n_params, nargs);
+    if (nargs != 6 + k->n_params && nargs != 7 + k->n_params) {
+        PyErr_Format(PyExc_TypeError, "%s takes %zd or %zd arguments, got %zd", k->name,
+                     6 + k->n_params, 7 + k->n_params, nargs);
+        return NULL;
+    }
+    long narrow = nargs == 7 + k->n_params ? PyLong_AsLong(args[nargs - 1]) : WIDE;
+    if (narrow == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (!narrows(k, narrow)) {
+        PyErr_Format(PyExc_ValueError, "%s cannot write narrow=%ld", k->name, narrow);
         return NULL;
     }
     Call c = {
@@ -2190,6 +2282,7 @@ static PyObject *call_kernel(const Kernel *k, PyObject *const *args, Py_ssize_t 
         .first = PyLong_AsSsize_t(args[3]),
         .n = PyLong_AsSsize_t(args[4]),
         .out = PyLong_AsVoidPtr(args[5]),
+        .narrow = (int)narrow,
     };
     Params p = {0};
     if (PyErr_Occurred() || k->parse(args + 6, &p)) {

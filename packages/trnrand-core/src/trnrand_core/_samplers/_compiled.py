@@ -34,11 +34,23 @@ FLOAT_DTYPES = (torch.float32, torch.float64)
 #: Words per thread-pool chunk: the C kernels run 2-5x faster than numba's, so their
 #: chunks are larger to keep the few microseconds of taking one small beside the work.
 CHUNK_WORDS = 4 * _threads.CHUNK_WORDS
+#: Kernels whose elements cost tens of words' Philox (libm calls, rejection loops): their
+#: chunks keep numba's size, so that a call of a few hundred thousand values still
+#: spreads over the threads.
+_SLOW = ("truncated_normal", "poisson", "von_mises", "gamma", "beta", "binomial", "categorical")
 #: The dtype each kernel writes, by its name's suffix.
 _WRITES = {"f32": torch.float32, "f64": torch.float64, "i64": torch.int64, "u8": torch.uint8}
-#: Elements per piece of a call whose dtype a kernel does not write: its values go
-#: through a scratch of the kernel's dtype, converted by torch (below torch's grain size
-#: of 32768, so that the copy runs on the calling thread of the pool).
+#: The dtypes a kernel writes narrowed from its own (``narrow`` argument of the C
+#: kernels: rounded to nearest even as torch rounds, or int64 to int32).
+_NARROW = {
+    (torch.float32, torch.float16): (1,),
+    (torch.float32, torch.bfloat16): (2,),
+    (torch.int64, torch.int32): (3,),
+}
+#: Elements per piece of a call whose dtype a kernel neither writes nor narrows to (bool
+#: to float64, int64 to int16, ...): its values go through a scratch of the kernel's
+#: dtype, converted by torch (below torch's grain size of 32768, so that the copy runs
+#: on the calling thread of the pool).
 SCRATCH = 1 << 15
 
 
@@ -47,7 +59,7 @@ def describe() -> str:
     if _native is None:
         return "not built (no C compiler at install): numba kernels serve every call"
     if LARGE:
-        return f"built, SIMD Philox {SIMD}: small and large calls of the common samplers"
+        return f"built, SIMD Philox {SIMD}: calls of every size of every core sampler"
     reason = "TRNRAND_CPU_KERNELS=numba" if SIMD != "none" else "no SIMD Philox for this CPU"
     return f"built, SIMD Philox {SIMD}: small calls only ({reason})"
 
@@ -122,19 +134,21 @@ def run(native, draw, flat, params: dict) -> bool:
 def fill(name: str, args: tuple, draw, flat: torch.Tensor) -> None:
     """``draw``'s values by the C kernel ``name`` with parameters ``args`` into the
     contiguous CPU tensor ``flat``, on the thread pool: in place where the kernel writes
-    ``flat``'s dtype, else through a scratch of the kernel's own dtype (:data:`SCRATCH`
-    elements at a time, one per thread, kept) converted by torch. A parameter given as a
+    ``flat``'s dtype or narrows to it (:data:`_NARROW`), else through a scratch of the
+    kernel's own dtype (:data:`SCRATCH` elements at a time, one per thread, kept)
+    converted by torch. A parameter given as a
     float64 tensor (:func:`each`) of one value or ``draw.count`` values is passed as its
     address at each part's first element and its step (0 or 1)."""
     kernel = getattr(_native, name)
     k0, k1, block, first = draw.k0, draw.k1, draw.block, draw.first
     address, size = flat.data_ptr(), flat.element_size()
-    own = None if writes(name, flat.dtype) else own_dtype(name)
+    narrow = () if writes(name, flat.dtype) else _NARROW.get((own_dtype(name), flat.dtype))
+    own = None if narrow is not None else own_dtype(name)
 
     def part(start: int, stop: int) -> None:
         if own is None:
             at = arguments(args, start)  # the tensors stay alive in ``args`` meanwhile
-            kernel(k0, k1, block, first + start, stop - start, address + start * size, *at)
+            kernel(k0, k1, block, first + start, stop - start, address + start * size, *at, *narrow)
             return
         for lo in range(start, stop, SCRATCH):
             hi = min(lo + SCRATCH, stop)
@@ -142,7 +156,8 @@ def fill(name: str, args: tuple, draw, flat: torch.Tensor) -> None:
             kernel(k0, k1, block, first + lo, hi - lo, scratch.data_ptr(), *arguments(args, lo))
             flat[lo:hi].copy_(scratch)
 
-    _threads.run_parts(first, draw.count, draw.words, part, CHUNK_WORDS)
+    chunk = _threads.CHUNK_WORDS if name.startswith(_SLOW) else CHUNK_WORDS
+    _threads.run_parts(first, draw.count, draw.words, part, chunk)
 
 
 _held = threading.local()
